@@ -1,0 +1,1 @@
+"""Golden Time domain package: services, adapters and models shipped with every function."""

@@ -1,0 +1,150 @@
+"""The catalog of every cloud resource name.
+
+The local platform provisions from it and the CDK stacks read it, so a name is written once.
+Names are derived from the stage: ``gt-<stage>-<logical name>``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BucketSpec(_Frozen):
+    logical: str
+    name: str
+    versioned: bool = True
+    object_lock: bool = False
+    expire_after_days: int | None = Field(None, description="Lifecycle expiry (footage retention).")
+
+
+class QueueSpec(_Frozen):
+    logical: str
+    name: str
+    dlq_name: str
+    max_receive_count: int = Field(ge=1, le=100)
+    visibility_timeout_s: int = Field(ge=1, le=43200)
+    consumer: str | None = Field(None, description="Dotted path of the handler that consumes it.")
+    batch_size: int = Field(10, ge=1, le=10)
+    consumer_timeout_s: int = Field(30, ge=1, le=900)
+    fifo: bool = False
+
+
+class TableIndex(_Frozen):
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+class TableSpec(_Frozen):
+    logical: str
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[TableIndex, ...] = ()
+    number_keys: tuple[str, ...] = Field((), description="Key attributes typed N rather than S.")
+
+
+class TopicSpec(_Frozen):
+    logical: str
+    name: str
+
+
+class ScheduleSpec(_Frozen):
+    logical: str
+    name: str
+    rate: str = Field(pattern=r"^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$")
+    handler: str
+
+
+class NotificationRule(_Frozen):
+    bucket: str = Field(description="Logical bucket name.")
+    queue: str = Field(description="Logical queue name.")
+    prefix: str = ""
+    suffix: str = ""
+    events: tuple[str, ...] = ("s3:ObjectCreated:*",)
+
+
+class ResourceCatalog(_Frozen):
+    stage: str
+    buckets: dict[str, BucketSpec]
+    queues: dict[str, QueueSpec]
+    tables: dict[str, TableSpec]
+    topics: dict[str, TopicSpec]
+    schedules: dict[str, ScheduleSpec]
+    notifications: tuple[NotificationRule, ...]
+
+    def bucket(self, logical: str) -> str:
+        return self.buckets[logical].name
+
+    def queue(self, logical: str) -> QueueSpec:
+        return self.queues[logical]
+
+    def table(self, logical: str) -> str:
+        return self.tables[logical].name
+
+    def topic(self, logical: str) -> str:
+        return self.topics[logical].name
+
+
+# Logical names are the vocabulary the code uses; physical names are derived per stage.
+_BUCKETS: dict[str, dict[str, object]] = {
+    "xray": {},
+    "footage": {"expire_after_days": 30},
+    "media": {},
+    "models": {},
+    "audit": {"object_lock": True},
+}
+_QUEUES: dict[str, dict[str, object]] = {
+    "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30},
+    "dispatch-112": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10},
+    "sos-escalation": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10},
+    "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60},
+    "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60},
+}
+_TABLES: dict[str, dict[str, object]] = {
+    "principals": {"partition_key": "principal_id"},
+    "cameras": {"partition_key": "camera_id"},
+    "footage": {"partition_key": "camera_id", "sort_key": "start_ms", "ttl_attribute": "expires_at",
+                "number_keys": ("start_ms",)},
+    "records": {"partition_key": "pk", "sort_key": "sk", "ttl_attribute": "expires_at",
+                "indexes": (TableIndex(name="by-owner", partition_key="owner_id", sort_key="sk"),)},
+    "audit": {"partition_key": "pk", "sort_key": "sk", "ttl_attribute": "expires_at"},
+    "idempotency": {"partition_key": "id", "ttl_attribute": "expiration"},
+}
+_TOPICS = ("guardian-sms", "center-notify", "control-center")
+_SCHEDULES: dict[str, dict[str, str]] = {
+    "footage-retention": {"rate": "rate(1 hour)", "handler": "functions.footage_retention.handler.lambda_handler"},
+}
+_NOTIFICATIONS = (
+    NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),
+    NotificationRule(bucket="media", queue="monitor-frames", prefix="monitor/"),
+    NotificationRule(bucket="media", queue="search-shards-done", prefix="searches/", suffix="/done.json"),
+)
+
+
+def _physical(stage: str, logical: str) -> str:
+    return f"gt-{stage}-{logical}"
+
+
+@lru_cache(maxsize=8)
+def build_catalog(stage: str) -> ResourceCatalog:
+    """Every resource of one stage, named once."""
+    return ResourceCatalog(
+        stage=stage,
+        buckets={k: BucketSpec(logical=k, name=_physical(stage, k), **v) for k, v in _BUCKETS.items()},  # type: ignore[arg-type]
+        queues={
+            k: QueueSpec(logical=k, name=_physical(stage, k), dlq_name=_physical(stage, f"{k}-dlq"), **v)  # type: ignore[arg-type]
+            for k, v in _QUEUES.items()
+        },
+        tables={k: TableSpec(logical=k, name=_physical(stage, k), **v) for k, v in _TABLES.items()},  # type: ignore[arg-type]
+        topics={k: TopicSpec(logical=k, name=_physical(stage, k)) for k in _TOPICS},
+        schedules={k: ScheduleSpec(logical=k, name=_physical(stage, k), **v) for k, v in _SCHEDULES.items()},
+        notifications=_NOTIFICATIONS,
+    )

@@ -1,0 +1,1 @@
+"""pydantic v2 messages at every boundary: API bodies, queue messages, records, manifests."""

@@ -1,0 +1,48 @@
+"""Cameras of the city's CCTV network."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from chalicelib.models.common import Latitude, Longitude, Message
+
+
+class CameraKind(StrEnum):
+    CRIME_PREVENTION = "crime-prevention"
+    TRAFFIC = "traffic"
+    SCHOOL_ZONE = "school-zone"
+    DISASTER = "disaster"
+
+
+class CameraStatus(StrEnum):
+    ACTIVE = "active"
+    MAINTENANCE = "maintenance"
+    OFFLINE = "offline"
+
+
+class Camera(Message):
+    camera_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    kind: CameraKind
+    district: str = Field(min_length=1, max_length=64, description="Seoul district (gu), e.g. Jongno-gu.")
+    lat: Latitude
+    lon: Longitude
+    stream_name: str | None = Field(None, max_length=256, description="Live stream (Kinesis Video) name.")
+    recording_prefix: str | None = Field(None, max_length=256, description="Footage bucket prefix.")
+    status: CameraStatus = CameraStatus.ACTIVE
+
+
+class NearbyCamera(Message):
+    camera: Camera
+    distance_m: float = Field(ge=0)
+
+
+class NearbyCameras(Message):
+    """Answer of nearest_cameras: ordered by distance, with a note when fewer than k exist."""
+
+    cameras: list[NearbyCamera]
+    requested: int
+    radius_m: float
+    complete: bool = Field(description="True when k cameras were found within the radius.")
+    note: str | None = None

@@ -1,0 +1,90 @@
+"""The small interfaces domain services depend on. boto3 lives only behind them (adapters/)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    last_modified_ms: int
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+class ObjectStore(Protocol):
+    """One bucket."""
+
+    name: str
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
+            metadata: Mapping[str, str] | None = None) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` inclusive, as an HTTP Range does."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]: ...
+
+    def presigned_post(self, key: str, *, max_bytes: int, expires_s: int,
+                       content_type: str | None = None) -> PresignedPost: ...
+
+    def presigned_get(self, key: str, *, expires_s: int) -> str: ...
+
+
+class MessageQueue(Protocol):
+    """One queue."""
+
+    url: str
+
+    def send(self, body: str, *, delay_s: int = 0,
+             attributes: Mapping[str, str] | None = None) -> str: ...
+
+
+class Table(Protocol):
+    """One key-value / document table (DynamoDB semantics, plain Python values)."""
+
+    name: str
+
+    def get(self, key: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+    def put(self, item: Mapping[str, Any], *, if_absent: bool = False,
+            expect: Mapping[str, Any] | None = None) -> None:
+        """Write ``item``. ``if_absent`` refuses to overwrite; ``expect`` requires current
+        attribute values. Either failing raises ``ConditionFailed``."""
+        ...
+
+    def put_many(self, items: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def delete(self, key: Mapping[str, Any]) -> None: ...
+
+    def query(self, partition_key: str, value: Any, *, sort_between: tuple[Any, Any] | None = None,
+              index: str | None = None, limit: int | None = None,
+              descending: bool = False) -> list[dict[str, Any]]: ...
+
+    def scan(self) -> Iterator[dict[str, Any]]: ...
+
+
+class Notifier(Protocol):
+    """One pub/sub topic (SNS)."""
+
+    arn: str
+
+    def publish(self, message: str, *, subject: str | None = None,
+                attributes: Mapping[str, str] | None = None) -> str: ...

@@ -1,0 +1,43 @@
+"""The one typed settings object. Nothing else in the code base reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Runtime settings; CDK function environments use the same (upper-cased) field names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str = Field("local", pattern=r"^[a-z][a-z0-9-]{1,15}$", description="Deployment stage; prefixes every resource name.")
+    aws_region: str = Field("ap-northeast-2", description="Region (Seoul by default).")
+    aws_endpoint_url: str | None = Field(None, description="Emulator endpoint; None in the cloud.")
+    aws_max_attempts: int = Field(3, ge=1, le=10, description="botocore standard-mode retry attempts.")
+    aws_connect_timeout_s: float = Field(2.0, gt=0, le=30)
+    aws_read_timeout_s: float = Field(10.0, gt=0, le=120)
+    api_max_body_bytes: int = Field(1_000_000, ge=1024, le=10_000_000, description="Largest JSON body the API accepts.")
+    footage_retention_days: int = Field(30, ge=1, le=365, description="Privacy-policy retention of recorded CCTV footage.")
+    segment_seconds: float = Field(10.0, gt=1, le=60, description="Length of one recorded HLS segment.")
+    live_window_segments: int = Field(6, ge=3, le=30, description="Segments in a live sliding-window playlist.")
+    media_edge_url: str = Field("http://127.0.0.1:8001", description="Base URL of the CDN / local media edge.")
+    cloudfront_key_pair_id: str = Field("LOCALKEYPAIR", description="Public key id that signed URLs name.")
+    signing_key_secret: str | None = Field(None, description="Secrets Manager id or local PEM path of the URL-signing key.")
+    token_cache_seconds: float = Field(30.0, ge=0, le=600, description="How long a verified API token stays cached.")
+    camera_index_key: str = Field("indexes/cameras.npz", description="Object key of the camera nearest-neighbour snapshot.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings built once per process (per Lambda container)."""
+    return Settings.from_env()
