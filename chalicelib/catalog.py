@@ -113,8 +113,10 @@ _TABLES: dict[str, dict[str, object]] = {
     "cameras": {"partition_key": "camera_id"},
     "footage": {"partition_key": "camera_id", "sort_key": "start_ms", "ttl_attribute": "expires_at",
                 "number_keys": ("start_ms",)},
+    # Owner-scoped domain records (devices, trips, studies, incidents ...): pk = "<KIND>#<id>".
     "records": {"partition_key": "pk", "sort_key": "sk", "ttl_attribute": "expires_at",
-                "indexes": (TableIndex(name="by-owner", partition_key="owner_id", sort_key="sk"),)},
+                "indexes": (TableIndex(name="by-owner", partition_key="owner_id", sort_key="created_ms"),),
+                "number_keys": ("created_ms",)},
     "audit": {"partition_key": "pk", "sort_key": "sk", "ttl_attribute": "expires_at"},
     "idempotency": {"partition_key": "id", "ttl_attribute": "expiration"},
 }

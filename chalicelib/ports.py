@@ -88,3 +88,27 @@ class Notifier(Protocol):
 
     def publish(self, message: str, *, subject: str | None = None,
                 attributes: Mapping[str, str] | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class BatchJobStatus:
+    job_id: str
+    total: int
+    succeeded: int
+    failed: int
+
+    @property
+    def done(self) -> bool:
+        return self.succeeded + self.failed >= self.total
+
+
+class BatchExecutor(Protocol):
+    """Runs an array job: ``entry_point(index, parameters)`` once per index in ``range(size)``.
+
+    In the cloud an AWS Batch array job (the index is ``AWS_BATCH_JOB_ARRAY_INDEX``); locally a
+    process pool. The same entry point runs in both.
+    """
+
+    def submit(self, job_name: str, entry_point: str, size: int, parameters: Mapping[str, str]) -> str: ...
+
+    def status(self, job_id: str) -> BatchJobStatus: ...

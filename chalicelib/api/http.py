@@ -1,0 +1,115 @@
+"""The one place the API authenticates, parses and maps errors to ``{"error": {code, message}}``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from chalice.app import Blueprint, Chalice, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.context import platform
+from chalicelib.errors import ApiError, BadRequest, Forbidden, PayloadTooLarge, ValidationFailed
+from chalicelib.models.principal import Principal, PrincipalKind
+
+logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated principal and the address it called from."""
+
+    principal: Principal
+    source_ip: str
+
+    @property
+    def id(self) -> str:
+        return self.principal.principal_id
+
+
+def error_response(exc: ApiError) -> Response:
+    body = {"error": {"code": exc.code, "message": exc.message}}
+    return Response(body=body, status_code=exc.status, headers={**JSON_HEADERS, **exc.headers})
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def source_ip(request: Request) -> str:
+    return str((request.context.get("identity") or {}).get("sourceIp", ""))
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    raw = request.raw_body or b""
+    if len(raw) > platform().settings.api_max_body_bytes:
+        raise PayloadTooLarge(f"body exceeds {platform().settings.api_max_body_bytes} bytes")
+    if not raw.strip():
+        raise BadRequest("a JSON body is required")
+    try:
+        json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON: {exc}") from exc
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(_validation_message(exc)) from exc
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    params = dict(request.query_params or {})
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise ValidationFailed(_validation_message(exc)) from exc
+
+
+def authenticate(request: Request, allow: Collection[PrincipalKind]) -> Caller:
+    principal = platform().principals.authenticate(request.headers.get("authorization"))
+    address = source_ip(request)
+    if not principal.allows_address(address):
+        raise Forbidden(f"source address {address} is not registered for {principal.principal_id}")
+    if principal.kind not in allow:
+        raise Forbidden(f"a {principal.kind.value} principal may not call this route")
+    return Caller(principal=principal, source_ip=address)
+
+
+def _to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    return Response(body=result, status_code=status, headers=dict(JSON_HEADERS))
+
+
+def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
+             allow: Collection[PrincipalKind], status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view that receives ``(caller, request, **path_params)``; auth and errors handled here."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(**params: str) -> Response:
+            request = router.current_request
+            assert request is not None, "called outside a request"
+            try:
+                caller = authenticate(request, allow)
+                return _to_response(view(caller, request, **params), status)
+            except ApiError as exc:
+                return error_response(exc)
+            except ValidationError as exc:  # a service rejected a value while building a model
+                return error_response(ValidationFailed(_validation_message(exc)))
+
+        router.route(path, methods=list(methods))(wrapper)
+        return view
+
+    return decorator

@@ -1,0 +1,165 @@
+"""Admin CLI: principals and their credentials, camera catalogs, footage, and the audit log.
+
+Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT_URL, or the cloud):
+
+    python -m chalicelib.cli principal create --kind agency --name "Seoul Police 112" --cidr 10.20.0.0/16
+    python -m chalicelib.cli principal list
+    python -m chalicelib.cli cameras load-seoul --count 100000
+    python -m chalicelib.cli cameras nearest --lat 37.5665 --lon 126.9780
+    python -m chalicelib.cli footage ingest --camera SEL-JN-000001 --video vtest.avi --start 2026-11-22T09:00:00Z
+    python -m chalicelib.cli audit show --hours 24 [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.models.camera import Camera
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.services.audit import AuditLog
+from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.principals import PrincipalDirectory
+from chalicelib.settings import get_settings
+
+
+def _resources() -> Resources:
+    return Resources(get_settings())
+
+
+def _registry(resources: Resources) -> CameraRegistry:
+    return CameraRegistry(resources.table("cameras"), resources.store("media"),
+                          index_key=resources.settings.camera_index_key)
+
+
+def create_principal(kind: PrincipalKind, name: str, *, principal_id: str | None = None,
+                     cidrs: Sequence[str] = (), attributes: dict[str, str] | None = None,
+                     resources: Resources | None = None) -> tuple[str, str]:
+    """Register a principal and audit it; returns (principal_id, token)."""
+    res = resources or _resources()
+    principal, token = PrincipalDirectory(res.table("principals")).create(
+        kind, name, principal_id=principal_id, cidrs=cidrs, attributes=attributes)
+    AuditLog(res.table("audit")).append("principal.created", actor="admin-cli", subject=principal.principal_id,
+                                        details={"kind": kind.value, "cidrs": list(principal.cidrs)})
+    return principal.principal_id, token
+
+
+def load_seoul(count: int, seed: int, resources: Resources | None = None) -> int:
+    from chalicelib.services.seoul_catalog import generate_seoul_cameras
+
+    res = resources or _resources()
+    loaded = _registry(res).load_catalog(generate_seoul_cameras(count=count, seed=seed))
+    AuditLog(res.table("audit")).append("cameras.loaded", actor="admin-cli", details={"count": loaded, "seed": seed})
+    return loaded
+
+
+def _cmd_principal(args: argparse.Namespace) -> int:
+    if args.action == "create":
+        attributes = dict(a.split("=", 1) for a in args.attribute or [])
+        pid, token = create_principal(PrincipalKind(args.kind), args.name, principal_id=args.id,
+                                      cidrs=args.cidr or [], attributes=attributes)
+        print(json.dumps({"principal_id": pid, "token": token}))
+        return 0
+    directory = PrincipalDirectory(_resources().table("principals"))
+    for p in directory.all():
+        print(f"{p.principal_id:32} {p.kind.value:14} {p.name:32} {','.join(p.cidrs) or '-'}")
+    return 0
+
+
+def _cmd_cameras(args: argparse.Namespace) -> int:
+    res = _resources()
+    if args.action == "load-seoul":
+        started = time.perf_counter()
+        n = load_seoul(args.count, args.seed, res)
+        print(f"loaded {n} cameras in {time.perf_counter() - started:.1f} s")
+    elif args.action == "load":
+        cameras = [Camera.model_validate(c) for c in json.loads(Path(args.file).read_text())]
+        print(f"loaded {_registry(res).load_catalog(cameras)} cameras")
+    else:
+        answer = _registry(res).nearest(args.lat, args.lon, k=args.k, radius_m=args.radius)
+        print(answer.model_dump_json(indent=2))
+    return 0
+
+
+def _cmd_footage(args: argparse.Namespace) -> int:
+    from chalicelib.services.footage import FootageCatalog
+
+    res = _resources()
+    settings = res.settings
+    catalog = FootageCatalog(res.store("footage"), res.table("footage"), retention_days=settings.footage_retention_days,
+                             segment_seconds=settings.segment_seconds)
+    start_ms = int(datetime.fromisoformat(args.start.replace("Z", "+00:00")).timestamp() * 1000)
+    segments = catalog.ingest(args.camera, Path(args.video), start_ms=start_ms, now_ms=int(time.time() * 1000))
+    print(f"{len(segments)} segments for {args.camera}")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    since = int((time.time() - args.hours * 3600) * 1000)
+    for record in AuditLog(_resources().table("audit")).records(since_ms=since):
+        if args.json:
+            print(record.model_dump_json())
+        else:
+            moment = datetime.fromtimestamp(record.at_ms / 1000).isoformat(timespec="seconds")
+            print(f"{moment} {record.action:22} {record.result:8} {record.actor:24} {record.source_ip or '-':15} "
+                  f"{record.subject or '-'} {json.dumps(record.details, ensure_ascii=False)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gt-admin", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    principal = sub.add_parser("principal", help="create or list principals")
+    principal.add_argument("action", choices=["create", "list"])
+    principal.add_argument("--kind", choices=[k.value for k in PrincipalKind])
+    principal.add_argument("--name")
+    principal.add_argument("--id")
+    principal.add_argument("--cidr", action="append", help="registered source range (repeatable)")
+    principal.add_argument("--attribute", action="append", help="key=value (repeatable)")
+    principal.set_defaults(run=_cmd_principal)
+
+    cameras = sub.add_parser("cameras", help="load a catalog or query it")
+    cameras.add_argument("action", choices=["load-seoul", "load", "nearest"])
+    cameras.add_argument("--count", type=int, default=100_000)
+    cameras.add_argument("--seed", type=int, default=7)
+    cameras.add_argument("--file")
+    cameras.add_argument("--lat", type=float)
+    cameras.add_argument("--lon", type=float)
+    cameras.add_argument("--k", type=int, default=5)
+    cameras.add_argument("--radius", type=float, default=3000.0)
+    cameras.set_defaults(run=_cmd_cameras)
+
+    footage = sub.add_parser("footage", help="ingest a video file as a camera's recorded footage")
+    footage.add_argument("action", choices=["ingest"])
+    footage.add_argument("--camera", required=True)
+    footage.add_argument("--video", required=True)
+    footage.add_argument("--start", required=True, help="ISO-8601 start time of the recording")
+    footage.set_defaults(run=_cmd_footage)
+
+    audit = sub.add_parser("audit", help="show the audit log")
+    audit.add_argument("action", choices=["show"])
+    audit.add_argument("--hours", type=float, default=24.0)
+    audit.add_argument("--json", action="store_true", help="one JSON record per line (export)")
+    audit.set_defaults(run=_cmd_audit)
+
+    args = parser.parse_args(argv)
+    if args.command == "principal" and args.action == "create" and not (args.kind and args.name):
+        parser.error("principal create needs --kind and --name")
+    if args.command == "cameras" and args.action == "nearest" and (args.lat is None or args.lon is None):
+        parser.error("cameras nearest needs --lat and --lon")
+    if args.command == "cameras" and args.action == "load" and not args.file:
+        parser.error("cameras load needs --file")
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

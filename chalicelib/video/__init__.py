@@ -1,0 +1,1 @@
+"""Video stages: segmenting recorded footage into HLS, HLS playlists, decode and analysis."""

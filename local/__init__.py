@@ -1,0 +1,1 @@
+"""The local platform: everything the cloud runs, on one machine (development only, never deployed)."""

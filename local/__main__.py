@@ -1,0 +1,50 @@
+"""``python -m local serve`` (foreground; Ctrl-C stops everything) and ``python -m local demo``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local.platform import LocalPlatform, PlatformConfig
+
+
+def serve(config: PlatformConfig) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    platform = LocalPlatform(config)
+    platform.start()
+    env_file = config.state_dir / "env"
+    env_file.write_text(
+        f"export AWS_ENDPOINT_URL={platform.emulator.endpoint_url} AWS_REGION={config.region} "
+        f"AWS_DEFAULT_REGION={config.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local STAGE={config.stage}\n")
+    print(f"Golden Time local platform\n  API         {platform.api_url}\n  media edge  {platform.edge_url}\n"
+          f"  AWS (moto)  {platform.emulator.endpoint_url}\n  admin CLI   make admin ARGS='principal list'\n"
+          "State lives in memory: it does not survive a restart (the signing keys in .local/ do).\n"
+          "Ctrl-C stops everything.", flush=True)
+    stop.wait()
+    print("stopping…", flush=True)
+    platform.stop()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m local")
+    parser.add_argument("command", choices=["serve", "demo"])
+    parser.add_argument("--state-dir", default=".local")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = PlatformConfig(state_dir=Path(args.state_dir))
+    if args.command == "serve":
+        return serve(config)
+    from local.demo import run_demo
+
+    return run_demo(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

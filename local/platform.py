@@ -1,0 +1,178 @@
+"""The embedded local platform: emulator, API gateway, media edge, event pump, schedules, batch pool.
+
+Handlers run in this process with the same event shapes as in the cloud; settings reach them
+through the environment exactly as a Lambda's configuration would.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chalicelib.adapters import aws
+from chalicelib.adapters.resources import Resources
+from chalicelib.api import context
+from chalicelib.catalog import ResourceCatalog, build_catalog
+from chalicelib.services.footage import FootageCatalog
+from chalicelib.settings import Settings, get_settings
+from chalicelib.video.hls import live_playlist
+from local.batch import ProcessPoolBatchExecutor
+from local.emulator import Emulator, provision
+from local.gateway import ApiGateway
+from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
+from local.lambda_runtime import function_name_of, resolve_handler
+from local.media_edge import MediaEdge
+from local.pump import EventPump, QueueBinding
+from local.scheduler import ScheduleBinding, Scheduler, rate_seconds
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PlatformConfig:
+    state_dir: Path = Path(".local")
+    stage: str = "local"
+    region: str = "ap-northeast-2"
+    host: str = "127.0.0.1"
+    aws_port: int = 4566
+    api_port: int = 8000
+    edge_port: int = 8001
+    pump_wait_seconds: int = 1
+    batch_workers: int | None = None
+    with_schedules: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class LocalPlatform:
+    def __init__(self, config: PlatformConfig | None = None) -> None:
+        self.config = config or PlatformConfig()
+        self.emulator = Emulator(self.config.host, self.config.aws_port)
+        self.gateway: ApiGateway | None = None
+        self.edge: MediaEdge | None = None
+        self.pump: EventPump | None = None
+        self.scheduler: Scheduler | None = None
+        self.batch: ProcessPoolBatchExecutor | None = None
+        self._live_epoch_ms = int(time.time() * 1000)
+        self._public_pem = b""
+
+    @property
+    def catalog(self) -> ResourceCatalog:
+        return build_catalog(self.config.stage)
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None
+        return f"http://{self.config.host}:{self.gateway.port}"
+
+    @property
+    def edge_url(self) -> str:
+        assert self.edge is not None
+        return f"http://{self.config.host}:{self.edge.port}"
+
+    def _configure_environment(self) -> Settings:
+        state = self.config.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        key_pair_id, _private, self._public_pem = ensure_signing_key(state / "keys")
+        env = {
+            "STAGE": self.config.stage,
+            "AWS_REGION": self.config.region,
+            "AWS_DEFAULT_REGION": self.config.region,
+            "AWS_ENDPOINT_URL": self.emulator.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - the emulator's dummy credential
+            "MEDIA_EDGE_URL": f"http://{self.config.host}:{self.config.edge_port}",
+            "CLOUDFRONT_KEY_PAIR_ID": key_pair_id,
+            "SIGNING_KEY_SECRET": str((state / "keys" / PRIVATE_KEY_FILE).resolve()),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "GoldenTime",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            **self.config.extra_env,
+        }
+        os.environ.update(env)
+        get_settings.cache_clear()
+        aws.reset_clients()
+        context.reset_platform()
+        return get_settings()
+
+    def start(self) -> None:
+        self.emulator.start()
+        settings = self._configure_environment()
+        resources = Resources(settings)
+        provision(self.catalog, s3=resources.client("s3"), sqs=resources.client("sqs"),
+                  dynamodb=resources.client("dynamodb"), sns=resources.client("sns"), region=settings.aws_region)
+
+        from app import app  # imported after the environment is set, as Lambda would
+
+        self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port)
+        self.gateway.start()
+        self.edge = self._build_edge(settings, resources)
+        self.edge.start()
+        if self.edge.port != self.config.edge_port:  # an ephemeral port (tests): signed links must name it
+            self.config.extra_env["MEDIA_EDGE_URL"] = self.edge_url
+            settings = self._configure_environment()
+        self.pump = EventPump(resources.client("sqs"), self._queue_bindings(resources), region=settings.aws_region,
+                              wait_seconds=self.config.pump_wait_seconds)
+        self.pump.start()
+        if self.config.with_schedules:
+            self.scheduler = Scheduler(self._schedule_bindings(), region=settings.aws_region)
+            self.scheduler.start()
+        self.batch = ProcessPoolBatchExecutor(self.config.batch_workers)
+        logger.info("local platform up: api %s, edge %s, aws %s", self.api_url, self.edge_url,
+                    self.emulator.endpoint_url)
+
+    def _build_edge(self, settings: Settings, resources: Resources) -> MediaEdge:
+        footage = FootageCatalog(resources.store("footage"), resources.table("footage"),
+                                 retention_days=settings.footage_retention_days,
+                                 segment_seconds=settings.segment_seconds)
+
+        def live(camera_id: str) -> str | None:
+            now_ms = int(time.time() * 1000)
+            segments = footage.segments_covering(camera_id, 0, now_ms)
+            if not segments:
+                return None
+            return live_playlist(segments, now_ms=now_ms, loop_start_ms=self._live_epoch_ms,
+                                 window=settings.live_window_segments, uri_for=lambda s: f"/footage/{s.key}")
+
+        return MediaEdge(routes={"footage": resources.store("footage"), "media": resources.store("media")},
+                         public_keys={settings.cloudfront_key_pair_id: self._public_pem}, live_playlist=live,
+                         host=self.config.host, port=self.config.edge_port)
+
+    def _queue_bindings(self, resources: Resources) -> list[QueueBinding]:
+        bindings = []
+        sqs = resources.client("sqs")
+        for spec in self.catalog.queues.values():
+            if spec.consumer is None:
+                continue
+            url = sqs.get_queue_url(QueueName=spec.name)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            bindings.append(QueueBinding(function_name=function_name_of(spec.consumer), queue_url=url, queue_arn=arn,
+                                         handler=resolve_handler(spec.consumer), batch_size=spec.batch_size,
+                                         timeout_s=spec.consumer_timeout_s))
+        return bindings
+
+    def _schedule_bindings(self) -> list[ScheduleBinding]:
+        return [ScheduleBinding(rule_name=s.name, function_name=function_name_of(s.handler),
+                                period_s=rate_seconds(s.rate), handler=resolve_handler(s.handler))
+                for s in self.catalog.schedules.values()]
+
+    def stop(self) -> None:
+        for part in (self.scheduler, self.pump, self.edge, self.gateway):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    logger.exception("stopping %s", type(part).__name__)
+        if self.batch is not None:
+            self.batch.shutdown()
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalPlatform:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

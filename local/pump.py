@@ -1,0 +1,129 @@
+"""The event pump: what Lambda's SQS event source mapping does, locally.
+
+Long-polls each bound queue, hands the handler the exact Lambda SQS event (up to ``batch_size``
+records with messageId, receiptHandle, attributes incl. ApproximateReceiveCount), deletes what
+succeeded and leaves ``batchItemFailures`` (or the whole batch when the handler raises) to
+reappear after the visibility timeout, so the queue's redrive policy moves poison messages to
+the DLQ. Nothing is deleted before the handler has answered, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from local.lambda_runtime import Handler, LambdaContext
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueBinding:
+    function_name: str
+    queue_url: str
+    queue_arn: str
+    handler: Handler
+    batch_size: int = 10
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class PollResult:
+    received: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    ignored: int = 0
+    crashed: bool = False
+
+
+def _is_s3_test_event(body: str) -> bool:
+    try:
+        return bool(json.loads(body).get("Event") == "s3:TestEvent")
+    except (ValueError, AttributeError):
+        return False
+
+
+def _record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
+    attributes = message.get("MessageAttributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
+                   "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+            for name, value in attributes.items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": region,
+    }
+
+
+class EventPump:
+    def __init__(self, sqs: Any, bindings: list[QueueBinding], *, region: str, wait_seconds: int = 1) -> None:
+        self._sqs = sqs
+        self._bindings = bindings
+        self._region = region
+        self._wait_seconds = wait_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def poll_once(self, binding: QueueBinding, *, wait_seconds: int | None = None) -> PollResult:
+        reply = self._sqs.receive_message(
+            QueueUrl=binding.queue_url, MaxNumberOfMessages=binding.batch_size,
+            WaitTimeSeconds=self._wait_seconds if wait_seconds is None else wait_seconds,
+            AttributeNames=["All"], MessageAttributeNames=["All"])
+        messages = reply.get("Messages", [])
+        if not messages:
+            return PollResult()
+        tests = [m for m in messages if _is_s3_test_event(m["Body"])]
+        for message in tests:
+            self._delete(binding, message)
+        batch = [m for m in messages if m not in tests]
+        if not batch:
+            return PollResult(received=len(messages), ignored=len(tests))
+        event = {"Records": [_record(m, binding.queue_arn, self._region) for m in batch]}
+        context = LambdaContext(function_name=binding.function_name, timeout_s=binding.timeout_s)
+        try:
+            response = binding.handler(event, context)
+        except Exception:
+            logger.exception("%s crashed; %d message(s) will be redelivered", binding.function_name, len(batch))
+            return PollResult(received=len(messages), failed=len(batch), ignored=len(tests), crashed=True)
+        failed_ids = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])} \
+            if isinstance(response, dict) else set()
+        for message in batch:
+            if message["MessageId"] not in failed_ids:
+                self._delete(binding, message)
+        return PollResult(received=len(messages), succeeded=len(batch) - len(failed_ids & {m["MessageId"] for m in batch}),
+                          failed=len(failed_ids), ignored=len(tests))
+
+    def _delete(self, binding: QueueBinding, message: dict[str, Any]) -> None:
+        self._sqs.delete_message(QueueUrl=binding.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _run(self, binding: QueueBinding) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once(binding)
+            except Exception:  # the emulator going away at shutdown, a transient error
+                if self._stop.is_set():
+                    return
+                logger.exception("poll of %s failed", binding.function_name)
+                self._stop.wait(1.0)
+
+    def start(self) -> None:
+        for binding in self._bindings:
+            thread = threading.Thread(target=self._run, args=(binding,), name=f"pump-{binding.function_name}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._wait_seconds + 5)

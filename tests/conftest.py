@@ -1,0 +1,75 @@
+"""Shared fixtures: moto at the AWS boundary, the provisioned catalog, and the local platform."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Never let a test reach a real account, whatever the developer's shell holds.
+os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
+                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2",
+                   "AWS_REGION": "ap-northeast-2", "STAGE": "test", "POWERTOOLS_TRACE_DISABLED": "true",
+                   "POWERTOOLS_METRICS_NAMESPACE": "GoldenTime", "POWERTOOLS_DEV": "false"})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+EVENTS = ROOT / "events"
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    """A sample event from events/ (the same files document every trigger)."""
+    data: dict[str, Any] = json.loads((EVENTS / relative).read_text())
+    return data
+
+
+def _forget_cached_services() -> None:
+    from chalicelib.adapters import aws as aws_clients
+    from chalicelib.api import context
+    from chalicelib.settings import get_settings
+
+    aws_clients.reset_clients()
+    get_settings.cache_clear()
+    context.reset_platform()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto in-process with every catalog resource provisioned; yields Resources for stage 'test'."""
+    from moto import mock_aws
+
+    from chalicelib.adapters.resources import Resources
+    from chalicelib.settings import get_settings
+    from local.emulator import provision
+
+    monkeypatch.setenv("STAGE", "test")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        _forget_cached_services()
+        resources = Resources(get_settings())
+        provision(resources.catalog, s3=resources.client("s3"), sqs=resources.client("sqs"),
+                  dynamodb=resources.client("dynamodb"), sns=resources.client("sns"), region="ap-northeast-2")
+        yield resources
+    _forget_cached_services()
+
+
+@pytest.fixture(scope="session")
+def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole local platform on ephemeral ports, shared by the end-to-end tests of one worker."""
+    from local.platform import LocalPlatform, PlatformConfig
+
+    config = PlatformConfig(state_dir=tmp_path_factory.mktemp("local"), stage="e2e", aws_port=0, api_port=0,
+                            edge_port=0, with_schedules=False, batch_workers=2)
+    saved = dict(os.environ)
+    platform = LocalPlatform(config)
+    platform.start()
+    yield platform
+    platform.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    _forget_cached_services()

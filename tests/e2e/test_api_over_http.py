@@ -1,0 +1,119 @@
+"""The HTTP API on the local platform over real HTTP: auth, source address, owner scoping, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.cli import create_principal
+from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.services.cameras import CameraRegistry
+from chalicelib.settings import get_settings
+from local.http_client import session_from
+
+pytestmark = pytest.mark.e2e
+CITY_HALL = {"lat": 37.5665, "lon": 126.9780}
+
+
+@pytest.fixture(scope="module")
+def tokens(local_platform):
+    resources = Resources(get_settings())
+    made = {}
+    for kind, pid, cidrs in ((PrincipalKind.APP, "e2e-alice", ()), (PrincipalKind.APP, "e2e-bob", ()),
+                             (PrincipalKind.OPERATOR, "e2e-operator", ()),
+                             (PrincipalKind.AGENCY, "e2e-police", ("127.0.0.2/32",))):
+        _, made[pid] = create_principal(kind, pid, principal_id=pid, cidrs=cidrs, resources=resources)
+    cameras = [Camera(camera_id=f"E2E-{i}", kind=CameraKind.CRIME_PREVENTION, district="Jung-gu",
+                      lat=37.5665 + i * 0.001, lon=126.9780) for i in range(8)]
+    CameraRegistry(resources.table("cameras"), resources.store("media"),
+                   index_key=get_settings().camera_index_key).load_catalog(cameras)
+    return made
+
+
+def api(local_platform, path):
+    return f"{local_platform.api_url}{path}"
+
+
+def test_nearby_cameras_are_ordered_by_distance(local_platform, tokens):
+    reply = session_from(token=tokens["e2e-operator"]).get(api(local_platform, "/v1/cameras/nearby"),
+                                                           params={**CITY_HALL, "k": 3})
+    assert reply.status_code == 200
+    body = reply.json()
+    assert [c["camera"]["camera_id"] for c in body["cameras"]] == ["E2E-0", "E2E-1", "E2E-2"]
+    distances = [c["distance_m"] for c in body["cameras"]]
+    assert distances == sorted(distances)
+    assert 100 < distances[1] < 120  # 0.001° of latitude ≈ 111 m
+    assert reply.headers["X-Request-Id"]
+
+
+def test_fewer_than_k_within_the_radius_is_said(local_platform, tokens):
+    reply = session_from(token=tokens["e2e-operator"]).get(api(local_platform, "/v1/cameras/nearby"),
+                                                           params={**CITY_HALL, "k": 5, "radius_m": 250})
+    body = reply.json()
+    assert reply.status_code == 200
+    assert len(body["cameras"]) == 3
+    assert body["complete"] is False
+    assert "3" in body["note"]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer gt.e2e-alice.this-is-not-the-secret-x", "Token abc"])
+def test_missing_or_wrong_token_is_401_in_the_error_model(local_platform, tokens, authorization):
+    session = session_from()
+    if authorization:
+        session.headers["Authorization"] = authorization
+    reply = session.get(api(local_platform, "/v1/cameras/nearby"), params=CITY_HALL)
+    assert reply.status_code == 401
+    assert reply.json()["error"]["code"] == "unauthorized"
+
+
+def test_agency_is_bound_to_its_registered_addresses(local_platform, tokens):
+    url = api(local_platform, "/v1/cameras/nearby")
+    inside = session_from("127.0.0.2", tokens["e2e-police"]).get(url, params=CITY_HALL)
+    outside = session_from("127.0.0.3", tokens["e2e-police"]).get(url, params=CITY_HALL)
+    assert inside.status_code == 200
+    assert outside.status_code == 403
+    assert "127.0.0.3" in outside.json()["error"]["message"]
+
+
+def test_another_owner_gets_404_for_a_device(local_platform, tokens):
+    alice = session_from(token=tokens["e2e-alice"])
+    bob = session_from(token=tokens["e2e-bob"])
+    created = alice.post(api(local_platform, "/v1/devices"), json={
+        "platform": "ios", "guardians": [{"name": "Dad", "phone": "+821098765432"}]})
+    assert created.status_code == 201
+    device_id = created.json()["device_id"]
+    assert alice.get(api(local_platform, f"/v1/devices/{device_id}")).json()["guardians"][0]["name"] == "Dad"
+    missing = bob.get(api(local_platform, f"/v1/devices/{device_id}"))
+    assert missing.status_code == 404
+    unknown = bob.get(api(local_platform, "/v1/devices/dev-doesnotexist"))
+    # indistinguishable from an id that does not exist
+    assert missing.json()["error"]["code"] == unknown.json()["error"]["code"] == "not_found"
+
+
+def test_a_principal_of_the_wrong_kind_is_403(local_platform, tokens):
+    reply = session_from(token=tokens["e2e-operator"]).post(api(local_platform, "/v1/devices"), json={"platform": "ios"})
+    assert reply.status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
+    ("get", "/v1/cameras/nearby", {"params": {"lat": 91, "lon": 126.9}}, 422),
+    ("get", "/v1/cameras/nearby", {"params": {"lat": "north", "lon": 126.9}}, 422),
+    ("get", "/v1/cameras/nearby", {"params": {"lat": 37.5}}, 422),
+    ("get", "/v1/cameras/nearby", {"params": {**CITY_HALL, "k": 0}}, 422),
+    ("get", "/v1/cameras/nearby", {"params": {**CITY_HALL, "k": 1000}}, 422),
+    ("post", "/v1/devices", {"data": b"{broken", "headers": {"Content-Type": "application/json"}}, 400),
+    ("post", "/v1/devices", {"data": b"", "headers": {"Content-Type": "application/json"}}, 400),
+    ("post", "/v1/devices", {"json": {"platform": 7}}, 422),
+    ("post", "/v1/devices", {"json": {"platform": "ios", "surprise": True}}, 422),
+    ("post", "/v1/devices", {"json": {"platform": "ios", "guardians": [{"name": "x", "phone": "010"}]}}, 422),
+    ("post", "/v1/devices", {"json": {"platform": "ios", "label": "x" * 2_000_000}}, 413),
+    ("get", "/v1/nothing-here", {}, 404),
+    ("delete", "/v1/cameras/nearby", {}, 405),
+])
+def test_bad_input_is_4xx_never_500(local_platform, tokens, method, path, kwargs, status):
+    reply = getattr(session_from(token=tokens["e2e-alice"]), method)(api(local_platform, path), **kwargs)
+    assert reply.status_code == status, reply.text
+    error = reply.json()["error"]
+    assert error["code"]
+    assert error["message"]
