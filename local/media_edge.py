@@ -53,6 +53,7 @@ CHUNK_BYTES = 8 * 1024 * 1024
 IDLE_TIMEOUT_S = 60.0
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _LIVE_PLAYLIST = re.compile(r"/live/([^/]+)/index\.m3u8")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -200,6 +201,7 @@ class MediaEdge:
         self._thread: threading.Thread | None = None
         self.verify_seconds: deque[float] = deque(maxlen=verify_samples)
         """Seconds spent verifying each request's signature and policy (latest ``verify_samples``)."""
+        self._samples_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -239,7 +241,8 @@ class MediaEdge:
 
     def verify_summary(self) -> dict[str, float]:
         """Count, mean, median, p95 and max of the recorded verification times, in microseconds."""
-        samples = sorted(self.verify_seconds)
+        with self._samples_lock:
+            samples = sorted(self.verify_seconds)
         if not samples:
             return {"count": 0}
         micro = [s * 1e6 for s in samples]
@@ -269,7 +272,8 @@ class MediaEdge:
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         if self._public_base_url:
             return self._public_base_url + target
-        return (f"http://{host_header}" if host_header else self.base_url) + target
+        host_ok = host_header is not None and _HOST.fullmatch(host_header) is not None
+        return (f"http://{host_header}" if host_ok else self.base_url) + target
 
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
         started = time.time()
@@ -299,15 +303,19 @@ class MediaEdge:
             grant = self._verifier.verify(url, source_ip=client)
         except EdgeDenied as denied:
             verify_s = time.perf_counter() - began
-            self.verify_seconds.append(verify_s)
+            self._record_verify(verify_s)
             denied_reply = _Reply.error(403, "forbidden", denied.reason)
             denied_reply.verify_s = verify_s
             return denied_reply
         verify_s = time.perf_counter() - began
-        self.verify_seconds.append(verify_s)
+        self._record_verify(verify_s)
         reply = self._answer(method, grant, range_header, if_range)
         reply.verify_s = verify_s
         return reply
+
+    def _record_verify(self, seconds: float) -> None:
+        with self._samples_lock:
+            self.verify_seconds.append(seconds)
 
     def _answer(self, method: str, grant: EdgeGrant, range_header: str | None, if_range: str | None) -> _Reply:
         try:
@@ -352,12 +360,14 @@ class MediaEdge:
 
     def _locate(self, grant: EdgeGrant) -> _Resource | None:
         path = grant.path
+        if any(segment in (".", "..") for segment in unquote(path).split("/")):
+            return None  # dot segments are never resolved: the verified path is the object's key
         live = _LIVE_PLAYLIST.fullmatch(path)
         if live and self._live_playlist is not None:
             text = self._live_playlist(unquote(live.group(1)))
             if text is None:
                 return None
-            return _in_memory(sign_playlist_uris(text, grant.signing_query).encode(), PLAYLIST_TYPE, "no-cache")
+            return _in_memory(sign_playlist_uris(text, _child_query(grant)).encode(), PLAYLIST_TYPE, "no-cache")
         prefix, _, rest = path.lstrip("/").partition("/")
         store = self._routes.get(prefix)
         key = unquote(rest)
@@ -365,7 +375,7 @@ class MediaEdge:
             return None
         if key.endswith(".m3u8"):
             text = store.get(key).decode("utf-8")
-            return _in_memory(sign_playlist_uris(text, grant.signing_query).encode(), PLAYLIST_TYPE, None)
+            return _in_memory(sign_playlist_uris(text, _child_query(grant)).encode(), PLAYLIST_TYPE, None)
         info = store.head(key)
         content_type = SEGMENT_TYPE if key.endswith(".ts") else info.content_type
 
@@ -426,6 +436,13 @@ class MediaEdge:
             self._on_access(record)
         except Exception:
             logger.exception("media edge access log callback failed")
+
+
+def _child_query(grant: EdgeGrant) -> str:
+    """What a playlist's URIs inherit: the playlist request's own (non-signing) query, e.g. a
+    ``link=<request id>`` the policy's resource names, then the signing parameters."""
+    own = urlsplit(grant.url).query
+    return f"{own}&{grant.signing_query}" if own else grant.signing_query
 
 
 def _in_memory(data: bytes, content_type: str, cache_control: str | None) -> _Resource:

@@ -196,21 +196,24 @@ class CameraIndex:
         than ``k`` are found.
         """
         _check_query(lat, lon, k, radius_m)
+        lat, lon, radius_m = float(lat), float(lon), float(radius_m)
         found: list[NearbyCamera] = []
         if self._n:
-            lat, lon, radius_m = float(lat), float(lon), float(radius_m)
             query = unit_xyz_point(lat, lon)
             bound = arc_m_to_chord(radius_m) * (1 + 1e-9) + 1e-12
-            m, consumed = min(self._n, k + _PAD), 0
+            m, offered = min(self._n, k + _PAD), set[int]()
             while True:
                 positions, distances, certain, exhausted = self._candidates(query, lat, lon, m, bound, radius_m)
-                for j in range(consumed, certain):
-                    camera = self.camera_at(positions[j])
+                for j in range(certain):
+                    position = int(positions[j])
+                    if position in offered:
+                        continue  # a wider query repeats what was already offered
+                    offered.add(position)
+                    camera = self.camera_at(position)
                     if accept is None or accept(camera):
                         found.append(NearbyCamera.model_construct(camera=camera, distance_m=float(distances[j])))
                         if len(found) == k:
                             break
-                consumed = certain
                 if len(found) == k or exhausted:
                     break
                 m = min(self._n, m * _GROWTH)
@@ -268,8 +271,10 @@ class CameraIndex:
         n = len(lat)
         kind_map = np.array([_KINDS.index(CameraKind(str(v))) for v in arrays["kind_names"]], dtype=np.uint8)
         status_map = np.array([_STATUSES.index(CameraStatus(str(v))) for v in arrays["status_names"]], dtype=np.uint8)
-        kinds = kind_map[arrays["kinds"].astype(np.intp)]
-        statuses = status_map[arrays["statuses"].astype(np.intp)]
+        kind_codes, status_codes = arrays["kinds"].astype(np.intp), arrays["statuses"].astype(np.intp)
+        if (n > 0 and min(kind_codes.min(), status_codes.min()) < 0) or not np.isfinite(lat).all():
+            raise ValueError("columns are inconsistent")
+        kinds, statuses = kind_map[kind_codes], status_map[status_codes]
         names = tuple(str(v) for v in arrays["district_names"])
         codes = arrays["district_codes"].astype(np.int32, copy=False)
         if lon.shape != (n,) or kinds.shape != (n,) or statuses.shape != (n,) or codes.shape != (n,) \

@@ -57,13 +57,13 @@ class EncodedSegment:
 
     index: int
     data: bytes
-    start_s: float = 0.0
-    duration_s: float = 0.0
-    fps: float = 0.0
-    width: int = 0
-    height: int = 0
-    first_frame: int = 0
-    frame_count: int = 0
+    start_s: float  # offset of the first frame from the start of the source
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    first_frame: int  # index of the first frame in the source
+    frame_count: int
 
     @property
     def size(self) -> int:
@@ -117,7 +117,7 @@ def iter_segments(path: str | Path, *, segment_seconds: float = 10.0, preset: st
             rate = _frame_rate(stream)
             width, height = output_size(stream.codec_context.width, stream.codec_context.height, max_width)
             per_segment = max(1, round(rate * Fraction(segment_seconds)))
-            encoder = _SegmentEncoder(rate, width, height, preset=preset, crf=crf,
+            encoder = _SegmentEncoder(rate, width, height, preset=preset, crf=crf, gop=per_segment,
                                       base_pts=round(Fraction(start_time_s) * MPEGTS_CLOCK) % MPEGTS_WRAP)
             index = 0
             for frame in container.decode(stream):
@@ -149,11 +149,13 @@ class _SegmentEncoder:
     """Encodes one segment at a time into an in-memory MPEG-TS; a fresh encoder per segment
     guarantees the IDR frame and in-band parameter sets at every boundary."""
 
-    def __init__(self, rate: Fraction, width: int, height: int, *, preset: str, crf: int, base_pts: int) -> None:
+    def __init__(self, rate: Fraction, width: int, height: int, *, preset: str, crf: int, gop: int,
+                 base_pts: int) -> None:
         self._rate = rate
         self._width = width
         self._height = height
         self._options = {"preset": preset, "crf": str(crf)}
+        self._gop = gop
         self._base_pts = base_pts
         self._ticks_per_frame = Fraction(MPEGTS_CLOCK) / rate
         self._next_frame = 0
@@ -174,7 +176,7 @@ class _SegmentEncoder:
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, MPEGTS_CLOCK)
         stream.codec_context.time_base = Fraction(1, MPEGTS_CLOCK)
-        stream.codec_context.gop_size = 1 << 16  # one IDR per segment: the fresh encoder's first frame
+        stream.codec_context.gop_size = self._gop  # the fresh encoder's first frame is the segment's IDR
         self._stream = stream
         self._first_frame = self._next_frame
         self.frame_count = 0
@@ -185,7 +187,7 @@ class _SegmentEncoder:
         out = frame.reformat(width=self._width, height=self._height, format="yuv420p")
         out.pts = self._base_pts + round(self._next_frame * self._ticks_per_frame)
         out.time_base = Fraction(1, MPEGTS_CLOCK)
-        out.pict_type = av.video.frame.PictureType.NONE
+        out.pict_type = av.video.frame.PictureType.NONE  # libx264 would obey the source's I frames
         self._container.mux(self._stream.encode(out))
         self._next_frame += 1
         self.frame_count += 1

@@ -158,6 +158,27 @@ def test_duplicate_locations_are_all_found() -> None:
     assert all(n.distance_m == 0.0 for n in result.cameras)
 
 
+def test_accept_with_large_groups_of_co_located_cameras() -> None:
+    # GIVEN 300 cameras mounted on only three poles (exact distance ties, far more than k)
+    poles = [(37.5500, 126.9900), (37.5510, 126.9900), (37.5520, 126.9900)]
+    cameras = [Camera(camera_id=f"C-{i:05d}", kind=CameraKind.TRAFFIC, district="Jung-gu", lat=poles[i % 3][0],
+                      lon=poles[i % 3][1]) for i in range(300)]
+    offered: list[str] = []
+
+    def every_seventh(camera: Camera) -> bool:
+        offered.append(camera.camera_id)
+        return int(camera.camera_id[2:]) % 7 == 0
+
+    # WHEN asking for the 30 nearest accepted cameras
+    result = CameraIndex(cameras).nearest(37.5500, 126.9900, k=30, radius_m=1_000.0, accept=every_seventh)
+    # THEN the distances match brute force, every answer was accepted, none was offered twice
+    expected = brute_force(cameras, 37.5500, 126.9900, 30, 1_000.0, lambda c: int(c.camera_id[2:]) % 7 == 0)
+    assert [n.distance_m for n in result.cameras] == pytest.approx([d for _, d in expected])
+    assert all(int(n.camera.camera_id[2:]) % 7 == 0 for n in result.cameras)
+    assert len({n.camera.camera_id for n in result.cameras}) == 30
+    assert len(offered) == len(set(offered))
+
+
 def test_empty_index() -> None:
     index = CameraIndex([])
     assert len(index) == 0
@@ -216,12 +237,22 @@ def test_unreadable_snapshot(data: bytes) -> None:
         CameraIndex.from_npz_bytes(data)
 
 
-def test_snapshot_with_inconsistent_columns() -> None:
+@pytest.mark.parametrize(("column", "change"), [
+    ("lon", lambda a: a[:-1]),
+    ("kinds", lambda a: a.astype(np.int64) - 1),
+    ("district_codes", lambda a: a + 100),
+    ("ids_offsets", lambda a: a[::-1]),
+    ("lat", lambda a: a * np.nan),
+    ("version", lambda a: a + 1),
+])
+def test_snapshot_with_inconsistent_columns(column: str, change: Callable[[Any], Any]) -> None:
+    # GIVEN a snapshot with one column tampered with
     good = np.load(io.BytesIO(CameraIndex(random_cameras(2, 20)).to_npz_bytes()))
     arrays = {name: good[name] for name in good.files}
-    arrays["lon"] = arrays["lon"][:-1]
+    arrays[column] = change(arrays[column])
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
+    # THEN it is refused as unreadable
     with pytest.raises(ValidationFailed, match="snapshot"):
         CameraIndex.from_npz_bytes(buffer.getvalue())
 
