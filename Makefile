@@ -2,16 +2,17 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint test test-fast demo serve bench admin clean $(addprefix bench-,foundation xray saferet links search infra monitor)
+.PHONY: help venv lint test test-fast demo serve bench admin synth deploy clean
 
 help:
 	@echo "make demo    - run the platform's main scenario end-to-end on the local platform"
 	@echo "make test    - lint (ruff, mypy) and run every test"
 	@echo "make serve   - run the local platform in the foreground (Ctrl-C stops it)"
-	@echo "make bench   - run all benchmarks (BENCH <name> <value> <unit> lines)"
+	@echo "make bench   - run all benchmarks (BENCH <name> <value> <unit> lines); make bench-<area> for one"
+	@echo "make synth   - synthesise the AWS CDK app offline into cdk.out/ (cdk-nag checked)"
 	@echo "make admin ARGS='principal list' - the admin CLI against the running local platform"
 
 $(STAMP):
@@ -25,7 +26,7 @@ venv: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app.py chalicelib functions local
+	$(BIN)/mypy app.py chalicelib functions local infra layers
 	$(BIN)/mypy tests --allow-untyped-defs --allow-incomplete-defs --allow-untyped-calls --check-untyped-defs
 
 test: lint
@@ -43,10 +44,24 @@ serve: $(STAMP)
 admin: $(STAMP)
 	@. .local/env && $(BIN)/python -m chalicelib.cli $(ARGS)
 
-bench: $(addprefix bench-,foundation)
+BENCH_AREAS := foundation xray saferet links search infra monitor
 
-bench-foundation: $(STAMP)
-	$(BIN)/python tests/bench/bench_foundation.py
+# Every area runs even when one misses a target (its script exits non-zero); the list of misses ends it.
+bench: $(STAMP)
+	@missed=""; for area in $(BENCH_AREAS); do $(MAKE) --no-print-directory bench-$$area || missed="$$missed $$area"; done; \
+	if [ -n "$$missed" ]; then echo "benchmarks that missed a target or failed:$$missed"; exit 1; fi
+
+# Each area's script prints `BENCH <name> <value> <unit>` lines.
+$(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP)
+	@test -f tests/bench/bench_$*.py || { echo "no benchmark for area $* yet"; exit 1; }
+	PYTHONPATH=. $(BIN)/python tests/bench/bench_$*.py
+
+synth: $(STAMP)  ## CloudFormation into cdk.out/, offline, with cdk-nag (npx --yes aws-cdk@^2.1148 synth does the same via cdk.json)
+	$(BIN)/python -m infra.app
+
+deploy: $(STAMP)
+	layers/common/build.sh && layers/ml/build.sh
+	npx --yes aws-cdk@^2.1148 deploy --all -c require_layers=true $(CDK_ARGS)
 
 clean:
 	rm -rf $(VENV) .local .mypy_cache .ruff_cache .pytest_cache

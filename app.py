@@ -7,13 +7,31 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from chalice.app import Chalice, Request, Response
 
+from chalicelib.api.alerts import alerts
 from chalicelib.api.cameras import cameras
 from chalicelib.api.devices import devices
+from chalicelib.api.monitor import monitor
+from chalicelib.api.openapi import docs
+from chalicelib.api.protected import protected
+from chalicelib.api.searches import searches
+from chalicelib.api.sos import sos
+from chalicelib.api.trips import trips
+from chalicelib.api.video_links import video_links
+from chalicelib.api.xray import xray
 
 logger = Logger(service="api")
 app = Chalice(app_name="golden-time")
 app.register_blueprint(cameras)
 app.register_blueprint(devices)
+app.register_blueprint(docs)
+app.register_blueprint(trips)
+app.register_blueprint(sos)
+app.register_blueprint(alerts)
+app.register_blueprint(protected)
+app.register_blueprint(video_links)
+app.register_blueprint(xray)
+app.register_blueprint(monitor)
+app.register_blueprint(searches)
 
 
 @app.middleware("http")

@@ -96,17 +96,22 @@ class ResourceCatalog(_Frozen):
 # Logical names are the vocabulary the code uses; physical names are derived per stage.
 _BUCKETS: dict[str, dict[str, object]] = {
     "xray": {},
-    "footage": {"expire_after_days": 30},
+    # Not versioned: retention must really purge footage, not leave noncurrent versions behind.
+    "footage": {"expire_after_days": 30, "versioned": False},
     "media": {},
     "models": {},
     "audit": {"object_lock": True},
 }
 _QUEUES: dict[str, dict[str, object]] = {
-    "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30},
+    "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30,
+                     "consumer": "functions.xray_reader.handler.lambda_handler"},
     "dispatch-112": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10},
-    "sos-escalation": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10},
-    "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60},
-    "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60},
+    "sos-escalation": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
+                       "consumer": "functions.sos_escalation.handler.lambda_handler"},
+    "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
+                       "consumer": "functions.selective_monitor.handler.lambda_handler"},
+    "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
+                           "consumer": "functions.search_reducer.handler.lambda_handler"},
 }
 _TABLES: dict[str, dict[str, object]] = {
     "principals": {"partition_key": "principal_id"},
@@ -123,6 +128,8 @@ _TABLES: dict[str, dict[str, object]] = {
 _TOPICS = ("guardian-sms", "center-notify", "control-center")
 _SCHEDULES: dict[str, dict[str, str]] = {
     "footage-retention": {"rate": "rate(1 hour)", "handler": "functions.footage_retention.handler.lambda_handler"},
+    "xray-sweeper": {"rate": "rate(5 minutes)", "handler": "functions.xray_sweeper.handler.lambda_handler"},
+    "trip-watchdog": {"rate": "rate(1 minute)", "handler": "functions.trip_watchdog.handler.lambda_handler"},
 }
 _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),

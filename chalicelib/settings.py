@@ -29,6 +29,9 @@ class Settings(BaseModel):
     signing_key_secret: str | None = Field(None, description="Secrets Manager id or local PEM path of the URL-signing key.")
     token_cache_seconds: float = Field(30.0, ge=0, le=600, description="How long a verified API token stays cached.")
     camera_index_key: str = Field("indexes/cameras.npz", description="Object key of the camera nearest-neighbour snapshot.")
+    sos_cancel_window_s: int = Field(10, ge=0, le=900, description="Seconds an SOS can be cancelled before it escalates to 112.")
+    device_requests_per_minute: int = Field(600, ge=1, le=100_000,
+                                            description="Safe-return API calls one device may make per minute.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

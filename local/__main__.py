@@ -36,9 +36,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m local")
     parser.add_argument("command", choices=["serve", "demo"])
     parser.add_argument("--state-dir", default=".local")
+    parser.add_argument("--aws-port", type=int, default=4566, help="0 picks a free port")
+    parser.add_argument("--api-port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--edge-port", type=int, default=8001, help="0 picks a free port")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = PlatformConfig(state_dir=Path(args.state_dir))
+    config = PlatformConfig(state_dir=Path(args.state_dir), aws_port=args.aws_port, api_port=args.api_port,
+                            edge_port=args.edge_port)
     if args.command == "serve":
         return serve(config)
     from local.demo import run_demo

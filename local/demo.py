@@ -20,9 +20,12 @@ from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.seoul_catalog import LANDMARKS, generate_seoul_cameras
 from chalicelib.settings import get_settings
+from local import demo_links, demo_monitor, demo_saferet, demo_xray
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
 
+# Each capability's scenario: run(platform, tokens, resources) -> summary rows.
+DEMO_STEPS: tuple[Any, ...] = (demo_xray, demo_saferet, demo_links, demo_monitor)
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO_CANDIDATES = (ROOT.parent / "shared" / "data" / "video" / "vtest.avi",
                     Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi"))
@@ -50,6 +53,8 @@ def _section(title: str) -> None:
 def run_demo(config: PlatformConfig) -> int:
     started = time.perf_counter()
     summary: list[tuple[str, str]] = []
+    # EMF metric lines would bury the scenario's output; `make serve` keeps them.
+    config.extra_env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     with LocalPlatform(config) as platform:
         settings = get_settings()
         resources = Resources(settings)
@@ -116,6 +121,9 @@ def run_demo(config: PlatformConfig) -> int:
         _section("Live video through the signed media edge")
         summary.append(("live playlist", _live_check(platform, settings)))
 
+        for step in DEMO_STEPS:  # each prints its own sections
+            summary += step.run(platform, tokens, resources)
+
         _section("Audit log")
         for record in AuditLog(resources.table("audit")).records(since_ms=int((time.time() - 3600) * 1000)):
             print(f"  {record.action:20} {record.actor:10} {record.subject or '-':12} {record.result}")
@@ -137,7 +145,8 @@ def _auth_checks(api: str, tokens: dict[str, str]) -> list[tuple[str, str]]:
         results.append((label, f"{'ok' if ok else 'UNEXPECTED'} {reply.status_code} {detail}".rstrip()))
 
     expect("wrong token is refused", 401,
-           session_from(token="gt.operator-1.not-the-right-secret-at-all").get(f"{api}/v1/cameras/nearby", params=point))
+           session_from(token="gt.operator-1.not-the-right-secret-at-all")  # noqa: S106 - deliberately wrong
+           .get(f"{api}/v1/cameras/nearby", params=point))
     expect("no token is refused", 401, session_from().get(f"{api}/v1/cameras/nearby", params=point))
     expect("agency from 127.0.0.1 (not registered) is refused", 403,
            session_from("127.0.0.1", tokens["police-112"]).get(f"{api}/v1/cameras/nearby", params=point))

@@ -2,36 +2,75 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 from typing import Any
-
-from moto.server import ThreadedMotoServer
 
 from chalicelib.catalog import ResourceCatalog
 
 logger = logging.getLogger(__name__)
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pythonpath() -> str:
+    return os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
 
 
 class Emulator:
-    """A moto server in a background thread."""
+    """A moto server in its own process: it gets the second core, and nothing in the platform's
+    process (or a test's in-process moto) can intercept its traffic."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566, *, log_file: Path | None = None) -> None:
         self.host = host
         self.port = port
+        self._log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> None:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per emulated AWS call otherwise
-        self._server.start()
-        self.host, self.port = self._server.get_host_and_port()
+    def start(self, timeout_s: float = 30.0) -> None:
+        if self.port == 0:
+            with socket.socket() as probe:  # an ephemeral port for tests
+                probe.bind((self.host, 0))
+                self.port = probe.getsockname()[1]
+        log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "local.emulator_server", "--host", self.host, "--port", str(self.port)],
+            stdout=log, stderr=log, cwd=_ROOT, env={**os.environ, "PYTHONPATH": _pythonpath()},
+            start_new_session=True)  # Ctrl-C reaches us first; we stop it in order
+        atexit.register(self.stop)  # never leave an orphan server behind
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the AWS emulator exited at start (port {self.port} busy?)")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the AWS emulator did not answer on {self.endpoint_url} within {timeout_s:.0f} s")
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
 
 
 def provision(catalog: ResourceCatalog, *, s3: Any, sqs: Any, dynamodb: Any, sns: Any, region: str) -> None:

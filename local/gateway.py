@@ -36,6 +36,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -87,29 +88,45 @@ class ApiGateway:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes | None,
-               peer: str) -> tuple[int, dict[str, Any], bytes]:
-        try:
-            event = self._converter.create_lambda_event(method=method, path=path, headers=headers, body=body)
-        except ValueError:
-            return 404, {}, _error("not_found", f"no route {method} {path.split('?')[0]}")
-        if method not in self._app.routes[event["requestContext"]["resourcePath"]]:
-            allowed = ", ".join(self._app.routes[event["requestContext"]["resourcePath"]])
-            return 405, {"Allow": allowed}, _error("method_not_allowed", f"{method} not allowed; use {allowed}")
+    def build_event(self, method: str, path: str, headers: dict[str, str], body: bytes | None,
+                    peer: str) -> dict[str, Any]:
+        """The API Gateway REST proxy event for one request; ValueError when no route matches."""
+        event: dict[str, Any] = self._converter.create_lambda_event(method=method, path=path, headers=headers, body=body)
         source_ip = peer
         forwarded = headers.get("X-Forwarded-For") or headers.get("x-forwarded-for")
         if forwarded and peer in self._trusted_proxies:
             source_ip = forwarded.split(",")[0].strip()
-        request_id = str(uuid.uuid4())
-        event["requestContext"].update({"identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
-                                        "requestId": request_id, "stage": self._stage,
-                                        "requestTimeEpoch": int(time.time() * 1000)})
+        now = time.time()
+        resource = event["requestContext"]["resourcePath"]
+        event["requestContext"].update({
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
+            "requestId": str(uuid.uuid4()), "stage": self._stage, "accountId": "123456789012", "apiId": "local",
+            "resourceId": "local", "protocol": "HTTP/1.1", "requestTimeEpoch": int(now * 1000),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))})
+        multi = event.get("multiValueQueryStringParameters")
+        event.update({"resource": resource, "path": event["requestContext"]["path"], "httpMethod": method,
+                      "multiValueHeaders": {k: [v] for k, v in event["headers"].items()},
+                      "queryStringParameters": {k: v[-1] for k, v in multi.items()} if multi else None})
         if isinstance(event.get("body"), bytes):
             try:
                 event["body"] = event["body"].decode("utf-8")
+                event["isBase64Encoded"] = False
             except UnicodeDecodeError:
                 event["body"] = base64.b64encode(event["body"]).decode("ascii")
                 event["isBase64Encoded"] = True
+        event.setdefault("isBase64Encoded", False)
+        return event
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes | None,
+               peer: str) -> tuple[int, dict[str, Any], bytes]:
+        try:
+            event = self.build_event(method, path, headers, body, peer)
+        except ValueError:
+            return 404, {}, _error("not_found", f"no route {method} {path.split('?')[0]}")
+        allowed_methods = self._app.routes[event["resource"]]
+        if method not in allowed_methods:
+            allowed = ", ".join(allowed_methods)
+            return 405, {"Allow": allowed}, _error("method_not_allowed", f"{method} not allowed; use {allowed}")
         response = self._app(event, LambdaContext(function_name="api"))
         payload = response.get("body") or ""
         raw = base64.b64decode(payload) if response.get("isBase64Encoded") else str(payload).encode()
@@ -122,7 +139,7 @@ class ApiGateway:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
+        if self._thread:  # shutdown() would wait forever for a loop that never ran
+            self._server.shutdown()
             self._thread.join(timeout=5)
+        self._server.server_close()

@@ -50,7 +50,8 @@ class PlatformConfig:
 class LocalPlatform:
     def __init__(self, config: PlatformConfig | None = None) -> None:
         self.config = config or PlatformConfig()
-        self.emulator = Emulator(self.config.host, self.config.aws_port)
+        self.emulator = Emulator(self.config.host, self.config.aws_port,
+                                 log_file=self.config.state_dir / "emulator.log")
         self.gateway: ApiGateway | None = None
         self.edge: MediaEdge | None = None
         self.pump: EventPump | None = None
@@ -83,7 +84,7 @@ class LocalPlatform:
             "AWS_DEFAULT_REGION": self.config.region,
             "AWS_ENDPOINT_URL": self.emulator.endpoint_url,
             "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - the emulator's dummy credential
+            "AWS_SECRET_ACCESS_KEY": "local",
             "MEDIA_EDGE_URL": f"http://{self.config.host}:{self.config.edge_port}",
             "CLOUDFRONT_KEY_PAIR_ID": key_pair_id,
             "SIGNING_KEY_SECRET": str((state / "keys" / PRIVATE_KEY_FILE).resolve()),
@@ -99,6 +100,7 @@ class LocalPlatform:
         return get_settings()
 
     def start(self) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
         self.emulator.start()
         settings = self._configure_environment()
         resources = Resources(settings)
@@ -137,8 +139,13 @@ class LocalPlatform:
             return live_playlist(segments, now_ms=now_ms, loop_start_ms=self._live_epoch_ms,
                                  window=settings.live_window_segments, uri_for=lambda s: f"/footage/{s.key}")
 
+        from chalicelib.services.audit import AuditLog
+        from chalicelib.services.video_links import EdgeAccessAudit, LinkRevocations
+
         return MediaEdge(routes={"footage": resources.store("footage"), "media": resources.store("media")},
                          public_keys={settings.cloudfront_key_pair_id: self._public_pem}, live_playlist=live,
+                         is_revoked=LinkRevocations(resources.table("records")),
+                         on_access=EdgeAccessAudit(AuditLog(resources.table("audit")), resources.table("records")),
                          host=self.config.host, port=self.config.edge_port)
 
     def _queue_bindings(self, resources: Resources) -> list[QueueBinding]:

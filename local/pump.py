@@ -9,13 +9,14 @@ the DLQ. Nothing is deleted before the handler has answered, so a crash loses no
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from local.lambda_runtime import Handler, LambdaContext
+from local.workers import Workers
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,8 @@ class EventPump:
         self._bindings = bindings
         self._region = region
         self._wait_seconds = wait_seconds
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._workers = Workers()
+        self._stop = self._workers.stopping
 
     def poll_once(self, binding: QueueBinding, *, wait_seconds: int | None = None) -> PollResult:
         reply = self._sqs.receive_message(
@@ -117,13 +118,10 @@ class EventPump:
                 self._stop.wait(1.0)
 
     def start(self) -> None:
+        # One poller per queue, like one warm container: handlers keep module-level state (Powertools'
+        # BatchProcessor, Metrics) that a container never shares between concurrent invocations.
         for binding in self._bindings:
-            thread = threading.Thread(target=self._run, args=(binding,), name=f"pump-{binding.function_name}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._workers.spawn(f"pump-{binding.function_name}", functools.partial(self._run, binding))
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=self._wait_seconds + 5)
+        self._workers.stop(join_timeout_s=self._wait_seconds + 5)

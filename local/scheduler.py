@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local.lambda_runtime import Handler, LambdaContext
+from local.workers import Workers
 
 logger = logging.getLogger(__name__)
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -45,8 +46,8 @@ class Scheduler:
     def __init__(self, bindings: list[ScheduleBinding], *, region: str) -> None:
         self._bindings = bindings
         self._region = region
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._workers = Workers()
+        self._stop = self._workers.stopping
 
     def fire(self, binding: ScheduleBinding) -> Any:
         return binding.handler(scheduled_event(binding.rule_name, self._region),
@@ -63,12 +64,7 @@ class Scheduler:
 
     def start(self) -> None:
         for binding in self._bindings:
-            thread = threading.Thread(target=self._run, args=(binding,), name=f"schedule-{binding.rule_name}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._workers.spawn(f"schedule-{binding.rule_name}", functools.partial(self._run, binding))
 
     def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        self._workers.stop(join_timeout_s=5)

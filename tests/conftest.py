@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 # Never let a test reach a real account, whatever the developer's shell holds.
-os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
+os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2",
                    "AWS_REGION": "ap-northeast-2", "STAGE": "test", "POWERTOOLS_TRACE_DISABLED": "true",
                    "POWERTOOLS_METRICS_NAMESPACE": "GoldenTime", "POWERTOOLS_DEV": "false"})

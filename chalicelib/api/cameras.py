@@ -21,7 +21,8 @@ class NearbyQuery(Message):
     radius_m: float = Field(3000.0, gt=0, le=50_000)
 
 
-@endpoint(cameras, "/v1/cameras/nearby", allow=set(PrincipalKind))
+@endpoint(cameras, "/v1/cameras/nearby", allow=set(PrincipalKind), query=NearbyQuery)
 def nearby(caller: Caller, request: Request) -> NearbyCameras:
+    """Nearest cameras by great-circle distance, widening to the radius."""
     query = parse_query(request, NearbyQuery)
     return platform().cameras.nearest(query.lat, query.lon, k=query.k, radius_m=query.radius_m)

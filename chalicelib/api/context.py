@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.monitoring import Monitoring
+    from chalicelib.saferet import SafeReturn
+    from chalicelib.services.search.service import SearchService
+    from chalicelib.services.video_links import VideoLinkService
 
 
 class Platform:
@@ -24,6 +31,30 @@ class Platform:
     def cameras(self) -> CameraRegistry:
         return CameraRegistry(self.resources.table("cameras"), self.resources.store("media"),
                               index_key=self.settings.camera_index_key)
+
+    @cached_property
+    def saferet(self) -> SafeReturn:
+        from chalicelib.saferet import build_safe_return
+
+        return build_safe_return(self.resources, self.cameras)
+
+    @cached_property
+    def video_links(self) -> VideoLinkService:
+        from chalicelib.adapters.video_links import build_video_links
+
+        return build_video_links(self.settings, self.resources, self.cameras)
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        from chalicelib.monitoring import build_monitoring
+
+        return build_monitoring(self.resources, self.cameras, self.saferet.sos)
+
+    @cached_property
+    def searches(self) -> SearchService:
+        from chalicelib.adapters.search import build_search_service
+
+        return build_search_service(self.resources, self.cameras)
 
 
 _lock = threading.Lock()

@@ -20,8 +20,9 @@ def _records() -> OwnedRecords:
     return OwnedRecords(platform().resources.table("records"), "DEVICE")
 
 
-@endpoint(devices, "/v1/devices", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+@endpoint(devices, "/v1/devices", methods=["POST"], allow={PrincipalKind.APP}, status=201, body=DeviceRegistration)
 def register_device(caller: Caller, request: Request) -> Device:
+    """Register a safe-return device with its guardian contacts."""
     body = parse_body(request, DeviceRegistration)
     device = Device(device_id=f"dev-{secrets.token_hex(8)}", owner_id=caller.id, platform=body.platform,
                     label=body.label, guardians=body.guardians, created_ms=int(time.time() * 1000))
@@ -31,4 +32,5 @@ def register_device(caller: Caller, request: Request) -> Device:
 
 @endpoint(devices, "/v1/devices/{device_id}", allow={PrincipalKind.APP})
 def get_device(caller: Caller, request: Request, device_id: str) -> Device:
+    """One of the caller's own devices."""
     return Device.model_validate(_records().get(device_id, caller.id))

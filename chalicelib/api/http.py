@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import typing
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -92,9 +93,47 @@ def _to_response(result: Any, status: int) -> Response:
     return Response(body=result, status_code=status, headers=dict(JSON_HEADERS))
 
 
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says about one registered route."""
+
+    path: str
+    methods: tuple[str, ...]
+    allow: tuple[PrincipalKind, ...]
+    status: int
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+
+
+ROUTES: list[RouteDoc] = []
+
+
+def _response_model(view: Callable[..., Any]) -> type[BaseModel] | None:
+    try:
+        returned = typing.get_type_hints(view).get("return")
+    except (NameError, TypeError):
+        return None
+    return returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
+
+
+DeniedHook = Callable[[Request, ApiError], None]
+"""Called with a request that authentication refused (401/403) before any view ran."""
+
+
 def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
-             allow: Collection[PrincipalKind], status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view that receives ``(caller, request, **path_params)``; auth and errors handled here."""
+             allow: Collection[PrincipalKind], status: int = 200,
+             on_denied: DeniedHook | None = None, body: type[BaseModel] | None = None,
+             query: type[BaseModel] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view that receives ``(caller, request, **path_params)``; auth and errors handled here.
+
+    ``body`` and ``query`` name the models the view parses, for the OpenAPI document; the response
+    model is read from the view's return annotation.
+
+    ``on_denied`` sees every refused authentication (e.g. to audit it); its own failure is logged,
+    never turned into a different answer.
+    """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -102,7 +141,15 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
             request = router.current_request
             assert request is not None, "called outside a request"
             try:
-                caller = authenticate(request, allow)
+                try:
+                    caller = authenticate(request, allow)
+                except ApiError as denied:
+                    if on_denied is not None:
+                        try:
+                            on_denied(request, denied)
+                        except Exception:
+                            logger.exception("on_denied hook failed for %s", path)
+                    raise
                 return _to_response(view(caller, request, **params), status)
             except ApiError as exc:
                 return error_response(exc)
@@ -110,6 +157,9 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
                 return error_response(ValidationFailed(_validation_message(exc)))
 
         router.route(path, methods=list(methods))(wrapper)
+        ROUTES.append(RouteDoc(path=path, methods=tuple(methods), allow=tuple(sorted(allow)), status=status,
+                               summary=(view.__doc__ or view.__name__.replace("_", " ")).strip().splitlines()[0],
+                               body=body, query=query, response=_response_model(view)))
         return view
 
     return decorator

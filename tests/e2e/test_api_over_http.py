@@ -117,3 +117,19 @@ def test_bad_input_is_4xx_never_500(local_platform, tokens, method, path, kwargs
     error = reply.json()["error"]
     assert error["code"]
     assert error["message"]
+
+
+def test_the_openapi_document_is_published_valid_and_complete(local_platform):
+    from openapi_spec_validator import validate
+
+    from app import app
+
+    reply = session_from().get(api(local_platform, "/v1/openapi.json"))
+    assert reply.status_code == 200
+    document = reply.json()
+    validate(document)
+    assert set(document["paths"]) == set(app.routes)
+    nearby = document["paths"]["/v1/cameras/nearby"]["get"]
+    assert {p["name"] for p in nearby["parameters"]} >= {"lat", "lon", "k", "radius_m"}
+    assert document["paths"]["/v1/devices"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DeviceRegistration"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import json
 
+from conftest import load_event
+
 from chalicelib.api import context
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
-from conftest import load_event
 from local.lambda_runtime import LambdaContext
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlparse
 
 import pytest
-import requests
 
 from chalicelib.errors import ConditionFailed, ObjectMissing
 
@@ -39,7 +39,7 @@ def test_presigned_get_url_is_built_for_the_bucket(aws):
     url = aws.store("media").presigned_get("reports/r.json", expires_s=60)
     assert "gt-test-media" in url
     assert "X-Amz-Signature" in url
-    assert requests.utils.urlparse(url).path.endswith("/reports/r.json")
+    assert urlparse(url).path.endswith("/reports/r.json")
 
 
 def test_queue_send_delivers_body_and_attributes(aws):

@@ -1,0 +1,48 @@
+"""Composition root of the missing-person search (API container, reducer, shard workers)."""
+
+from __future__ import annotations
+
+from chalicelib.adapters.batch import build_batch_executor
+from chalicelib.adapters.resources import Resources
+from chalicelib.models.search import SearchQuery
+from chalicelib.ports import BatchExecutor
+from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.footage import FootageCatalog
+from chalicelib.services.owned import OwnedRecords
+from chalicelib.services.search.reducer import SearchReducer
+from chalicelib.services.search.service import SearchService
+from chalicelib.services.search.shard import SearchPipeline, ShardRunner
+from chalicelib.services.search.stages import Stages, load_stages
+
+RECORD_KIND = "SEARCH"
+
+
+def search_records(resources: Resources) -> OwnedRecords:
+    return OwnedRecords(resources.table("records"), RECORD_KIND)
+
+
+def model_stages(resources: Resources, threads: int | None = None) -> Stages:
+    """Detector + embedder: weights from the models bucket (``video/…``), else ``../shared/models``."""
+    return load_stages(resources.store("models"), threads=threads)
+
+
+def build_search_service(resources: Resources, cameras: CameraRegistry,
+                         executor: BatchExecutor | None = None) -> SearchService:
+    settings = resources.settings
+    footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
+    return SearchService(cameras=cameras, footage=footage, media=resources.store("media"),
+                         records=search_records(resources),
+                         executor=executor if executor is not None else build_batch_executor(settings),
+                         stages=lambda: model_stages(resources), retention_days=settings.footage_retention_days)
+
+
+def build_search_reducer(resources: Resources) -> SearchReducer:
+    return SearchReducer(resources.store("media"), search_records(resources), resources.queue("dispatch-112"))
+
+
+def build_shard_runner(resources: Resources, threads: int | None = None) -> ShardRunner:
+    def pipeline(query: SearchQuery) -> SearchPipeline:
+        stages = model_stages(resources, threads)
+        return SearchPipeline(query, stages.detector, stages.embedder)
+
+    return ShardRunner(resources.store("footage"), resources.store("media"), pipeline)

@@ -1,0 +1,27 @@
+"""Control-center alerts: GET /v1/alerts, POST /v1/alerts/{id}/ack (operator)."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Request
+
+from chalicelib.api.context import platform
+from chalicelib.api.guards import now_ms
+from chalicelib.api.http import Caller, endpoint, parse_query
+from chalicelib.models.alert import Alert, AlertList, AlertQuery, AlertStatus
+from chalicelib.models.principal import PrincipalKind
+
+alerts = Blueprint(__name__)
+
+
+@endpoint(alerts, "/v1/alerts", allow={PrincipalKind.OPERATOR}, query=AlertQuery)
+def list_alerts(caller: Caller, request: Request) -> AlertList:
+    """Control-center alerts (trips, SOS, safe zones), newest first, with position and cameras."""
+    query = parse_query(request, AlertQuery)
+    status = AlertStatus(query.status) if query.status else None
+    return AlertList(alerts=platform().saferet.alerts.recent(status=status, limit=query.limit))
+
+
+@endpoint(alerts, "/v1/alerts/{alert_id}/ack", methods=["POST"], allow={PrincipalKind.OPERATOR})
+def ack_alert(caller: Caller, request: Request, alert_id: str) -> Alert:
+    """Acknowledge an alert (an operator is handling it); acknowledging twice is harmless."""
+    return platform().saferet.alerts.ack(alert_id, caller.id, now_ms())

@@ -1,0 +1,70 @@
+"""GET /v1/openapi.json: the published contract, built from the registered routes and their models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
+
+docs = Blueprint(__name__)
+_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+
+
+def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "description": "Principal kinds allowed: " + ", ".join(k.value for k in route.allow),
+        "security": [{"bearer": []}],
+        "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                       for name in re.findall(r"{(\w+)}", route.path)],
+        "responses": {str(route.status): {"description": "success", "content": {"application/json": {
+            "schema": _schema(route.response, components) if route.response else {"type": "object"}}}}},
+    }
+    for status, why in (("400", "malformed request"), ("401", "missing or invalid token"),
+                        ("403", "principal kind or source address not allowed"), ("404", "not found"),
+                        ("413", "body too large"), ("422", "invalid values"), ("429", "rate limited")):
+        operation["responses"][status] = {"description": why, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    if route.query is not None:
+        for name, field in route.query.model_fields.items():
+            operation["parameters"].append({"name": name, "in": "query", "required": field.is_required(),
+                                            "schema": route.query.model_json_schema()["properties"][name]})
+    if route.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": _schema(route.body, components)}}}
+    return operation
+
+
+def openapi_document() -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": _ERROR}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        for method in route.methods:
+            paths.setdefault(route.path, {})[method.lower()] = _operation(route, components)
+    paths["/v1/openapi.json"] = {"get": {"summary": "this document", "security": [],
+                                         "responses": {"200": {"description": "OpenAPI 3.1 document"}}}}
+    return {"openapi": "3.1.0",
+            "info": {"title": "Golden Time API", "version": "1.0.0",
+                     "description": "Integrated safety control center: cameras, safe return, SOS, X-ray, "
+                                    "agency video links, missing-person search."},
+            "servers": [{"url": "/"}], "paths": dict(sorted(paths.items())),
+            "components": {"schemas": components,
+                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
+
+
+@docs.route("/v1/openapi.json", methods=["GET"])
+def openapi() -> Response:
+    return Response(body=openapi_document(), status_code=200, headers=dict(JSON_HEADERS))

@@ -1,0 +1,62 @@
+"""SOS: POST /v1/sos, GET /v1/sos/{id}, POST /v1/sos/{id}/cancel, POST /v1/sos/{id}/evidence (app);
+GET /v1/incidents (operator)."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint, Request
+
+from chalicelib.api.context import platform
+from chalicelib.api.guards import idempotent_create, limit, now_ms
+from chalicelib.api.http import Caller, endpoint, parse_body, parse_query
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.models.sos import (
+    EvidenceRequest,
+    EvidenceUpload,
+    Incident,
+    IncidentList,
+    IncidentQuery,
+    IncidentStatus,
+    SosRequest,
+)
+
+sos = Blueprint(__name__)
+
+
+@endpoint(sos, "/v1/sos", methods=["POST"], allow={PrincipalKind.APP}, status=201, body=SosRequest)
+def report_sos(caller: Caller, request: Request) -> Incident:
+    """Report an emergency: answers at once with the 5 nearest cameras and the cancel deadline."""
+    body = parse_body(request, SosRequest)
+    service = platform().saferet.sos
+    return idempotent_create(caller, request, scope="sos", prefix="inc", body=body, buckets=("sos",),
+                             create=lambda incident_id: service.create(caller.id, incident_id, body, now_ms()))
+
+
+@endpoint(sos, "/v1/sos/{incident_id}", allow={PrincipalKind.APP})
+def get_sos(caller: Caller, request: Request, incident_id: str) -> Incident:
+    """One of the caller's own SOS incidents."""
+    limit(caller, "api")
+    return platform().saferet.sos.get(incident_id, caller.id)
+
+
+@endpoint(sos, "/v1/sos/{incident_id}/cancel", methods=["POST"], allow={PrincipalKind.APP})
+def cancel_sos(caller: Caller, request: Request, incident_id: str) -> Incident:
+    """Cancel inside the window (the record stays); 409 once it has gone to 112."""
+    limit(caller, "api")
+    return platform().saferet.sos.cancel(caller.id, incident_id, now_ms())
+
+
+@endpoint(sos, "/v1/sos/{incident_id}/evidence", methods=["POST"], allow={PrincipalKind.APP}, status=201,
+          body=EvidenceRequest)
+def sos_evidence(caller: Caller, request: Request, incident_id: str) -> EvidenceUpload:
+    """A presigned, size-capped upload for a photo or video from the phone."""
+    limit(caller, "api")
+    body = parse_body(request, EvidenceRequest)
+    return platform().saferet.sos.evidence_upload(caller.id, incident_id, body, now_ms())
+
+
+@endpoint(sos, "/v1/incidents", allow={PrincipalKind.OPERATOR}, query=IncidentQuery)
+def list_incidents(caller: Caller, request: Request) -> IncidentList:
+    """SOS incidents for the control center, newest first."""
+    query = parse_query(request, IncidentQuery)
+    status = IncidentStatus(query.status) if query.status else None
+    return IncidentList(incidents=platform().saferet.sos.recent(status=status, limit=query.limit))

@@ -1,0 +1,57 @@
+"""Agency video links: POST /v1/video-links, GET and DELETE /v1/video-links/{request_id}."""
+
+from __future__ import annotations
+
+import logging
+
+from chalice.app import Blueprint, Request
+
+from chalicelib.api.context import platform
+from chalicelib.api.http import Caller, endpoint, parse_body, source_ip
+from chalicelib.errors import ApiError
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.models.video_link import IncidentClosed, VideoLinkGrant, VideoLinkRequest
+from chalicelib.services.audit import AuditLog
+from chalicelib.services.principals import principal_id_of
+from chalicelib.services.video_links import record_denial
+
+logger = logging.getLogger(__name__)
+video_links = Blueprint(__name__)
+_AGENCY = {PrincipalKind.AGENCY}
+
+
+def audit_denial(request: Request, error: ApiError) -> None:
+    """Every refused call on these routes is an audit record (who claimed to call, from where, why)."""
+    scheme, _, token = (request.headers.get("authorization") or "").strip().partition(" ")
+    claimed = principal_id_of(token.strip()) if scheme.lower() == "bearer" else None
+    actor = claimed if error.status == 403 and claimed else f"unauthenticated:{claimed or '-'}"
+    record_denial(AuditLog(platform().resources.table("audit")), actor=actor, source_ip=source_ip(request),
+                  route=f"{request.method} {request.path}", error=error)
+
+
+@endpoint(video_links, "/v1/video-links", methods=["POST"], allow=_AGENCY, on_denied=audit_denial,
+          body=VideoLinkRequest)
+def request_links(caller: Caller, request: Request) -> VideoLinkGrant:
+    """Signed, IP-bound, expiring video links of the nearest cameras with video (live or a recorded window)."""
+    body = parse_body(request, VideoLinkRequest)
+    return platform().video_links.issue(caller.principal, caller.source_ip, body)
+
+
+@endpoint(video_links, "/v1/video-links/{request_id}", allow=_AGENCY, on_denied=audit_denial)
+def get_links(caller: Caller, request: Request, request_id: str) -> VideoLinkGrant:
+    """One of the calling agency's own link requests (another agency's id is 404)."""
+    return platform().video_links.get(caller.id, request_id)
+
+
+@endpoint(video_links, "/v1/video-links/{request_id}", methods=["DELETE"], allow=_AGENCY, on_denied=audit_denial)
+def revoke_links(caller: Caller, request: Request, request_id: str) -> VideoLinkGrant:
+    """Revoke every link of the request: the media edge refuses them at once."""
+    return platform().video_links.revoke(caller.id, request_id, source_ip=caller.source_ip)
+
+
+@endpoint(video_links, "/v1/video-links/incidents/{incident_number}/close", methods=["POST"], allow=_AGENCY,
+          on_denied=audit_denial)
+def close_incident(caller: Caller, request: Request, incident_number: str) -> IncidentClosed:
+    """The incident is closed: revoke every active link request the agency made for it."""
+    revoked = platform().video_links.close_incident(caller.id, incident_number, source_ip=caller.source_ip)
+    return IncidentClosed(incident_number=incident_number, revoked=revoked)

@@ -1,0 +1,31 @@
+"""X-ray studies: POST /v1/xray/studies (presigned upload), GET /v1/xray/studies/{study_id}."""
+
+from __future__ import annotations
+
+import time
+
+from chalice.app import Blueprint, Request
+
+from chalicelib.api.context import platform
+from chalicelib.api.http import Caller, endpoint, parse_body
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.models.xray import StudyCreate, StudyCreated, StudyView
+from chalicelib.services.xray import XrayStudies
+
+xray = Blueprint(__name__)
+
+
+def _studies() -> XrayStudies:
+    resources = platform().resources
+    return XrayStudies(resources.table("records"), resources.store("xray"))
+
+
+@endpoint(xray, "/v1/xray/studies", methods=["POST"], allow={PrincipalKind.HEALTH_CENTER}, status=201)
+def create_study(caller: Caller, request: Request) -> StudyCreated:
+    body = parse_body(request, StudyCreate) if (request.raw_body or b"").strip() else StudyCreate()
+    return _studies().create(caller.id, body, now_ms=int(time.time() * 1000))
+
+
+@endpoint(xray, "/v1/xray/studies/{study_id}", allow={PrincipalKind.HEALTH_CENTER})
+def get_study(caller: Caller, request: Request, study_id: str) -> StudyView:
+    return _studies().view(study_id, caller.id)

@@ -1,0 +1,124 @@
+"""The model registry: ``models/<name>/<version>/{model.onnx,manifest.json}`` in the models bucket.
+
+``register`` stores a model with its hash; ``activate`` points a task (e.g. ``xray``) at a
+version via ``models/active/<task>.json``; ``load`` fetches, verifies the sha256, creates the
+``onnxruntime`` session with the manifest's preferred providers that are available (CUDA when
+present, CPU otherwise) and warms it up. Sessions are cached per process (one per container).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.errors import ObjectMissing, PermanentError
+from chalicelib.inference.classifier import Classifier
+from chalicelib.inference.manifest import ModelManifest
+from chalicelib.ports import ObjectStore
+
+logger = logging.getLogger(__name__)
+PREFIX = "models"
+
+
+class ModelError(PermanentError):
+    """The registry holds no usable model: missing, corrupt manifest or a hash mismatch."""
+
+
+class ModelIntegrityError(ModelError):
+    """model.onnx does not hash to the manifest's sha256."""
+
+
+_lock = threading.Lock()
+_loaded: dict[tuple[str, str, str], Classifier] = {}
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def choose_providers(preferred: tuple[str, ...], available: list[str]) -> list[str]:
+    chosen = [p for p in preferred if p in available]
+    return chosen or ["CPUExecutionProvider"]
+
+
+class ModelRegistry:
+    def __init__(self, store: ObjectStore, prefix: str = PREFIX) -> None:
+        self._store = store
+        self._prefix = prefix.rstrip("/")
+
+    def _key(self, name: str, version: str, leaf: str) -> str:
+        return f"{self._prefix}/{name}/{version}/{leaf}"
+
+    def register(self, manifest: ModelManifest, model: bytes) -> ModelManifest:
+        """Store ``model`` with its manifest; the manifest's sha256 must match the bytes."""
+        if sha256_hex(model) != manifest.sha256:
+            raise ModelIntegrityError(f"{manifest.ref}: manifest sha256 does not match the model bytes")
+        self._store.put(self._key(manifest.name, manifest.version, "model.onnx"), model)
+        self._store.put(self._key(manifest.name, manifest.version, "manifest.json"),
+                        manifest.model_dump_json(indent=2).encode(), content_type="application/json")
+        return manifest
+
+    def activate(self, task: str, name: str, version: str) -> None:
+        self.manifest(name, version)  # refuses an unknown model
+        self._store.put(f"{self._prefix}/active/{task}.json", json.dumps({"name": name, "version": version}).encode(),
+                        content_type="application/json")
+
+    def active(self, task: str) -> tuple[str, str] | None:
+        try:
+            pointer = json.loads(self._store.get(f"{self._prefix}/active/{task}.json"))
+        except ObjectMissing:
+            return None
+        return str(pointer["name"]), str(pointer["version"])
+
+    def manifest(self, name: str, version: str) -> ModelManifest:
+        try:
+            raw = self._store.get(self._key(name, version, "manifest.json"))
+        except ObjectMissing as exc:
+            raise ModelError(f"no model {name}/{version} in the registry") from exc
+        try:
+            return ModelManifest.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ModelError(f"manifest of {name}/{version} is invalid: {exc}") from exc
+
+    def load(self, name: str, version: str) -> Classifier:
+        """The verified, warmed classifier; built once per process for each (name, version, hash)."""
+        manifest = self.manifest(name, version)
+        cache_key = (name, version, manifest.sha256)
+        with _lock:
+            found = _loaded.get(cache_key)
+            if found is not None:
+                return found
+            model = self._store.get(self._key(name, version, "model.onnx"))
+            if sha256_hex(model) != manifest.sha256:
+                raise ModelIntegrityError(f"{manifest.ref}: model.onnx does not match the manifest's sha256")
+            classifier = Classifier(manifest, _session(model, manifest))
+            classifier.warm_up()
+            _loaded[cache_key] = classifier
+            logger.info("model loaded", extra={"model": manifest.ref, "providers": classifier.providers})
+            return classifier
+
+    def load_active(self, task: str) -> Classifier:
+        pointer = self.active(task)
+        if pointer is None:
+            raise ModelError(f"no active model for task {task!r}")
+        return self.load(*pointer)
+
+
+def _session(model: bytes, manifest: ModelManifest) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    providers = choose_providers(manifest.providers, ort.get_available_providers())
+    return ort.InferenceSession(model, sess_options=options, providers=providers)
+
+
+def forget_loaded() -> None:
+    """Drop cached sessions (tests)."""
+    with _lock:
+        _loaded.clear()

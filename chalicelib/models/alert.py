@@ -1,0 +1,53 @@
+"""Alerts the control center sees (and calls the citizen back about)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.models.camera import NearbyCamera
+from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.protected import SearchSeed
+from chalicelib.models.trip import PositionFix
+
+
+class AlertKind(StrEnum):
+    OFF_ROUTE = "off-route"
+    STATIONARY = "stationary"
+    SILENT = "silent"
+    OVERDUE = "overdue"
+    SOS = "sos"
+    SOS_ESCALATED = "sos-escalated"
+    ZONE_EXIT = "zone-exit"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+
+
+class Alert(Message):
+    alert_id: str
+    kind: AlertKind
+    status: AlertStatus = AlertStatus.OPEN
+    subject_owner_id: str = Field(description="The app principal the alert is about.")
+    trip_id: str | None = None
+    incident_id: str | None = None
+    reason: str = Field(max_length=500)
+    last_position: PositionFix | None = None
+    cameras: list[NearbyCamera] = Field(default_factory=list)
+    raised_ms: EpochMs
+    acked_ms: EpochMs | None = None
+    acked_by: str | None = None
+    search: SearchSeed | None = Field(None, description="Zone exits: everything a missing-person search needs.")
+
+
+class AlertList(Message):
+    alerts: list[Alert]
+
+
+class AlertQuery(Message):
+    status: Literal["open", "acknowledged"] | None = Field(None, description="Only alerts in this state.")
+    limit: int = Field(100, ge=1, le=500)

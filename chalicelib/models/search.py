@@ -1,0 +1,176 @@
+"""Missing-person search: the API body, the plan the shards read, shard results and the answer."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
+
+ColorName = Literal["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"]
+MAX_PHOTO_BASE64 = 1_000_000  # ~750 kB decoded per photo (the API body limit applies too)
+MAX_WINDOW_MINUTES = 24 * 60
+
+
+class SearchStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class LastSeen(Message):
+    lat: Latitude
+    lon: Longitude
+    time_ms: EpochMs = Field(description="When the person was last seen (epoch ms, UTC).")
+
+
+class SearchRequest(Message):
+    """``POST /v1/searches``: who to look for, where and when they were last seen."""
+
+    photos: list[str] = Field(default_factory=list, max_length=3,
+                              description="Photos of the person, base64 JPEG or PNG (each ≤ ~750 kB).")
+    upper_color: ColorName | None = Field(None, description="Colour of the upper-body clothing.")
+    lower_color: ColorName | None = Field(None, description="Colour of the lower-body clothing.")
+    last_seen: LastSeen
+    window_minutes: int = Field(60, ge=1, le=MAX_WINDOW_MINUTES,
+                                description="How long after the last sighting to search.")
+    camera_ids: list[str] | None = Field(None, max_length=200, description="Search only these cameras.")
+    radius_m: float | None = Field(None, gt=0, le=20_000, description="Search cameras within this distance.")
+    max_speed_mps: float = Field(1.6, gt=0.2, le=5.0, description="Fastest plausible walking speed.")
+    top_k: int = Field(20, ge=1, le=100, description="Sightings kept per camera.")
+
+    @model_validator(mode="after")
+    def _something_to_look_for(self) -> SearchRequest:
+        if not self.photos and self.upper_color is None and self.lower_color is None:
+            raise ValueError("give at least one photo or a clothing colour")
+        if any(len(p) > MAX_PHOTO_BASE64 for p in self.photos):
+            raise ValueError(f"a photo is larger than {MAX_PHOTO_BASE64} base64 characters")
+        return self
+
+
+class SearchQuery(Message):
+    """What every shard matches against (stored once per search)."""
+
+    embeddings: list[list[float]] = Field(default_factory=list, description="L2-normalised photo embeddings.")
+    embedder: str | None = Field(None, description="Embedder that produced them; shards must use the same.")
+    upper_color: ColorName | None = None
+    lower_color: ColorName | None = None
+    top_k: int = Field(20, ge=1, le=100)
+    sample_fps: float = Field(2.0, gt=0, le=30)
+    min_score: float = Field(0.3, ge=0, le=1)
+
+
+class ShardItem(Message):
+    """A stretch of one recorded segment to search."""
+
+    camera_id: str
+    key: str = Field(description="Segment object key in the footage bucket.")
+    segment_start_ms: EpochMs
+    from_ms: EpochMs
+    to_ms: EpochMs
+
+    @property
+    def seconds(self) -> float:
+        return max(0, self.to_ms - self.from_ms) / 1000.0
+
+
+class PlannedCamera(Message):
+    camera_id: str
+    lat: Latitude
+    lon: Longitude
+    distance_m: float = Field(ge=0)
+    reachable_from_ms: EpochMs
+    footage_seconds: float = Field(ge=0)
+
+
+class SearchPlan(Message):
+    search_id: str
+    cameras: list[PlannedCamera]
+    excluded: dict[str, str] = Field(default_factory=dict, description="Camera id → why it is not searched.")
+    shards: list[list[ShardItem]]
+    window_start_ms: EpochMs
+    window_end_ms: EpochMs
+    max_speed_mps: float
+
+    @property
+    def footage_seconds(self) -> float:
+        return sum(item.seconds for shard in self.shards for item in shard)
+
+    def shard_seconds(self, index: int) -> float:
+        return sum(item.seconds for item in self.shards[index])
+
+
+class Box(Message):
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class Sighting(Message):
+    camera_id: str
+    time_ms: EpochMs
+    box: Box
+    score: float = Field(ge=0, le=1)
+    appearance: float | None = Field(None, description="Cosine similarity to the photo(s).")
+    color: float | None = Field(None, description="Clothing-colour match 0..1.")
+    upper: str = Field(description="Dominant upper-body colour.")
+    lower: str = Field(description="Dominant lower-body colour.")
+    thumbnail_key: str | None = None
+    thumbnail_url: str | None = None
+
+
+class ShardResult(Message):
+    search_id: str
+    index: int = Field(ge=0)
+    sightings: list[Sighting]
+    footage_seconds: float = Field(ge=0)
+    frames_decoded: int = Field(ge=0)
+    frames_searched: int = Field(ge=0)
+    people_detected: int = Field(ge=0)
+    detector: str
+    embedder: str
+    elapsed_s: float = Field(ge=0)
+    errors: list[str] = Field(default_factory=list)
+
+
+class Track(Message):
+    """Sightings of one person on one camera, close in time."""
+
+    camera_id: str
+    start_ms: EpochMs
+    end_ms: EpochMs
+    score: float
+    best: Sighting
+    sightings: int = Field(ge=1)
+
+
+class RouteStop(Message):
+    camera_id: str
+    lat: Latitude
+    lon: Longitude
+    arrived_ms: EpochMs
+    left_ms: EpochMs
+    score: float
+
+
+class SearchAnswer(Message):
+    """``GET /v1/searches/{id}``."""
+
+    search_id: str
+    status: SearchStatus
+    created_ms: EpochMs
+    shards_done: int
+    shards_total: int
+    footage_seconds_done: float
+    footage_seconds_total: float
+    cameras: list[str]
+    excluded: dict[str, str] = Field(default_factory=dict)
+    hits: list[Track] = Field(default_factory=list)
+    route: list[RouteStop] = Field(default_factory=list)
+    reason: str | None = None
+    elapsed_s: float | None = None
+    detector: str | None = None
+    embedder: str | None = None

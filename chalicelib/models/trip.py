@@ -1,0 +1,72 @@
+"""Monitored walks home (safe-return trips) and the position fixes the app streams."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from chalicelib.models.common import EpochMs, GeoPoint, Latitude, Longitude, Message
+
+MAX_ROUTE_POINTS = 500
+MAX_BATCH_FIXES = 500
+RECENT_FIXES = 12
+
+
+class TripStatus(StrEnum):
+    ACTIVE = "active"
+    ARRIVED = "arrived"
+
+
+class PositionFix(Message):
+    """One GNSS fix as the phone reports it."""
+
+    t_ms: EpochMs = Field(description="When the fix was taken (device clock, ms since epoch).")
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: float = Field(20.0, gt=0, le=5_000, description="Horizontal accuracy radius (68%), metres.")
+
+
+class TripStart(Message):
+    """Body of POST /v1/trips."""
+
+    device_id: str = Field(pattern=r"^dev-[0-9a-f]{1,64}$", description="A device registered by this caller.")
+    origin: GeoPoint
+    destination: GeoPoint
+    route: list[tuple[Latitude, Longitude]] | None = Field(
+        None, min_length=2, max_length=MAX_ROUTE_POINTS, description="Planned walking route as (lat, lon) pairs.")
+    expected_arrival_ms: EpochMs | None = Field(None, description="Omit to compute it from walking speed.")
+
+
+class PositionBatch(Message):
+    """Body of POST /v1/trips/{id}/positions: fixes in any order, duplicates allowed."""
+
+    positions: list[PositionFix] = Field(min_length=1, max_length=MAX_BATCH_FIXES)
+
+
+class Trip(Message):
+    trip_id: str
+    owner_id: str
+    device_id: str
+    status: TripStatus
+    origin: GeoPoint
+    destination: GeoPoint
+    route: list[tuple[float, float]] = Field(description="Planned route; origin → destination when none was given.")
+    route_given: bool
+    route_length_m: float
+    started_ms: EpochMs
+    expected_arrival_ms: EpochMs
+    arrived_ms: EpochMs | None = None
+    last_fix: PositionFix | None = None
+    last_seen_ms: EpochMs = Field(description="Server time of the last position batch (or the start).")
+    fixes: int = Field(0, description="Fixes received, repeats included.")
+    recent_fixes: list[PositionFix] = Field(default_factory=list, max_length=RECENT_FIXES,
+                                            description="The newest fixes by time (what the route rule judges).")
+    alerts: list[str] = Field(default_factory=list, description="Ids of the alerts this trip raised.")
+    created_ms: EpochMs
+
+
+class PositionsAccepted(Message):
+    trip_id: str
+    accepted: int
+    alerts: list[str] = Field(default_factory=list, description="Alerts raised by this batch.")

@@ -1,0 +1,47 @@
+"""Composition root of the safe-return services (API container and the functions share it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.services.alerts import AlertService
+from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.guardians import GuardianSms
+from chalicelib.services.owned import OwnedRecords
+from chalicelib.services.protected import ProtectedPersons
+from chalicelib.services.request_guard import IdempotencyKeys, RateLimiter
+from chalicelib.services.sos import SosService
+from chalicelib.services.trips import DetectionRules, TripService
+
+SOS_PER_MINUTE = 10
+"""SOS reports one device may make per minute (a retry with the same Idempotency-Key is free)."""
+
+
+@dataclass(frozen=True)
+class SafeReturn:
+    trips: TripService
+    sos: SosService
+    alerts: AlertService
+    keys: IdempotencyKeys
+    api_limit: RateLimiter
+    sos_limit: RateLimiter
+    protected: ProtectedPersons
+
+
+def build_safe_return(resources: Resources, cameras: CameraRegistry | None = None,
+                      rules: DetectionRules | None = None) -> SafeReturn:
+    settings = resources.settings
+    table = resources.table("records")
+    registry = cameras or CameraRegistry(resources.table("cameras"), resources.store("media"),
+                                         index_key=settings.camera_index_key)
+    alerts = AlertService(table, resources.topic("control-center"))
+    guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
+    trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
+    sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
+                     dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
+                     cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"))
+    return SafeReturn(trips=trips, sos=sos, alerts=alerts, keys=IdempotencyKeys(table),
+                      api_limit=RateLimiter(table, limit=settings.device_requests_per_minute),
+                      sos_limit=RateLimiter(table, limit=SOS_PER_MINUTE),
+                      protected=ProtectedPersons(table, resources.store("media"), alerts=alerts, cameras=registry))

@@ -1,0 +1,44 @@
+"""Text messages to a device's guardians through the guardian SMS topic.
+
+One message per guardian; the topic's SMS subscriber (or, locally, a capture queue) delivers it.
+The message is JSON with the phone number, so a single topic serves every guardian.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalicelib.errors import NotFound
+from chalicelib.models.device import Device
+from chalicelib.ports import Notifier
+from chalicelib.services.owned import OwnedRecords
+
+logger = logging.getLogger(__name__)
+
+
+class GuardianSms:
+    def __init__(self, topic: Notifier, devices: OwnedRecords) -> None:
+        self._topic = topic
+        self._devices = devices
+
+    def device(self, device_id: str, owner_id: str | None) -> Device:
+        """The caller's device (404 for someone else's)."""
+        return Device.model_validate(self._devices.get(device_id, owner_id))
+
+    def notify(self, device_id: str | None, kind: str, text: str, *, context: dict[str, Any]) -> int:
+        """Tell every guardian of the device; returns how many messages were published."""
+        if device_id is None:
+            return 0
+        try:
+            device = self.device(device_id, None)
+        except NotFound:
+            logger.warning("no device %s to notify guardians of", device_id)
+            return 0
+        for guardian in device.guardians:
+            body = {"kind": kind, "phone": guardian.phone, "guardian": guardian.name, "text": text,
+                    "device_id": device_id, **context}
+            self._topic.publish(json.dumps(body, ensure_ascii=False), subject=kind,
+                                attributes={"kind": kind})
+        return len(device.guardians)

@@ -1,0 +1,326 @@
+"""The X-ray reader: S3 uploads → decode → de-identify → quality gate → one batched inference → reading.
+
+``prepare`` handles a whole SQS batch: it fetches and decodes every upload whose study is still
+pending, applies the quality gate and scores all accepted images with ONE batched inference.
+``finish`` then settles one upload (the unit the handler makes idempotent): rejected studies get
+their reason, accepted ones a reading with findings, triage, a heatmap and a JSON report in S3 and
+a de-identified DICOM copy; the center is notified. ``give_up`` fails a study whose upload keeps
+failing (last delivery before the DLQ). Pure: ports in, no boto3, no environment.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from chalicelib.errors import Conflict, ObjectMissing, TransientError
+from chalicelib.imaging.decode import DecodedImage, DecodeLimits, decode_image
+from chalicelib.imaging.deid import deidentify_dicom
+from chalicelib.imaging.errors import ImageRejected
+from chalicelib.imaging.quality import QualityReport, QualityRules, check_quality
+from chalicelib.inference.classifier import Classifier
+from chalicelib.inference.postprocess import findings, triage
+from chalicelib.inference.preprocess import Tensor, preprocess, stack
+from chalicelib.models.xray import (
+    Finding,
+    ImageInfo,
+    ModelInfo,
+    Reading,
+    Reason,
+    SourceObject,
+    Study,
+    StudyNotice,
+    StudyStatus,
+    Timings,
+    Triage,
+    XrayUpload,
+)
+from chalicelib.ports import Notifier, ObjectStore
+from chalicelib.services.xray import XrayStudies, parse_upload_key
+
+logger = logging.getLogger(__name__)
+NON_CLINICAL_NOTE = "NON-CLINICAL reference model: not trained or validated; never use this reading for diagnosis."
+
+
+def upload_id(upload: XrayUpload) -> tuple[str, str, str, str]:
+    return upload.bucket, upload.key, upload.etag, upload.version_id or ""
+
+
+@dataclass
+class Prepared:
+    upload: XrayUpload
+    study: Study | None = None
+    ignored: str | None = None
+    rejection: ImageRejected | None = None
+    error: Exception | None = None
+    image: DecodedImage | None = None
+    quality: QualityReport | None = None
+    tensor: Tensor | None = None
+    scores: NDArray[np.float32] | None = None
+    heat: NDArray[np.float32] | None = None
+    heatmap_png: bytes | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PreparedBatch:
+    items: dict[tuple[str, str, str, str], Prepared]
+    started_ms: int
+    batch_size: int = 0
+    inference_ms: float = 0.0
+
+
+class XrayReader:
+    def __init__(self, studies: XrayStudies, store: ObjectStore, classifier: Callable[[], Classifier],
+                 notifier: Notifier, *, uid_salt: str, limits: DecodeLimits | None = None,
+                 rules: QualityRules | None = None, clock: Callable[[], float] = time.time,
+                 heatmap_grid: int = 6, fetch_workers: int = 4) -> None:
+        self._studies = studies
+        self._store = store
+        self._classifier = classifier
+        self._notifier = notifier
+        self._salt = uid_salt
+        self._limits = limits or DecodeLimits()
+        self._rules = rules or QualityRules()
+        self._clock = clock
+        self._grid = heatmap_grid
+        self._pool = ThreadPoolExecutor(max_workers=fetch_workers, thread_name_prefix="xray-fetch")
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # ---- batch stage ---------------------------------------------------------------------
+    def prepare(self, uploads: Sequence[XrayUpload]) -> PreparedBatch:
+        batch = PreparedBatch(items={}, started_ms=self._now_ms())
+        for upload in uploads:
+            batch.items.setdefault(upload_id(upload), Prepared(upload=upload))
+        list(self._pool.map(self._load, batch.items.values()))
+        ready = [p for p in batch.items.values() if p.image is not None and p.rejection is None and p.error is None]
+        if not ready:
+            return batch
+        try:
+            classifier = self._classifier()
+            for item in ready:
+                started = time.perf_counter()
+                assert item.image is not None
+                item.tensor = preprocess(item.image.pixels, classifier.manifest)
+                item.timings["preprocess_ms"] = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            scores = classifier.run(stack([item.tensor for item in ready if item.tensor is not None]))
+            batch.inference_ms = (time.perf_counter() - started) * 1000
+        except Exception as exc:  # a model failure fails every image of the batch; each record retries
+            logger.exception("batched inference failed", extra={"images": len(ready)})
+            for item in ready:
+                item.error = exc
+            return batch
+        batch.batch_size = len(ready)
+        for item, row in zip(ready, scores, strict=True):
+            item.scores = row
+        self._explain(classifier, ready, batch)
+        return batch
+
+    def _explain(self, classifier: Classifier, ready: list[Prepared], batch: PreparedBatch) -> None:
+        """Occlusion heat maps of every image's top finding, in a few large runs after the scoring run."""
+        started = time.perf_counter()
+        try:
+            maps = classifier.occlusion_batch([item.tensor for item in ready if item.tensor is not None],
+                                              [_top(item.scores) for item in ready], grid=self._grid)
+        except Exception:  # an explanation is not worth losing the reading: a flat map says "none"
+            logger.exception("occlusion heat map failed")
+            maps = [np.zeros((self._grid, self._grid), np.float32) for _ in ready]
+        per_image = (time.perf_counter() - started) * 1000 / max(1, len(ready))
+        for item, heat in zip(ready, maps, strict=True):
+            item.heat = heat
+            item.timings["heatmap_ms"] = per_image
+        list(self._pool.map(_render, ready))  # PNG encoding overlaps (zlib runs without the GIL)
+
+    def _load(self, item: Prepared) -> None:
+        upload = item.upload
+        parsed = parse_upload_key(upload.key)
+        if parsed is None:
+            item.ignored = "not a study upload key"
+            return
+        center_id, study_id = parsed
+        try:
+            study = self._studies.find(study_id)
+            if study is None or study.center_id != center_id:
+                item.ignored = "no such study for this center"
+                return
+            item.study = study
+            if study.status is not StudyStatus.PENDING:
+                return  # settled already: finish() decides (duplicate or late upload)
+            started = time.perf_counter()
+            data = self._store.get(upload.key)
+            item.timings["fetch_ms"] = (time.perf_counter() - started) * 1000
+        except ObjectMissing:
+            item.ignored = "the uploaded object is gone"
+            return
+        except Exception as exc:  # storage trouble: retry the record
+            item.error = exc
+            return
+        try:
+            started = time.perf_counter()
+            item.image = decode_image(data, self._limits)
+            decoded = time.perf_counter()
+            item.timings["decode_ms"] = (decoded - started) * 1000
+            item.quality = check_quality(item.image, self._rules)
+            item.timings["quality_ms"] = (time.perf_counter() - decoded) * 1000
+        except ImageRejected as exc:
+            item.rejection = exc
+        except Exception as exc:  # a decoder crash on hostile input is still that input's fault
+            logger.error("decoder failed", extra={"study_id": study_id, "error": type(exc).__name__})  # no message: PHI
+            item.rejection = ImageRejected(f"the image could not be decoded ({type(exc).__name__})")
+
+    # ---- per-record stage (idempotent in the handler) ------------------------------------
+    def finish(self, upload: XrayUpload, batch: PreparedBatch) -> dict[str, Any]:
+        item = batch.items.get(upload_id(upload))
+        if item is None:  # not prepared with this batch (called directly): prepare it alone
+            item = self.prepare([upload]).items[upload_id(upload)]
+        if item.error is not None:
+            raise item.error
+        if item.ignored is not None or item.study is None:
+            logger.warning("upload ignored", extra={"key": upload.key, "why": item.ignored})
+            return {"outcome": "ignored", "why": item.ignored}
+        study, source = item.study, _source(upload)
+        if study.status is not StudyStatus.PENDING:
+            if study.source == source:  # this very upload was recorded: make sure the center heard of it
+                self._notify(study)
+                return {"outcome": "recorded", "study_id": study.study_id, "status": study.status.value}
+            logger.warning("late upload for a settled study", extra={"study_id": study.study_id})
+            return {"outcome": "ignored", "why": f"study already {study.status.value}", "study_id": study.study_id}
+        try:
+            if item.rejection is not None:
+                settled = self._studies.reject(study, Reason(code=item.rejection.code, message=item.rejection.message),
+                                               source, now_ms=self._now_ms())
+            else:
+                settled = self._studies.complete(study, self._reading(item, batch), source, now_ms=self._now_ms())
+        except Conflict:
+            return {"outcome": "ignored", "why": "study settled concurrently", "study_id": study.study_id}
+        self._notify(settled)
+        logger.info("study settled", extra={"study_id": settled.study_id, "center_id": settled.center_id,
+                                            "status": settled.status.value,
+                                            "code": settled.reason.code if settled.reason else None})
+        return {"outcome": settled.status.value, "study_id": settled.study_id}
+
+    def give_up(self, upload: XrayUpload, exc: BaseException, attempts: int) -> None:
+        """The last delivery failed too: the message goes to the DLQ and the study says why."""
+        parsed = parse_upload_key(upload.key)
+        study = self._studies.find(parsed[1]) if parsed else None
+        if study is None or study.status is not StudyStatus.PENDING:
+            return
+        kind = "a temporary fault" if isinstance(exc, TransientError) else "an internal error"
+        reason = Reason(code="reading_failed",
+                        message=f"the reader failed {attempts} times ({kind}: {type(exc).__name__}); the upload "
+                                "was moved to the dead-letter queue for investigation")
+        try:
+            self._notify(self._studies.fail(study, reason, now_ms=self._now_ms()))
+        except Conflict:
+            return
+
+    # ---- pieces ---------------------------------------------------------------------------
+    def _reading(self, item: Prepared, batch: PreparedBatch) -> Reading:
+        assert item.study is not None
+        assert item.image is not None
+        assert item.scores is not None
+        classifier = self._classifier()
+        manifest = classifier.manifest
+        study, image = item.study, item.image
+        scored = findings(item.scores, manifest)
+        base = f"reports/{study.center_id}/{study.study_id}"
+
+        started = time.perf_counter()
+        top = int(np.argmax(item.scores))
+        heat = item.heat if item.heat is not None else np.zeros((self._grid, self._grid), np.float32)
+        heatmap_png = item.heatmap_png or overlay_png(image.pixels, heat)
+        heatmap_ms = item.timings.get("heatmap_ms", 0.0) + (time.perf_counter() - started) * 1000
+
+        started = time.perf_counter()
+        deid_key = None
+        deid_info: dict[str, Any] | None = None
+        if image.dataset is not None:
+            deid = deidentify_dicom(image.dataset, uid_salt=self._salt, pseudonym=study.study_id)
+            deid_key = f"deid/{study.center_id}/{study.study_id}/image.dcm"
+            self._store.put(deid_key, deid.data, content_type="application/dicom")
+            deid_info = {"key": deid_key, "profile": "DICOM PS3.15 Basic Application Level Confidentiality Profile",
+                         "attributes_removed": len(deid.removed), "burned_in_annotation": deid.burned_in_annotation}
+        self._store.put(f"{base}/heatmap.png", heatmap_png, content_type="image/png")
+        store_ms = (time.perf_counter() - started) * 1000
+        finished_ms = self._now_ms()
+        timings = Timings(
+            queue_wait_ms=_r(max(0, batch.started_ms - item.upload.sent_ms)) if item.upload.sent_ms else 0.0,
+            fetch_ms=_r(item.timings.get("fetch_ms", 0.0)), decode_ms=_r(item.timings.get("decode_ms", 0.0)),
+            quality_ms=_r(item.timings.get("quality_ms", 0.0)), preprocess_ms=_r(item.timings.get("preprocess_ms", 0.0)),
+            inference_ms=_r(batch.inference_ms), heatmap_ms=_r(heatmap_ms), store_ms=_r(store_ms),
+            total_ms=_r(finished_ms - (item.upload.sent_ms or batch.started_ms)), batch_size=max(1, batch.batch_size))
+        reading = Reading(
+            model=ModelInfo(name=manifest.name, version=manifest.version, clinical=manifest.clinical,
+                            providers=classifier.providers),
+            findings=[Finding(label=f.label, score=f.score, threshold=f.threshold, positive=f.positive) for f in scored],
+            triage=Triage(triage(scored)),
+            image=ImageInfo(format=image.format, width=image.width, height=image.height, bits=image.bits,
+                            photometric=image.photometric),
+            heatmap_key=f"{base}/heatmap.png", report_key=f"{base}/report.json", deid_key=deid_key,
+            timings=timings, completed_ms=finished_ms)
+        report = {
+            "study_id": study.study_id, "center_id": study.center_id, "reading": reading.model_dump(mode="json"),
+            "heatmap": {"method": "occlusion sensitivity", "grid": self._grid, "label": scored[top].label,
+                        "values": np.round(heat, 3).tolist()},
+            "quality": vars(item.quality) if item.quality else None, "deidentification": deid_info,
+            "model_description": manifest.description,
+            "notice": None if manifest.clinical else NON_CLINICAL_NOTE,
+        }
+        self._store.put(reading.report_key, json.dumps(report, indent=2).encode(), content_type="application/json")
+        return reading
+
+    def _notify(self, study: Study) -> None:
+        notice = StudyNotice(study_id=study.study_id, center_id=study.center_id, status=study.status,
+                             triage=study.reading.triage if study.reading else None,
+                             reason_code=study.reason.code if study.reason else None)
+        self._notifier.publish(notice.model_dump_json(), subject=f"X-ray study {study.study_id} {study.status.value}",
+                               attributes={"center_id": study.center_id, "status": study.status.value})
+
+
+def _render(item: Prepared) -> None:
+    if item.image is not None and item.heat is not None:
+        started = time.perf_counter()
+        item.heatmap_png = overlay_png(item.image.pixels, item.heat)
+        item.timings["heatmap_ms"] = item.timings.get("heatmap_ms", 0.0) + (time.perf_counter() - started) * 1000
+
+
+def _top(scores: NDArray[np.float32] | None) -> int:
+    return 0 if scores is None else int(np.argmax(scores))
+
+
+def _source(upload: XrayUpload) -> SourceObject:
+    return SourceObject(bucket=upload.bucket, key=upload.key, etag=upload.etag, version_id=upload.version_id)
+
+
+def _r(value: float) -> float:
+    return round(float(value), 2)
+
+
+def overlay_png(pixels: NDArray[np.float32], heat: NDArray[np.float32], max_side: int = 256) -> bytes:
+    """The grey image with the heat map blended in red→yellow (alpha ∝ heat), as PNG bytes."""
+    h, w = pixels.shape
+    scale = min(1.0, max_side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    grey_img = Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), mode="L")
+    grey = np.asarray(grey_img.resize(size, Image.Resampling.BILINEAR), dtype=np.float32) / 255
+    heat_img = Image.fromarray((np.clip(heat, 0, 1) * 255).astype(np.uint8), mode="L")
+    hot = np.asarray(heat_img.resize(size, Image.Resampling.BILINEAR), dtype=np.float32) / 255
+    alpha = 0.55 * hot
+    keep = grey * (1 - alpha)
+    rgb = np.stack([keep + alpha, keep + alpha * hot, keep], axis=-1)
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8), mode="RGB").save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

@@ -1,0 +1,82 @@
+"""What one selective-monitor container builds once: the detector (model registry's YOLOX, the
+HOG fallback when none is registered), the stores, the pipeline and its idempotent step."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.monitoring import build_monitoring
+from chalicelib.ports import ObjectStore
+from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
+from chalicelib.video.detect import Detector, build_detector
+from chalicelib.video.models import DETECTOR_FILE, SHARED_MODELS, resolve_model
+
+logger = logging.getLogger(__name__)
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class MonitorRuntime:
+    pipeline: MonitorPipeline
+    media: ObjectStore
+    analyse_once: Callable[..., dict[str, Any]]
+    idempotency: IdempotencyConfig
+
+
+def load_detector(models: ObjectStore, shared: Path | None = SHARED_MODELS) -> Detector:
+    """The registry's YOLOX (models bucket ``video/…``, else ../shared/models in development), or the
+    classical HOG people detector, clearly logged, when neither has it."""
+    path = resolve_model(DETECTOR_FILE, store=models, shared=shared)
+    if path is None:
+        logger.warning("no detector model registered: using the classical HOG people detector")
+        return build_detector("hog")
+    return build_detector("yolox", path, threads=1)
+
+
+def build_runtime(resources: Resources, detector: Detector | None = None) -> MonitorRuntime:
+    table = resources.table("records")
+    monitoring = build_monitoring(resources)
+    pipeline = MonitorPipeline(detector or load_detector(resources.store("models")), media=resources.store("media"),
+                               rules=monitoring.rules, states=CameraStateStore(table), events=monitoring.events)
+    media = resources.store("media")
+
+    def analyse(upload: dict[str, Any]) -> dict[str, Any]:
+        outcome = pipeline.process(upload["key"], media.get(upload["key"]), time.time_ns() // 1_000_000)
+        return {"camera_id": outcome.camera_id, "key": outcome.key, "outcome": outcome.outcome,
+                "frames": outcome.frames, "events": list(outcome.events), "observed_ms": outcome.observed_ms,
+                "surfaced_ms": outcome.surfaced_ms}
+
+    persistence = DynamoDBPersistenceLayer(table_name=resources.catalog.table("idempotency"),
+                                           boto3_client=resources.client("dynamodb"))
+    # One analysis per uploaded object version: a redelivered notification names the same bucket/key/etag.
+    config = IdempotencyConfig(event_key_jmespath="[bucket, key, etag]", raise_on_no_idempotency_key=True,
+                               expires_after_seconds=IDEMPOTENCY_TTL_S)
+    analyse_once = idempotent_function(analyse, data_keyword_argument="upload", persistence_store=persistence,
+                                       config=config)
+    return MonitorRuntime(pipeline=pipeline, media=media, analyse_once=analyse_once, idempotency=config)
+
+
+def uploads_of(record: SQSRecord) -> list[dict[str, Any]]:
+    """The objects an S3 notification names (keys arrive URL-encoded); [] for ``s3:TestEvent``."""
+    body = record.json_body
+    if isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
+        return []
+    if not isinstance(body, dict) or not isinstance(body.get("Records"), list):
+        raise ValueError("not an S3 event notification")
+    return [{"bucket": r.s3.bucket.name, "key": unquote_plus(r.s3.get_object.key),
+             "etag": r.s3.get_object.etag.strip('"')} for r in S3Event(body).records]

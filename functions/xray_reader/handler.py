@@ -1,0 +1,56 @@
+"""S3 (uploads/…) → SQS → X-ray reader: one batched inference per SQS batch, partial batch failures,
+one reading per uploaded object (Powertools idempotency on the catalog's idempotency table)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.settings import get_settings
+from functions.xray_reader.runtime import ReaderRuntime, batch_uploads, build_runtime, uploads_of
+
+logger = Logger(service="xray-reader")
+metrics = Metrics(namespace="GoldenTime", service="xray-reader")
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)  # report, do not raise
+
+
+@lru_cache(maxsize=1)
+def runtime() -> ReaderRuntime:
+    """Built on the first invocation (model loaded, verified, warmed) and reused by the warm container."""
+    return build_runtime(Resources(get_settings()))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    rt = runtime()
+    rt.idempotency.register_lambda_context(context)
+    batch = rt.reader.prepare(batch_uploads(event.get("Records", [])))
+    metrics.add_metric(name="XrayImagesScored", unit=MetricUnit.Count, value=batch.batch_size)
+
+    def read(record: SQSRecord) -> list[dict[str, Any]]:
+        outcomes = []
+        for upload in uploads_of(record):
+            try:
+                outcomes.append(rt.read_once(upload=upload, batch=batch))
+            except IdempotencyAlreadyInProgressError:
+                raise  # another container is reading this very object: retry later, fail nothing
+            except Exception as exc:
+                if upload.receive_count >= rt.max_receives:  # last try before the DLQ: the study says why
+                    rt.reader.give_up(upload, exc, upload.receive_count)
+                raise
+        for outcome in outcomes:
+            metrics.add_metric(name="XrayStudiesSettled", unit=MetricUnit.Count, value=1)
+            logger.info("upload read", extra={"outcome": outcome.get("outcome"), "study_id": outcome.get("study_id")})
+        return outcomes
+
+    return process_partial_response(event=event, record_handler=read, processor=processor, context=context)

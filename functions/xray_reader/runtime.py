@@ -1,0 +1,100 @@
+"""What one xray-reader container builds once: adapters, the model, the reader, the idempotent step."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.inference.classifier import Classifier
+from chalicelib.inference.reference_model import TASK, ensure_reference_model
+from chalicelib.inference.registry import ModelRegistry
+from chalicelib.models.xray import XrayUpload
+from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray_reader import XrayReader
+
+logger = logging.getLogger(__name__)
+IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class ReaderRuntime:
+    reader: XrayReader
+    read_once: Callable[..., dict[str, Any]]
+    idempotency: IdempotencyConfig
+    max_receives: int
+    classifier: Callable[[], Classifier]
+
+
+def model_loader(registry: ModelRegistry) -> Callable[[], Classifier]:
+    """The task's active model, loaded and verified once; registers the NON-CLINICAL reference model
+    first when the registry has none (a fresh local platform or stage)."""
+
+    @cache
+    def load() -> Classifier:
+        pointer = registry.active(TASK)
+        if pointer is None:
+            ensure_reference_model(registry)
+            pointer = registry.active(TASK)
+            assert pointer is not None
+        return registry.load(*pointer)
+
+    return load
+
+
+def build_runtime(resources: Resources) -> ReaderRuntime:
+    settings = resources.settings
+    classifier = model_loader(ModelRegistry(resources.store("models")))
+    reader = XrayReader(XrayStudies(resources.table("records"), resources.store("xray")), resources.store("xray"),
+                        classifier, resources.topic("center-notify"), uid_salt=f"gt-{settings.stage}-deid-uids")
+    persistence = DynamoDBPersistenceLayer(table_name=resources.catalog.table("idempotency"),
+                                           boto3_client=resources.client("dynamodb"))
+    # One reading per uploaded object version: duplicates of a notification share bucket/key/etag/version.
+    config = IdempotencyConfig(event_key_jmespath="[bucket, key, etag, version_id]", raise_on_no_idempotency_key=True,
+                               expires_after_seconds=IDEMPOTENCY_TTL_S)
+    read_once = idempotent_function(reader.finish, data_keyword_argument="upload", persistence_store=persistence,
+                                    config=config)
+    classifier()  # cold start pays the model load and warm-up, not the first batch
+    return ReaderRuntime(reader=reader, read_once=read_once, idempotency=config,
+                         max_receives=resources.catalog.queue("xray-uploads").max_receive_count, classifier=classifier)
+
+
+def uploads_of(record: SQSRecord) -> list[XrayUpload]:
+    """The objects an S3 notification names (keys arrive URL-encoded); [] for ``s3:TestEvent``."""
+    body = record.json_body
+    if isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
+        return []
+    if not isinstance(body, dict) or not isinstance(body.get("Records"), list):
+        raise ValueError("not an S3 event notification")
+    sent_ms = int(record.attributes.sent_timestamp or 0)
+    count = int(record.attributes.approximate_receive_count or 1)
+    uploads = []
+    for s3_record in S3Event(body).records:
+        obj = s3_record.s3.get_object
+        uploads.append(XrayUpload(bucket=s3_record.s3.bucket.name, key=unquote_plus(obj.key), etag=obj.etag.strip('"'),
+                                  version_id=obj.version_id, size=int(obj.get("size") or 0), sent_ms=sent_ms,
+                                  receive_count=count))
+    return uploads
+
+
+def batch_uploads(records: list[dict[str, Any]]) -> list[XrayUpload]:
+    """Every parseable upload of the batch (an unparseable record fails alone, later, in the processor)."""
+    uploads: list[XrayUpload] = []
+    for raw in records:
+        try:
+            uploads.extend(uploads_of(SQSRecord(raw)))
+        except Exception:  # reported as that record's failure by the batch processor
+            logger.warning("unparseable SQS record", extra={"message_id": raw.get("messageId")})
+    return uploads

@@ -1,0 +1,98 @@
+"""What each function needs beyond its trigger: memory, layers, concurrency and the resources it may touch.
+
+Functions themselves are derived from the catalog (a queue's ``consumer``, a schedule's ``handler``);
+this map only refines them. A function without an entry gets ``DEFAULT_PROFILE``: its trigger and the
+idempotency table, nothing else, so a new handler deploys with the least privilege until it asks for more.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BucketAccess = Literal["read", "write", "read_write", "read_delete"]
+TableAccess = Literal["read", "read_write"]
+_IDEMPOTENCY: dict[str, TableAccess] = {"idempotency": "read_write"}
+
+
+class FunctionProfile(BaseModel):
+    """How one function is sized and what it may reach (logical names from the catalog)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    memory_mb: int = Field(512, ge=128, le=10240)
+    timeout_s: int | None = Field(None, ge=1, le=900, description="None: the queue's consumer_timeout_s, or 60 s.")
+    reserved_concurrency: int = Field(5, ge=1, le=100)
+    # Most handlers import PyAV, OpenCV or SciPy through chalicelib (video, geo), which with numpy and onnxruntime
+    # outgrow Lambda's 250 MB zip+layers limit: they ship as a container image (functions/Dockerfile). A function
+    # whose imports fit names its layers instead and ships as a zip.
+    image: bool = Field(True, description="Container image (functions/Dockerfile) rather than zip + layers.")
+    layers: tuple[str, ...] = Field((), description="Layer recipe names under layers/ (zip functions only).")
+    buckets: dict[str, BucketAccess] = Field(default_factory=dict)
+    tables: dict[str, TableAccess] = Field(default_factory=lambda: dict(_IDEMPOTENCY))
+    publishes: tuple[str, ...] = Field((), description="Logical SNS topics it publishes to.")
+    sends: tuple[str, ...] = Field((), description="Logical SQS queues it sends to.")
+    live_video: bool = Field(False, description="Needs Kinesis Video Streams HLS session URLs.")
+    signing_key: bool = Field(False, description="Reads the CloudFront URL-signing key secret.")
+    batch_submit: bool = Field(False, description="Submits and follows search-shard array jobs on AWS Batch.")
+
+
+DEFAULT_PROFILE = FunctionProfile()
+
+# Keyed by the function package under functions/ (the second part of the handler's dotted path).
+FUNCTION_PROFILES: dict[str, FunctionProfile] = {
+    "footage_retention": FunctionProfile(
+        timeout_s=300, reserved_concurrency=1, buckets={"footage": "read_delete"},
+        tables={"footage": "read_write"},
+    ),
+    "sos_escalation": FunctionProfile(
+        reserved_concurrency=10, tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
+        buckets={"media": "read"},  # the camera index snapshot
+        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation"),
+    ),
+    "trip_watchdog": FunctionProfile(
+        timeout_s=120, reserved_concurrency=1, tables={"records": "read_write", "cameras": "read",
+                                                       "idempotency": "read_write"},
+        buckets={"media": "read"},  # the camera index snapshot
+        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation"),
+    ),
+    "search_reducer": FunctionProfile(
+        memory_mb=1024, reserved_concurrency=5, buckets={"media": "read_write"},
+        tables={"records": "read_write", "idempotency": "read_write"}, sends=("dispatch-112",),
+    ),
+    "selective_monitor": FunctionProfile(
+        memory_mb=2048, reserved_concurrency=10, buckets={"media": "read_write", "models": "read"},
+        tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
+    ),
+    "xray_reader": FunctionProfile(
+        memory_mb=3008, reserved_concurrency=10, image=False, layers=("common", "ml"),
+        buckets={"xray": "read_write", "models": "read", "media": "write"},
+        tables={"records": "read_write", "idempotency": "read_write"}, publishes=("center-notify",),
+    ),
+    "xray_sweeper": FunctionProfile(
+        timeout_s=120, reserved_concurrency=1, image=False, layers=("common",), buckets={"xray": "read"},
+        tables={"records": "read_write"},
+    ),
+}
+
+# The HTTP API (the Chalice app) reaches most of the data plane; it never deletes objects.
+API_PROFILE = FunctionProfile(
+    memory_mb=1024, timeout_s=29, reserved_concurrency=50,
+    buckets={"xray": "read_write", "media": "read_write", "footage": "read", "models": "read"},
+    tables={"principals": "read_write", "cameras": "read_write", "footage": "read", "records": "read_write",
+            "audit": "read_write", "idempotency": "read_write"},
+    publishes=("control-center", "guardian-sms", "center-notify"), sends=("dispatch-112", "sos-escalation"),
+    live_video=True, signing_key=True, batch_submit=True,
+)
+
+# The GPU search shard (AWS Batch job role): reads footage and models, writes shard results to media.
+SEARCH_SHARD_PROFILE = FunctionProfile(
+    timeout_s=900,
+    buckets={"footage": "read", "models": "read", "media": "read_write"},
+    tables={"cameras": "read", "footage": "read", "records": "read_write"},
+)
+
+
+def profile_for(package: str) -> FunctionProfile:
+    return FUNCTION_PROFILES.get(package, DEFAULT_PROFILE)

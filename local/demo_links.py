@@ -1,0 +1,165 @@
+"""Demo step for agency video links (the 112/119 "real-time video request button").
+
+``run(platform, tokens, resources)`` expects the main demo's state: the ``police-112`` agency
+(registered range 127.0.0.2/32) and footage on DEMO-CITYHALL-1..3. It tops the scene up to five
+recording cameras (the first demo camera's recording is copied onto the nearest catalog cameras,
+no transcoding), then over real HTTP: police-112 asks from 127.0.0.2 for 5 recorded links near
+Seoul City Hall, plays one clip through the signed media edge (segments decoded with PyAV), is
+refused from 127.0.0.3 (API and edge), revokes the request (the edge refuses at once), and the
+audit log of all of it is printed.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.api import context
+from chalicelib.models.camera import Camera, CameraStatus
+from chalicelib.services.audit import AuditLog
+from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.footage import FootageCatalog, segment_key
+from chalicelib.services.principals import principal_id_of
+from local.http_client import session_from
+from local.platform import LocalPlatform
+
+CITY_HALL = {"lat": 37.5665, "lon": 126.9780}
+AGENCY = "police-112"
+WANTED = 5
+LOOKBACK_MS = 3 * 3_600_000
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def _top_up_scene(resources: Resources) -> tuple[list[str], tuple[int, int]]:
+    """Cameras near City Hall with footage (at least WANTED) and a window all of them cover."""
+    settings = resources.settings
+    footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
+    registry = CameraRegistry(resources.table("cameras"), resources.store("media"), index_key=settings.camera_index_key)
+    now_ms = int(time.time() * 1000)
+    spans: dict[str, tuple[int, int]] = {}
+
+    def recorded(camera: Camera) -> bool:
+        segments = footage.segments_covering(camera.camera_id, now_ms - LOOKBACK_MS, now_ms)
+        if segments:
+            spans[camera.camera_id] = (segments[0].start_ms, segments[-1].end_ms)
+        return bool(segments)
+
+    with_footage = registry.nearest(CITY_HALL["lat"], CITY_HALL["lon"], k=WANTED, radius_m=300, accept=recorded)
+    if not with_footage.cameras:
+        raise RuntimeError("no camera near City Hall has footage: run the main demo's footage step first")
+    source = with_footage.cameras[0].camera.camera_id
+    have = {c.camera.camera_id for c in with_footage.cameras}
+    if len(have) < WANTED:
+        rows = footage.segments_covering(source, now_ms - LOOKBACK_MS, now_ms)
+        spare = registry.nearest(CITY_HALL["lat"], CITY_HALL["lon"], k=WANTED - len(have), radius_m=300,
+                                 accept=lambda c: c.camera_id not in have and c.status is CameraStatus.ACTIVE)
+        store, table = resources.store("footage"), resources.table("footage")
+        for found in spare.cameras:
+            target = found.camera.camera_id
+            for segment in rows:
+                copy = segment.model_copy(update={"camera_id": target, "key": segment_key(target, segment.start_ms)})
+                store.put(copy.key, store.get(segment.key), content_type="video/mp2t")
+                table.put({**copy.model_dump(), "expires_at": footage.expires_at(copy.end_ms)})
+            spans[target] = spans[source]
+            print(f"  {target}: given {source}'s recording ({len(rows)} segments) so the scene has {WANTED} "
+                  f"recording cameras")
+    start, end = max(s for s, _ in spans.values()), min(e for _, e in spans.values())
+    t1 = start + 5_000
+    return sorted(spans), (t1, min(end - 1_000, t1 + 30_000))
+
+
+def _play(edge_url: str, url: str) -> tuple[int, int, float, list[int]]:
+    """Fetch the playlist and every segment from 127.0.0.2; (segments, frames, seconds, statuses)."""
+    import av
+
+    player = session_from("127.0.0.2")
+    playlist = player.get(url, timeout=30)
+    statuses = [playlist.status_code]
+    uris = [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
+    frames = 0
+    for uri in uris:
+        reply = player.get(edge_url + uri if uri.startswith("/") else uri, timeout=30)
+        statuses.append(reply.status_code)
+        with av.open(io.BytesIO(reply.content), mode="r") as container:
+            frames += sum(1 for _ in container.decode(video=0))
+    seconds = sum(float(line.split(":", 1)[1].rstrip(",")) for line in playlist.text.splitlines()
+                  if line.startswith("#EXTINF:"))
+    return len(uris), frames, seconds, statuses
+
+
+def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -> list[tuple[str, str]]:
+    summary: list[tuple[str, str]] = []
+    token = tokens[AGENCY]
+    agency = principal_id_of(token) or AGENCY
+    api, edge = platform.api_url, platform.edge_url
+    since = int(time.time() * 1000) - 1
+    print("\n== Agency video links (112 real-time video request) " + "=" * 18)
+    _, (t1, t2) = _top_up_scene(resources)
+    context.reset_platform()  # the API re-reads the footage-backed camera set on its next call
+
+    body = {"incident_number": "112-2026-004711", "location": CITY_HALL, "mode": "recorded",
+            "window": {"start": _iso(t1), "end": _iso(t2)}, "purpose": "CRIME-INVESTIGATION",
+            "officer_id": "officer-kim-0417", "camera_count": WANTED}
+    police = session_from("127.0.0.2", token)
+    started = time.perf_counter()
+    reply = police.post(f"{api}/v1/video-links", json=body)
+    took_ms = (time.perf_counter() - started) * 1000
+    grant: dict[str, Any] = reply.json()
+    if reply.status_code != 200:
+        print(f"  request refused: {reply.status_code} {grant}")
+        return [("video links", f"UNEXPECTED {reply.status_code}")]
+    links = grant["links"]
+    print(f"  {agency} from 127.0.0.2, incident {body['incident_number']}, window {_iso(t1)} … {_iso(t2)}:"
+          f" {reply.status_code}, {len(links)} recorded links in {took_ms:.0f} ms (request {grant['request_id']})")
+    for link in links:
+        print(f"    {link['camera_id']:18} {link['distance_m']:6.0f} m  {link['segments']} segments  "
+              f"expires {link['expires_at']}  bound to {grant['source_cidr']}")
+    started = time.perf_counter()
+    again = police.post(f"{api}/v1/video-links", json=body)  # warm: the camera index and signing key are loaded
+    warm_ms = (time.perf_counter() - started) * 1000
+    print(f"  the same request again (warm API): {again.status_code}, {len(again.json().get('links', []))} links "
+          f"in {warm_ms:.0f} ms")
+    summary.append(("video links from 127.0.0.2", f"{reply.status_code}, {len(links)} recorded links, "
+                                                  f"{took_ms:.0f} ms cold / {warm_ms:.0f} ms warm over HTTP"))
+
+    segments, frames, seconds, statuses = _play(edge, links[0]["url"])
+    ok = all(s == 200 for s in statuses)
+    print(f"  played {links[0]['camera_id']} through the edge: playlist + {segments} segments "
+          f"{'all 200' if ok else statuses}, {frames} frames decoded, {seconds:.1f} s covering "
+          f"{links[0]['covers_from']} … {links[0]['covers_until']}")
+    summary.append(("recorded clip via the edge", f"{segments} segments, {frames} frames decoded, {seconds:.1f} s"))
+
+    outside_api = session_from("127.0.0.3", token).post(f"{api}/v1/video-links", json=body)
+    outside_edge = session_from("127.0.0.3").get(links[0]["url"])
+    print(f"  same agency from 127.0.0.3: API {outside_api.status_code} "
+          f"({outside_api.json()['error']['message']}); edge {outside_edge.status_code} "
+          f"({outside_edge.json()['error']['message']})")
+    summary.append(("from 127.0.0.3", f"API {outside_api.status_code}, edge {outside_edge.status_code}"))
+
+    revoked = police.delete(f"{api}/v1/video-links/{grant['request_id']}")
+    if again.status_code == 200:
+        police.delete(f"{api}/v1/video-links/{again.json()['request_id']}")
+    after = session_from("127.0.0.2").get(links[1]["url"])
+    print(f"  revoked the request: {revoked.status_code} {revoked.json().get('status')}; "
+          f"{links[1]['camera_id']} at the edge now {after.status_code} ({after.json()['error']['message']})")
+    summary.append(("revoked link at the edge", str(after.status_code)))
+
+    time.sleep(0.3)  # the edge writes its access record just after answering
+    records = [r for r in AuditLog(resources.table("audit")).records(since_ms=since)
+               if r.action.startswith(("video-link.", "edge.access"))]
+    print(f"  audit log ({len(records)} records):")
+    for record in records:
+        moment = datetime.fromtimestamp(record.at_ms / 1000, UTC).strftime("%H:%M:%S")
+        what = record.details.get("cameras") or record.details.get("path") or record.details.get("reason")
+        print(f"    {moment} {record.action:18} {record.result:8} {record.actor:14} {record.source_ip or '-':10} "
+              f"{record.subject or '-':20} {what}")
+    counts = {action: sum(r.action == action for r in records)
+              for action in ("video-link.issued", "video-link.denied", "video-link.revoked", "edge.access")}
+    summary.append(("video-link audit records", ", ".join(f"{k.split('.')[-1]} {v}" for k, v in counts.items())))
+    return summary

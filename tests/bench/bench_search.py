@@ -1,0 +1,160 @@
+"""Missing-person search benchmark: shard speed against decode-only speed, process scaling, precision@5.
+
+Run: ``PYTHONPATH=. .venv/bin/python tests/bench/bench_search.py [--seconds 80] [--sample-fps 2] [--strict]``.
+
+1. The footage is vtest.avi (768×576, 10 fps) transcoded once into the platform's own H.264 MPEG-TS
+   segments (what the footage bucket holds), ``--seconds`` of it.
+2. decode: every segment decoded from bytes, nothing else (the floor any search pays).
+3. search: the shard pipeline over the same segments — decode, sample at ``--sample-fps``, motion
+   gate, YOLOX people, OSNet crops batched across frames, photo + colour scoring, top-K — default
+   ONNX Runtime threads, the models already loaded and warmed (a worker's steady state).
+4. scaling: the segments split in two shards; one worker process running both vs two processes
+   running one each (one intra-op thread per process in both cases), wall time including model load.
+5. precision@5: the hand-checked people of tests/data/search (the accuracy test's queries).
+
+Prints ``BENCH <name> <value> <unit>`` lines; the target is search ≤ 2× decode time (with
+``--strict`` a missed target exits 1). Needs ../shared (skips with a message otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from search_support import MODELS, VIDEO, CachingDetector, CachingEmbedder, crop, is_person, people, sampled_frames  # noqa: E402
+
+from chalicelib.models.search import SearchQuery  # noqa: E402
+from chalicelib.services.search.shard import SearchPipeline, count_frames, iter_frames  # noqa: E402
+from chalicelib.services.search.stages import load_stages  # noqa: E402
+from chalicelib.video.segmenter import iter_segments  # noqa: E402
+
+RATIO_TARGET = 2.0
+QUERIES = (("A", 60), ("A", 300), ("B", 50), ("B", 280), ("C", 80), ("C", 240), ("D", 450), ("D", 700),
+           ("F", 450), ("F", 720))
+
+
+def bench(name: str, value: float, unit: str) -> None:
+    print(f"BENCH {name} {value:.3f} {unit}", flush=True)
+
+
+def segments(seconds: float) -> list[tuple[int, bytes, float]]:
+    """(start ms, MPEG-TS bytes, duration s) of the footage as the platform stores it."""
+    out = []
+    for seg in iter_segments(VIDEO, segment_seconds=10.0, preset="veryfast", start_time_s=0.0):
+        if seg.start_s >= seconds:
+            break
+        out.append((round(seg.start_s * 1000), seg.data, seg.duration_s))
+    return out
+
+
+def photo_query(stages, sample_fps: float) -> SearchQuery:  # type: ignore[no-untyped-def]
+    frames = {round(f.time_ms / 100): f for f in sampled_frames(2.0)}
+    b = people()["B"]
+    vector = stages.embedder.embed([crop(frames[230].image, b.boxes[230])])
+    return SearchQuery(embeddings=vector.tolist(), embedder=stages.embedder.name, upper_color="red",
+                       top_k=20, sample_fps=sample_fps)
+
+
+def search(stages, query: SearchQuery, segs: list[tuple[int, bytes, float]]) -> SearchPipeline:  # type: ignore[no-untyped-def]
+    pipeline = SearchPipeline(query, stages.detector, stages.embedder)
+    for start_ms, data, _ in segs:
+        pipeline.feed(iter_frames(data, camera_id="BENCH", start_ms=start_ms, sample_fps=query.sample_fps))
+    pipeline.finish()
+    return pipeline
+
+
+def _worker(args: tuple[list[tuple[int, bytes, float]], str]) -> float:
+    """One worker process: load the models (1 thread), search its segments; returns its busy seconds."""
+    segs, query_json = args
+    started = time.perf_counter()
+    stages = load_stages(None, threads=1)
+    search(stages, SearchQuery.model_validate_json(query_json), segs)
+    return time.perf_counter() - started
+
+
+def scaling(segs: list[tuple[int, bytes, float]], query: SearchQuery) -> tuple[float, float]:
+    halves = [segs[0::2], segs[1::2]]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:  # warm the interpreter import cost out of the measurement
+        pool.map(_worker, [([], query.model_dump_json())])
+        t0 = time.perf_counter()
+        pool.map(_worker, [(h, query.model_dump_json()) for h in halves])
+        one = time.perf_counter() - t0
+    with ctx.Pool(2) as pool:
+        pool.map(_worker, [([], query.model_dump_json())] * 2)
+        t0 = time.perf_counter()
+        pool.map(_worker, [(h, query.model_dump_json()) for h in halves])
+        two = time.perf_counter() - t0
+    return one, two
+
+
+def precision_at5() -> float:
+    loaded = load_stages(None)
+    detector, embedder = CachingDetector(loaded.detector), CachingEmbedder(loaded.embedder)
+    everyone, frames = people(), {round(f.time_ms / 100): f for f in sampled_frames(2.0)}
+    correct = 0
+    for name, index in QUERIES:
+        person = everyone[name]
+        query = SearchQuery(embeddings=embedder.embed([crop(frames[index].image, person.boxes[index])]).tolist(),
+                            embedder=embedder.name, top_k=8)
+        pipeline = SearchPipeline(query, detector, embedder, motion=None)
+        pipeline.feed(sampled_frames(2.0))
+        hits = [s for s, _ in pipeline.finish().get("VTEST", []) if round(s.time_ms / 100) != index][:5]
+        correct += sum(is_person(person, s.time_ms, (s.box.x1, s.box.y1, s.box.x2, s.box.y2)) for s in hits)
+    return correct / (5 * len(QUERIES))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=80.0, help="footage seconds to search")
+    parser.add_argument("--sample-fps", type=float, default=2.0)
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    if not VIDEO.exists() or not MODELS.exists():
+        print("# skipped: needs ../shared/data/video/vtest.avi and ../shared/models")
+        return 0
+    segs = segments(args.seconds)
+    footage_s = sum(d for _, _, d in segs)
+    stages = load_stages(None)
+    providers = getattr(stages.detector, "providers", ["?"])
+    print(f"# {len(segs)} segments, {footage_s:.1f} s of 768x576 footage; detector {stages.detector.name} "
+          f"({providers[0]}), embedder {stages.embedder.name}; sampling {args.sample_fps:g} fps")
+
+    t0 = time.perf_counter()
+    frames = sum(count_frames(data)[0] for _, data, _ in segs)
+    decode_s = time.perf_counter() - t0
+    bench("decode_realtime_factor", footage_s / decode_s, "x")
+
+    query = photo_query(stages, args.sample_fps)
+    t0 = time.perf_counter()
+    pipeline = search(stages, query, segs)
+    search_s = time.perf_counter() - t0
+    st = pipeline.stats
+    print(f"# decode {decode_s:.2f} s ({frames} frames); search {search_s:.2f} s: {st.frames_searched}/"
+          f"{st.frames_decoded} sampled frames past the motion gate, {st.people_detected} people embedded")
+    bench("search_realtime_factor", footage_s / search_s, "x")
+    ratio = search_s / decode_s
+    bench("search_vs_decode_ratio", ratio, "x")
+
+    if not args.no_scaling:
+        one, two = scaling(segs, query)
+        print(f"# scaling: 1 process {one:.2f} s, 2 processes {two:.2f} s (1 ONNX thread each)")
+        bench("search_scaling_2proc", one / two, "x")
+
+    bench("search_precision_at5", precision_at5(), "ratio")
+    missed = ratio > RATIO_TARGET
+    if missed:
+        print(f"# targets missed: search_vs_decode_ratio {ratio:.2f} > {RATIO_TARGET} (CPU-only: detection dominates)")
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""X-ray benchmark on the local platform: upload → reading end to end, cold start, throughput, stages.
+
+Run: ``.venv/bin/python tests/bench/bench_xray.py [--uploads 60] [--burst 60] [--rate 4]``.
+Starts its own LocalPlatform on ephemeral ports, creates a health center, then:
+
+1. cold: the first upload right after start, until its reading is stored (includes the reader's
+   first import, reference-model registration, hash check, session creation and warm-up);
+2. latency: ``--uploads`` real images (../shared/data/cxr, cycled; generated films when absent)
+   uploaded through presigned POSTs at ``--rate`` per second; e2e = reading stored − upload start
+   (the server-side completion time, so the client's polling interval does not count; the polled
+   figure is printed too);
+3. throughput: ``--burst`` studies created first, then all their images uploaded at once
+   (8 client threads); readings/s = readings / (last reading stored − first upload start).
+
+Prints ``BENCH <name> <value> <unit>`` lines and ``# targets missed`` (p95 ≤ 1.0 s, cold ≤ 3 s,
+≥ 10 readings/s); with ``--strict`` a missed target exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.cli import create_principal
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.settings import get_settings
+from local.http_client import session_from
+from local.platform import LocalPlatform, PlatformConfig
+from local.xray_samples import sample_uploads
+
+STAGES = ("queue_wait", "fetch", "decode", "quality", "preprocess", "inference", "heatmap", "store", "total")
+TARGETS = {"xray_e2e_p95_s": 1.0, "xray_cold_s": 3.0}
+THROUGHPUT_TARGET = 10.0
+_local = threading.local()
+
+
+def bench(name: str, value: float, unit: str) -> None:
+    print(f"BENCH {name} {value:.3f} {unit}", flush=True)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def session(token: str) -> requests.Session:
+    if getattr(_local, "session", None) is None:
+        _local.session = session_from(token=token)
+    found: requests.Session = _local.session
+    return found
+
+
+def one_study(api: str, token: str, name: str, data: bytes, poll_s: float = 0.25) -> dict[str, Any]:
+    """Create, upload, poll until settled; returns the study with client-side times."""
+    client = session(token)
+    created = client.post(f"{api}/v1/xray/studies", json={"filename": name})
+    created.raise_for_status()
+    body = created.json()
+    form = body["upload"]
+    started = time.time()
+    requests.post(form["url"], data=form["fields"], files={"file": (name, data)}, timeout=30).raise_for_status()
+    while True:
+        study = client.get(f"{api}/v1/xray/studies/{body['study_id']}").json()
+        if study["status"] != "pending":
+            study["_started"] = started
+            study["_observed"] = time.time()
+            return dict(study)
+        if time.time() - started > 60:
+            raise RuntimeError(f"study {body['study_id']} still pending after 60 s")
+        time.sleep(poll_s)
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def e2e_s(study: dict[str, Any]) -> float:
+    return float(study["reading"]["completed_ms"] / 1000 - study["_started"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--uploads", type=int, default=60)
+    parser.add_argument("--burst", type=int, default=60)
+    parser.add_argument("--rate", type=float, default=2.0, help="uploads per second in the latency phase")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    samples = [(n, d) for n, d in sample_uploads() if not n.startswith("covid")] or sample_uploads()
+    print(f"# {len(samples)} sample images: {', '.join(n[:24] for n, _ in samples)}", flush=True)
+
+    with tempfile.TemporaryDirectory() as state:
+        t0 = time.perf_counter()
+        config = PlatformConfig(state_dir=Path(state), stage="bench", aws_port=0, api_port=0, edge_port=0,
+                                with_schedules=False, batch_workers=1)
+        with LocalPlatform(config) as platform:
+            bench("xray_platform_start_s", time.perf_counter() - t0, "s")
+            _, token = create_principal(PrincipalKind.HEALTH_CENTER, "Bench health center", principal_id="hc-bench",
+                                        resources=Resources(get_settings()))
+            api = platform.api_url
+
+            cold = one_study(api, token, *samples[0])
+            if cold["status"] != "done":
+                print(f"cold study not done: {cold}", file=sys.stderr)
+                return 1
+            bench("xray_cold_s", e2e_s(cold), "s")
+
+            # latency: paced uploads, each in its own thread
+            results: list[dict[str, Any]] = []
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                futures = []
+                for i in range(args.uploads):
+                    futures.append(pool.submit(one_study, api, token, *samples[i % len(samples)]))
+                    time.sleep(1.0 / args.rate)
+                results = [f.result() for f in futures]
+            done = [r for r in results if r["status"] == "done"]
+            not_done = [r for r in results if r["status"] != "done"]
+            if not_done:
+                print(f"# {len(not_done)} not done: {[r.get('reason') for r in not_done][:3]}", flush=True)
+            latencies = [e2e_s(r) for r in done]
+            observed = [r["_observed"] - r["_started"] for r in done]
+            print(f"# latency phase: {len(done)} readings at {args.rate}/s", flush=True)
+            bench("xray_e2e_p50_s", statistics.median(latencies), "s")
+            bench("xray_e2e_p95_s", pct(latencies, 95), "s")
+            bench("xray_e2e_polled_p95_s", pct(observed, 95), "s")
+            for stage in STAGES:
+                bench(f"xray_stage_{stage}_p50_ms", statistics.median(r["reading"]["timings"][f"{stage}_ms"] for r in done), "ms")
+            bench("xray_batch_size_mean", statistics.mean(r["reading"]["timings"]["batch_size"] for r in done), "images")
+
+            # throughput: studies created first, then every image uploaded at once; readings/s over the span
+            client = session(token)
+            forms = []
+            for i in range(args.burst):
+                name, data = samples[i % len(samples)]
+                created = client.post(f"{api}/v1/xray/studies", json={"filename": name})
+                created.raise_for_status()
+                forms.append((created.json(), name, data))
+
+            def post(form: tuple[dict[str, Any], str, bytes]) -> float:
+                body, name, data = form
+                started = time.time()
+                upload = body["upload"]
+                requests.post(upload["url"], data=upload["fields"], files={"file": (name, data)},
+                              timeout=30).raise_for_status()
+                return started
+
+            cpu_before = _cpu_s()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                starts = list(pool.map(post, forms))
+            uploaded_in = time.time() - min(starts)
+            burst: list[dict[str, Any]] = []
+            deadline = time.time() + 120
+            for (body, _, _), started in zip(forms, starts, strict=True):
+                while time.time() < deadline:
+                    study = client.get(f"{api}/v1/xray/studies/{body['study_id']}").json()
+                    if study["status"] != "pending":
+                        study["_started"] = started
+                        burst.append(study)
+                        break
+                    time.sleep(0.5)
+            cpu_used = _cpu_s() - cpu_before
+            finished = [r for r in burst if r["status"] == "done"]
+            span = max(r["reading"]["completed_ms"] / 1000 for r in finished) - min(starts)
+            throughput = len(finished) / span
+            print(f"# burst: {len(finished)}/{args.burst} readings in {span:.2f} s (all uploads sent in "
+                  f"{uploaded_in:.2f} s), mean batch "
+                  f"{statistics.mean(r['reading']['timings']['batch_size'] for r in finished):.1f}", flush=True)
+            bench("xray_throughput_per_s", throughput, "readings/s")
+            # context for a shared machine: CPU this process got, and CPU spent per reading (platform included)
+            bench("xray_burst_cpu_cores_used", cpu_used / (time.time() - min(starts)), "cores")
+            bench("xray_burst_cpu_per_reading_ms", cpu_used / max(1, len(finished)) * 1000, "ms")
+            bench("xray_burst_e2e_p95_s", pct([e2e_s(r) for r in finished], 95), "s")
+            for stage in ("fetch", "decode", "inference", "heatmap", "store"):
+                bench(f"xray_burst_stage_{stage}_p50_ms",
+                      statistics.median(r["reading"]["timings"][f"{stage}_ms"] for r in finished), "ms")
+
+    missed = [name for name, limit in TARGETS.items()
+              if (name == "xray_cold_s" and e2e_s(cold) > limit) or (name == "xray_e2e_p95_s" and pct(latencies, 95) > limit)]
+    if throughput < THROUGHPUT_TARGET:
+        missed.append("xray_throughput_per_s")
+    if missed:
+        print(f"# targets missed: {', '.join(missed)}", file=sys.stderr)
+        return 1 if args.strict else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

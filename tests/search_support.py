@@ -1,0 +1,156 @@
+"""Shared by the search tests and benchmark: the hand-checked people of vtest.avi and a frame cache."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from chalicelib.services.search.shard import TimedFrame, iter_frames
+from chalicelib.video.detect import Detection, Frame
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+VIDEO = SHARED / "data" / "video" / "vtest.avi"
+MODELS = SHARED / "models"
+PEOPLE = ROOT / "tests" / "data" / "search" / "vtest_people.json"
+FPS = 10
+CAMERA = "VTEST"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    description: str
+    boxes: dict[int, tuple[int, int, int, int]]  # frame index → (x1, y1, x2, y2)
+
+
+def people() -> dict[str, Person]:
+    data = json.loads(PEOPLE.read_text())
+    return {name: Person(name, p["description"], {int(f): tuple(b) for f, b in p["boxes"].items()})
+            for name, p in data["people"].items()}
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def is_person(person: Person, time_ms: int, box: Sequence[float], *, min_iou: float = 0.5) -> bool:
+    """Whether a sighting at ``time_ms`` (vtest clock from 0) is this person's hand-checked box."""
+    frame = round(time_ms * FPS / 1000)
+    truth = person.boxes.get(frame)
+    return truth is not None and iou(truth, box) >= min_iou
+
+
+@lru_cache(maxsize=2)
+def sampled_frames(sample_fps: float = 2.0) -> tuple[TimedFrame, ...]:
+    return tuple(iter_frames(VIDEO, camera_id=CAMERA, start_ms=0, sample_fps=sample_fps))
+
+
+def crop(frame: Frame, box: Sequence[int]) -> Frame:
+    x1, y1, x2, y2 = box
+    return np.ascontiguousarray(frame[y1:y2, x1:x2])
+
+
+class CachingDetector:
+    """The real detector, run once per frame array (tests replay many queries over the same frames)."""
+
+    def __init__(self, detector: object) -> None:
+        self._detector = detector
+        self.name = detector.name  # type: ignore[attr-defined]
+        self.labels = detector.labels  # type: ignore[attr-defined]
+        self._cache: dict[int, list[Detection]] = {}
+
+    def detect(self, frames: Sequence[Frame]) -> list[list[Detection]]:
+        out = []
+        for f in frames:
+            key = f.__array_interface__["data"][0]
+            if key not in self._cache:
+                self._cache[key] = self._detector.detect([f])[0]  # type: ignore[attr-defined]
+            out.append(self._cache[key])
+        return out
+
+
+class CachingEmbedder:
+    """The real embedder, run once per distinct crop (keyed by the crop's memory and shape)."""
+
+    def __init__(self, embedder: object) -> None:
+        self._embedder = embedder
+        self.name = embedder.name  # type: ignore[attr-defined]
+        self.dim = embedder.dim  # type: ignore[attr-defined]
+        self._cache: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
+
+    def embed(self, crops: Sequence[Frame]) -> np.ndarray:
+        keys = [(c.__array_interface__["data"][0], c.shape) for c in crops]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            vectors = self._embedder.embed([crops[i] for i in missing])  # type: ignore[attr-defined]
+            for i, v in zip(missing, vectors, strict=True):
+                self._cache[keys[i]] = v
+        return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+
+
+class InlineBatchExecutor:
+    """A BatchExecutor that runs each task in this process at submit time (tests: deterministic order)."""
+
+    def __init__(self) -> None:
+        from chalicelib.ports import BatchJobStatus
+
+        self._status_type = BatchJobStatus
+        self.jobs: dict[str, tuple[int, int]] = {}
+
+    def submit(self, job_name: str, entry_point: str, size: int, parameters: Mapping[str, str]) -> str:
+        from local.lambda_runtime import resolve_handler
+
+        failed = 0
+        for index in range(size):
+            try:
+                resolve_handler(entry_point)(index, dict(parameters))  # type: ignore[arg-type]
+            except Exception:
+                failed += 1
+        self.jobs[job_name] = (size, failed)
+        return job_name
+
+    def status(self, job_id: str):
+        size, failed = self.jobs[job_id]
+        return self._status_type(job_id=job_id, total=size, succeeded=size - failed, failed=failed)
+
+
+def write_clip(path: Path, first_frame: int, frames: int) -> Path:
+    """A cut of vtest.avi (MPEG-4 in .avi, like the source) for ingest tests."""
+    import av as _av
+
+    with _av.open(str(VIDEO)) as src, _av.open(str(path), "w") as dst:
+        stream_in = src.streams.video[0]
+        out = dst.add_stream("mpeg4", rate=FPS)
+        out.width, out.height, out.pix_fmt = stream_in.width, stream_in.height, "yuv420p"
+        out.bit_rate = 4_000_000
+        for i, frame in enumerate(src.decode(stream_in)):
+            if i < first_frame:
+                continue
+            if i >= first_frame + frames:
+                break
+            image = frame.to_ndarray(format="bgr24")
+            for packet in out.encode(_av.VideoFrame.from_ndarray(image, format="bgr24")):
+                dst.mux(packet)
+        for packet in out.encode():
+            dst.mux(packet)
+    return path
+
+
+def png_base64(image: Frame) -> str:
+    import base64
+
+    import cv2
+
+    ok, data = cv2.imencode(".png", image)
+    assert ok
+    return base64.b64encode(data.tobytes()).decode()

@@ -1,0 +1,125 @@
+"""Helpers shared by the X-ray tests: real images from ../shared (or a skip), synthetic inputs, events."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from local.xray_samples import CXR_DIR, png_bytes, real_images, synthetic_chest
+
+__all__ = ["CXR_DIR", "colour_photo_jpeg", "dicom_path", "png_bytes", "real_images", "s3_sqs_event", "synthetic_chest"]
+
+
+def dicom_path() -> Path:
+    found = [p for p in real_images() if p.suffix == ".dcm"]
+    if not found:
+        pytest.skip("../shared/data/cxr has no DICOM (the shared data folder is absent)")
+    return found[0]
+
+
+def real_or_skip() -> list[Path]:
+    found = real_images()
+    if not found:
+        pytest.skip("../shared/data/cxr is absent")
+    return found
+
+
+def colour_photo_jpeg(size: int = 512) -> bytes:
+    """A colourful outdoor-like photo: sky blue above, green below, a red object."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    rgb = np.zeros((size, size, 3), np.float32)
+    rgb[..., 0] = 0.2 + 0.6 * ((x - 0.6) ** 2 + (y - 0.6) ** 2 < 0.03)
+    rgb[..., 1] = np.where(y > 0.55, 0.7, 0.5)
+    rgb[..., 2] = np.where(y > 0.55, 0.2, 0.9)
+    buffer = io.BytesIO()
+    Image.fromarray((rgb * 255).astype(np.uint8), mode="RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+_TEMPLATE: dict[str, Any] | None = None
+
+
+def s3_sqs_event(objects: list[dict[str, Any]], *, receive_count: int = 1, sent_ms: int = 1_763_800_000_000,
+                 message_ids: list[str] | None = None) -> dict[str, Any]:
+    """An SQS event carrying one S3 notification per object ({bucket, key, etag, version_id, size})."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = json.loads((Path(__file__).parent.parent / "events" / "s3_sqs" / "xray_upload.json").read_text())
+    records = []
+    for i, obj in enumerate(objects):
+        record = copy.deepcopy(_TEMPLATE["Records"][0])
+        body = json.loads(record["body"])
+        s3 = body["Records"][0]["s3"]
+        s3["bucket"]["name"] = obj["bucket"]
+        s3["bucket"]["arn"] = f"arn:aws:s3:::{obj['bucket']}"
+        s3["object"].update({"key": quote_plus(obj["key"]), "eTag": obj["etag"], "size": obj.get("size", 1)})
+        if obj.get("version_id"):
+            s3["object"]["versionId"] = obj["version_id"]
+        else:
+            s3["object"].pop("versionId", None)
+        record["body"] = json.dumps(body)
+        record["messageId"] = (message_ids or [])[i] if message_ids else f"msg-{i}-{obj['key'][-20:]}"
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+        record["attributes"]["SentTimestamp"] = str(sent_ms)
+        records.append(record)
+    return {"Records": records}
+
+
+def third_party_model() -> tuple[Any, bytes]:
+    """A stand-in third-party classifier that differs from the reference one in every manifest rule:
+    NHWC, 3 channels, fixed range [-1024, 1024], batch fixed at 1, 160×160, softmax over 2 labels,
+    random (seeded) conv weights so every pixel matters."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from chalicelib.inference.manifest import FixedRange, LabelSpec, ModelManifest
+    from chalicelib.inference.registry import sha256_hex
+
+    rng = np.random.default_rng(42)
+    inits = [
+        numpy_helper.from_array(rng.normal(0, 0.01, (4, 3, 5, 5)).astype(np.float32), "conv_w"),
+        numpy_helper.from_array(rng.normal(0, 0.1, (4,)).astype(np.float32), "conv_b"),
+        numpy_helper.from_array(rng.normal(0, 1.0, (4, 2)).astype(np.float32), "fc_w"),
+        numpy_helper.from_array(np.array([0.1, -0.1], np.float32), "fc_b"),
+    ]
+    nodes = [
+        helper.make_node("Transpose", ["pixels"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["nchw", "conv_w", "conv_b"], ["conv"], strides=[4, 4]),
+        helper.make_node("Tanh", ["conv"], ["act"]),
+        helper.make_node("GlobalAveragePool", ["act"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "fc_w"], ["mm"]),
+        helper.make_node("Add", ["mm", "fc_b"], ["class_logits"]),
+    ]
+    graph = helper.make_graph(nodes, "third_party_cxr",
+                              [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 160, 160, 3])],
+                              [helper.make_tensor_value_info("class_logits", TensorProto.FLOAT, [1, 2])],
+                              initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    manifest = ModelManifest(name="acme-cxr", version="2.1.0", sha256=sha256_hex(data), clinical=False,
+                             description="test stand-in for a third-party model", input_name="pixels", layout="NHWC",
+                             size=(160, 160), channels=3, normalisation=FixedRange(low=-1024, high=1024),
+                             activation="softmax",
+                             labels=(LabelSpec(name="finding_a", threshold=0.5, urgent_threshold=0.99),
+                                     LabelSpec(name="finding_b", threshold=0.5)))
+    return manifest, data
+
+
+def manifest_rules_tensor(pixels: np.ndarray, size: tuple[int, int], low: float, high: float) -> np.ndarray:
+    """The NHWC fixed-range rules written out independently of chalicelib.inference.preprocess."""
+    height, width = size
+    resized = np.asarray(Image.fromarray(pixels.astype(np.float32), mode="F").resize((width, height),
+                                                                                       Image.Resampling.BILINEAR))
+    scaled = low + resized * (high - low)
+    return np.repeat(scaled[None, :, :, None], 3, axis=3).astype(np.float32)
