@@ -42,6 +42,10 @@ DEFAULT_PROFILE = FunctionProfile()
 
 # Keyed by the function package under functions/ (the second part of the handler's dotted path).
 FUNCTION_PROFILES: dict[str, FunctionProfile] = {
+    "audit_archive": FunctionProfile(
+        timeout_s=300, reserved_concurrency=1, image=False, layers=("common",), buckets={"audit": "read_write"},
+        tables={"audit": "read"},
+    ),
     "footage_retention": FunctionProfile(
         timeout_s=300, reserved_concurrency=1, buckets={"footage": "read_delete"},
         tables={"footage": "read_write"},

@@ -20,12 +20,12 @@ from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.seoul_catalog import LANDMARKS, generate_seoul_cameras
 from chalicelib.settings import get_settings
-from local import demo_links, demo_monitor, demo_saferet, demo_xray
+from local import demo_links, demo_monitor, demo_saferet, demo_search, demo_xray
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
 
 # Each capability's scenario: run(platform, tokens, resources) -> summary rows.
-DEMO_STEPS: tuple[Any, ...] = (demo_xray, demo_saferet, demo_links, demo_monitor)
+DEMO_STEPS: tuple[Any, ...] = (demo_xray, demo_saferet, demo_links, demo_search, demo_monitor)
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO_CANDIDATES = (ROOT.parent / "shared" / "data" / "video" / "vtest.avi",
                     Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters import aws
+from chalicelib.adapters.batch import use_local_executor
 from chalicelib.adapters.resources import Resources
 from chalicelib.api import context
 from chalicelib.catalog import ResourceCatalog, build_catalog
@@ -123,6 +124,7 @@ class LocalPlatform:
             self.scheduler = Scheduler(self._schedule_bindings(), region=settings.aws_region)
             self.scheduler.start()
         self.batch = ProcessPoolBatchExecutor(self.config.batch_workers)
+        use_local_executor(self.batch)  # the API's searches run their shards on this pool
         logger.info("local platform up: api %s, edge %s, aws %s", self.api_url, self.edge_url,
                     self.emulator.endpoint_url)
 
@@ -174,6 +176,7 @@ class LocalPlatform:
                 except Exception:
                     logger.exception("stopping %s", type(part).__name__)
         if self.batch is not None:
+            use_local_executor(None)
             self.batch.shutdown()
         self.emulator.stop()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.adapters.batch import build_batch_executor
+import os
+
+from chalicelib.adapters.batch import LOCAL_POOL_WORKERS, build_batch_executor
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.search import SearchQuery
 from chalicelib.ports import BatchExecutor
@@ -30,10 +32,13 @@ def build_search_service(resources: Resources, cameras: CameraRegistry,
                          executor: BatchExecutor | None = None) -> SearchService:
     settings = resources.settings
     footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
+    local = settings.aws_endpoint_url is not None
     return SearchService(cameras=cameras, footage=footage, media=resources.store("media"),
                          records=search_records(resources),
                          executor=executor if executor is not None else build_batch_executor(settings),
-                         stages=lambda: model_stages(resources), retention_days=settings.footage_retention_days)
+                         stages=lambda: model_stages(resources), retention_days=settings.footage_retention_days,
+                         # Local pool workers share this machine's cores; a cloud shard has its own GPU host.
+                         shard_threads=max(1, (os.cpu_count() or 1) // LOCAL_POOL_WORKERS) if local else None)
 
 
 def build_search_reducer(resources: Resources) -> SearchReducer:

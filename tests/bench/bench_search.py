@@ -115,6 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=80.0, help="footage seconds to search")
     parser.add_argument("--sample-fps", type=float, default=2.0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="ONNX intra-op threads of the single-process search (default: the runtime's choice)")
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
@@ -123,10 +125,11 @@ def main() -> int:
         return 0
     segs = segments(args.seconds)
     footage_s = sum(d for _, _, d in segs)
-    stages = load_stages(None)
+    stages = load_stages(None, threads=args.threads)
     providers = getattr(stages.detector, "providers", ["?"])
     print(f"# {len(segs)} segments, {footage_s:.1f} s of 768x576 footage; detector {stages.detector.name} "
-          f"({providers[0]}), embedder {stages.embedder.name}; sampling {args.sample_fps:g} fps")
+          f"({providers[0]}), embedder {stages.embedder.name}; sampling {args.sample_fps:g} fps; "
+          f"{args.threads or 'default'} ONNX threads")
 
     t0 = time.perf_counter()
     frames = sum(count_frames(data)[0] for _, data, _ in segs)

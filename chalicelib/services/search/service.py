@@ -96,7 +96,8 @@ class SearchService:
     def __init__(self, *, cameras: CameraRegistry, footage: FootageCatalog, media: ObjectStore,
                  records: OwnedRecords, executor: BatchExecutor, stages: Callable[[], Stages],
                  retention_days: int, sample_fps: float = 2.0, shard_seconds: float = 120.0,
-                 max_shards: int = 64, link_seconds: int = 3600, clock: Callable[[], int] = _epoch_ms) -> None:
+                 max_shards: int = 64, link_seconds: int = 3600, shard_threads: int | None = None,
+                 clock: Callable[[], int] = _epoch_ms) -> None:
         self._cameras = cameras
         self._footage = footage
         self._media = media
@@ -108,6 +109,7 @@ class SearchService:
         self._shard_seconds = shard_seconds
         self._max_shards = max_shards
         self._link_seconds = link_seconds
+        self._shard_parameters = {} if shard_threads is None else {"threads": str(shard_threads)}
         self._clock = clock
 
     # ---- starting ----------------------------------------------------------------------
@@ -141,7 +143,7 @@ class SearchService:
             self._media.put(result_key(search_id), answer.model_dump_json().encode(), content_type="application/json")
             return answer
         job_id = self._executor.submit(f"search-{search_id[:12]}", SHARD_ENTRY_POINT, len(plan.shards),
-                                       {"search_id": search_id})
+                                       {"search_id": search_id, **self._shard_parameters})
         self._records.replace(search_id, {**body, "job_id": job_id})
         logger.info("search started", extra={"search_id": search_id, "shards": len(plan.shards),
                                              "cameras": len(plan.cameras), "footage_s": plan.footage_seconds})
