@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.schedule import slot_ms
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.audit_archive import AuditArchive
 from chalicelib.settings import get_settings
@@ -29,8 +28,7 @@ def archive() -> AuditArchive:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[str]]:
-    now_ms = int(datetime.fromisoformat(EventBridgeEvent(event).time.replace("Z", "+00:00")).timestamp() * 1000)
-    written = archive().archive_closed_hours(now_ms)
+    written = archive().archive_closed_hours(slot_ms(event))
     metrics.add_metric(name="AuditHoursArchived", unit=MetricUnit.Count, value=len(written))
     logger.info("audit archived", extra={"objects": written})
     return {"archived": written}

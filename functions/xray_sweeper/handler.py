@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.xray import StudyNotice
+from chalicelib.schedule import slot_ms
 from chalicelib.services.xray import XrayStudies
 from chalicelib.settings import get_settings
 
@@ -26,18 +24,12 @@ def resources() -> Resources:
     return Resources(get_settings())
 
 
-def _now_ms(event: EventBridgeEvent) -> int:
-    try:
-        return int(datetime.fromisoformat(event.time).timestamp() * 1000)
-    except (KeyError, TypeError, ValueError):
-        return time.time_ns() // 1_000_000
-
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     res = resources()
-    failed = XrayStudies(res.table("records"), res.store("xray")).sweep(_now_ms(EventBridgeEvent(event)))
+    failed = XrayStudies(res.table("records"), res.store("xray")).sweep(slot_ms(event))
     for study in failed:
         notice = StudyNotice(study_id=study.study_id, center_id=study.center_id, status=study.status,
                              reason_code=study.reason.code if study.reason else None)
