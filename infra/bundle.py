@@ -18,43 +18,35 @@ def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=_IGNORE, dirs_exist_ok=True)
 
 
-def stage_function_bundle(out: Path) -> Path:
-    """``app.py`` + ``chalicelib/`` + ``functions/``: one bundle every function and the API share."""
-    target = out / "function-bundle"
+def _stage(target: Path, *, files: dict[str, Path], trees: tuple[str, ...] = ("chalicelib", "functions")) -> Path:
+    """A fresh ``target`` holding ``files`` (name in target → source) and the code trees that ship."""
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    shutil.copy2(REPO_ROOT / "app.py", target / "app.py")
-    _copy_tree(REPO_ROOT / "chalicelib", target / "chalicelib")
-    _copy_tree(REPO_ROOT / "functions", target / "functions")
+    for name, source in files.items():
+        shutil.copy2(source, target / name)
+    for tree in trees:
+        _copy_tree(REPO_ROOT / tree, target / tree)
     return target
+
+
+def stage_function_bundle(out: Path) -> Path:
+    """``app.py`` + ``chalicelib/`` + ``functions/``: one bundle every function and the API share."""
+    return _stage(out / "function-bundle", files={"app.py": REPO_ROOT / "app.py"})
 
 
 def stage_lambda_image_context(out: Path) -> Path:
     """Docker build context for container-image functions: functions/Dockerfile, requirements and all code."""
-    target = out / "lambda-image-context"
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    shutil.copy2(REPO_ROOT / "functions" / "Dockerfile", target / "Dockerfile")
-    shutil.copy2(REPO_ROOT / "requirements.txt", target / "requirements.txt")
-    shutil.copy2(REPO_ROOT / "app.py", target / "app.py")
-    _copy_tree(REPO_ROOT / "chalicelib", target / "chalicelib")
-    _copy_tree(REPO_ROOT / "functions", target / "functions")
-    return target
+    return _stage(out / "lambda-image-context", files={
+        "Dockerfile": REPO_ROOT / "functions" / "Dockerfile", "requirements.txt": REPO_ROOT / "requirements.txt",
+        "app.py": REPO_ROOT / "app.py"})
 
 
 def stage_search_shard_context(out: Path) -> Path:
     """Docker build context for the GPU search shard: the Dockerfile, requirements and the code it runs."""
-    target = out / "search-shard-context"
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    shutil.copy2(REPO_ROOT / "functions" / "search_shard" / "Dockerfile", target / "Dockerfile")
-    shutil.copy2(REPO_ROOT / "requirements.txt", target / "requirements.txt")
-    _copy_tree(REPO_ROOT / "chalicelib", target / "chalicelib")
-    _copy_tree(REPO_ROOT / "functions", target / "functions")
-    return target
+    return _stage(out / "search-shard-context", files={
+        "Dockerfile": REPO_ROOT / "functions" / "search_shard" / "Dockerfile",
+        "requirements.txt": REPO_ROOT / "requirements.txt"})
 
 
 def layer_directory(name: str, out: Path, *, required: bool) -> Path:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -26,6 +28,32 @@ def load_event(relative: str) -> dict[str, Any]:
     """A sample event from events/ (the same files document every trigger)."""
     data: dict[str, Any] = json.loads((EVENTS / relative).read_text())
     return data
+
+
+def s3_sqs_event(objects: list[dict[str, Any]], *, template: str, receive_count: int = 1,
+                 sent_ms: int | None = None, message_ids: list[str] | None = None) -> dict[str, Any]:
+    """An SQS event carrying one S3 notification per object ({bucket, key, etag, size, version_id?}),
+    shaped after the sample event ``events/<template>`` (keys URL-encoded, as S3 sends them)."""
+    sample = load_event(template)["Records"][0]
+    records = []
+    for i, obj in enumerate(objects):
+        record = copy.deepcopy(sample)
+        body = json.loads(record["body"])
+        s3 = body["Records"][0]["s3"]
+        s3["bucket"]["name"] = obj["bucket"]
+        s3["bucket"]["arn"] = f"arn:aws:s3:::{obj['bucket']}"
+        s3["object"].update({"key": quote_plus(obj["key"]), "eTag": obj["etag"], "size": obj.get("size", 1)})
+        if obj.get("version_id"):
+            s3["object"]["versionId"] = obj["version_id"]
+        else:
+            s3["object"].pop("versionId", None)
+        record["body"] = json.dumps(body)
+        record["messageId"] = message_ids[i] if message_ids else f"msg-{i}-{obj['key'][-20:]}"
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+        if sent_ms is not None:
+            record["attributes"]["SentTimestamp"] = str(sent_ms)
+        records.append(record)
+    return {"Records": records}
 
 
 def _forget_cached_services() -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
+import conftest
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,27 +87,9 @@ def vtest_detections(every: int) -> tuple[tuple[int, tuple[tuple[Box, float, str
     return tuple(out)
 
 
-_TEMPLATE: dict[str, Any] | None = None
-
-
 def s3_sqs_event(objects: list[dict[str, Any]], *, receive_count: int = 1) -> dict[str, Any]:
-    """An SQS event carrying one S3 notification per object ({bucket, key, etag, size})."""
-    global _TEMPLATE
-    if _TEMPLATE is None:
-        _TEMPLATE = json.loads((ROOT / "events" / "s3_sqs" / "monitor_clip.json").read_text())
-    records = []
-    for i, obj in enumerate(objects):
-        record = copy.deepcopy(_TEMPLATE["Records"][0])
-        body = json.loads(record["body"])
-        s3 = body["Records"][0]["s3"]
-        s3["bucket"]["name"] = obj["bucket"]
-        s3["object"].update({"key": quote_plus(obj["key"]), "eTag": obj["etag"], "size": obj.get("size", 1)})
-        s3["object"].pop("versionId", None)
-        record["body"] = json.dumps(body)
-        record["messageId"] = f"msg-{i}-{obj['key'][-24:]}"
-        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
-        records.append(record)
-    return {"Records": records}
+    """An SQS event carrying one S3 notification per monitor object ({bucket, key, etag, size})."""
+    return conftest.s3_sqs_event(objects, template="s3_sqs/monitor_clip.json", receive_count=receive_count)
 
 
 def upload(resources: Any, key: str, data: bytes) -> dict[str, Any]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import io
-import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
+import conftest
 import numpy as np
 import pytest
 from PIL import Image
@@ -44,33 +42,11 @@ def colour_photo_jpeg(size: int = 512) -> bytes:
     return buffer.getvalue()
 
 
-_TEMPLATE: dict[str, Any] | None = None
-
-
 def s3_sqs_event(objects: list[dict[str, Any]], *, receive_count: int = 1, sent_ms: int = 1_763_800_000_000,
                  message_ids: list[str] | None = None) -> dict[str, Any]:
-    """An SQS event carrying one S3 notification per object ({bucket, key, etag, version_id, size})."""
-    global _TEMPLATE
-    if _TEMPLATE is None:
-        _TEMPLATE = json.loads((Path(__file__).parent.parent / "events" / "s3_sqs" / "xray_upload.json").read_text())
-    records = []
-    for i, obj in enumerate(objects):
-        record = copy.deepcopy(_TEMPLATE["Records"][0])
-        body = json.loads(record["body"])
-        s3 = body["Records"][0]["s3"]
-        s3["bucket"]["name"] = obj["bucket"]
-        s3["bucket"]["arn"] = f"arn:aws:s3:::{obj['bucket']}"
-        s3["object"].update({"key": quote_plus(obj["key"]), "eTag": obj["etag"], "size": obj.get("size", 1)})
-        if obj.get("version_id"):
-            s3["object"]["versionId"] = obj["version_id"]
-        else:
-            s3["object"].pop("versionId", None)
-        record["body"] = json.dumps(body)
-        record["messageId"] = (message_ids or [])[i] if message_ids else f"msg-{i}-{obj['key'][-20:]}"
-        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
-        record["attributes"]["SentTimestamp"] = str(sent_ms)
-        records.append(record)
-    return {"Records": records}
+    """An SQS event carrying one S3 notification per upload ({bucket, key, etag, version_id, size})."""
+    return conftest.s3_sqs_event(objects, template="s3_sqs/xray_upload.json", receive_count=receive_count,
+                                 sent_ms=sent_ms, message_ids=message_ids)
 
 
 def third_party_model() -> tuple[Any, bytes]:
