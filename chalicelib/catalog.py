@@ -129,6 +129,7 @@ _TOPICS = ("guardian-sms", "center-notify", "control-center")
 _SCHEDULES: dict[str, dict[str, str]] = {
     "footage-retention": {"rate": "rate(1 hour)", "handler": "functions.footage_retention.handler.lambda_handler"},
     "xray-sweeper": {"rate": "rate(5 minutes)", "handler": "functions.xray_sweeper.handler.lambda_handler"},
+    "search-sweeper": {"rate": "rate(2 minutes)", "handler": "functions.search_sweeper.handler.lambda_handler"},
     "trip-watchdog": {"rate": "rate(1 minute)", "handler": "functions.trip_watchdog.handler.lambda_handler"},
     "audit-archive": {"rate": "rate(1 hour)", "handler": "functions.audit_archive.handler.lambda_handler"},
 }

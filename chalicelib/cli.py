@@ -1,4 +1,4 @@
-"""Admin CLI: principals and their credentials, camera catalogs, footage, and the audit log.
+"""Admin CLI: principals and their credentials, camera catalogs, footage, the audit log, video models.
 
 Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT_URL, or the cloud):
 
@@ -8,6 +8,7 @@ Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT
     python -m chalicelib.cli cameras nearest --lat 37.5665 --lon 126.9780
     python -m chalicelib.cli footage ingest --camera SEL-JN-000001 --video vtest.avi --start 2026-11-22T09:00:00Z
     python -m chalicelib.cli audit show --hours 24 [--json]
+    python -m chalicelib.cli models register-video [--dir ../shared/models]
 """
 
 from __future__ import annotations
@@ -112,6 +113,15 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    from chalicelib.video.models import SHARED_MODELS, register_video_models
+
+    directory = Path(args.dir) if args.dir else SHARED_MODELS
+    for manifest in register_video_models(_resources().store("models"), directory):
+        print(f"{manifest.role:8} {manifest.ref} sha256 {manifest.sha256} (active)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gt-admin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -149,6 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit.add_argument("--hours", type=float, default=24.0)
     audit.add_argument("--json", action="store_true", help="one JSON record per line (export)")
     audit.set_defaults(run=_cmd_audit)
+
+    models = sub.add_parser("models", help="register the video models (detector, re-identification)")
+    models.add_argument("action", choices=["register-video"])
+    models.add_argument("--dir", help="directory holding yolox_nano_coco.onnx and osnet_x0_25_msmt17.onnx")
+    models.set_defaults(run=_cmd_models)
 
     args = parser.parse_args(argv)
     if args.command == "principal" and args.action == "create" and not (args.kind and args.name):

@@ -32,6 +32,13 @@ class Settings(BaseModel):
     sos_cancel_window_s: int = Field(10, ge=0, le=900, description="Seconds an SOS can be cancelled before it escalates to 112.")
     device_requests_per_minute: int = Field(600, ge=1, le=100_000,
                                             description="Safe-return API calls one device may make per minute.")
+    search_deadline_min_s: int = Field(1800, ge=60, le=86_400,
+                                       description="A missing-person search still running this long after it "
+                                                   "started is finalised by the sweeper with the shards that finished.")
+    search_deadline_per_footage_s: float = Field(1.0, ge=0, le=10,
+                                                 description="Seconds allowed per second of footage in a search's "
+                                                             "largest shard (shards run in parallel), when that is "
+                                                             "longer than the minimum.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

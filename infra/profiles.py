@@ -36,6 +36,7 @@ class FunctionProfile(BaseModel):
     live_video: bool = Field(False, description="Needs Kinesis Video Streams HLS session URLs.")
     signing_key: bool = Field(False, description="Reads the CloudFront URL-signing key secret.")
     batch_submit: bool = Field(False, description="Submits and follows search-shard array jobs on AWS Batch.")
+    batch_follow: bool = Field(False, description="Follows search-shard array jobs by id (batch:DescribeJobs only).")
 
 
 DEFAULT_PROFILE = FunctionProfile()
@@ -64,6 +65,12 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     "search_reducer": FunctionProfile(
         memory_mb=1024, reserved_concurrency=5, buckets={"media": "read_write"},
         tables={"records": "read_write", "idempotency": "read_write"}, sends=("dispatch-112",),
+    ),
+    # Ends searches whose job failed or whose deadline passed: reads shard results, writes the answer, moves the
+    # record, sends to 112, and follows the jobs (never submits one).
+    "search_sweeper": FunctionProfile(
+        memory_mb=1024, timeout_s=120, reserved_concurrency=1, buckets={"media": "read_write"},
+        tables={"records": "read_write"}, sends=("dispatch-112",), batch_follow=True,
     ),
     "selective_monitor": FunctionProfile(
         memory_mb=2048, reserved_concurrency=10, buckets={"media": "read_write", "models": "read"},

@@ -84,6 +84,8 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     if answer["status"] != "done":
         print(f"  search {answer['status']}: {answer.get('reason')}")
         return [("missing-person search", f"{answer['status']} after {took:.1f} s")]
+    if answer.get("partial"):
+        print(f"  partial result: {answer.get('reason')}")
     print(f"\n  top hits ({len(answer['hits'])} tracks; detector {answer['detector']}, embedder {answer['embedder']}):")
     for hit in answer["hits"][:8]:
         best = hit["best"]

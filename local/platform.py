@@ -100,6 +100,16 @@ class LocalPlatform:
         context.reset_platform()
         return get_settings()
 
+    @staticmethod
+    def _register_video_models(resources: Resources) -> None:
+        """Search and monitoring load their models from the registry, as in the cloud; the
+        development copies in ../shared/models are registered when present."""
+        from chalicelib.video.models import DETECTOR, SHARED_MODELS, register_video_models
+
+        if (SHARED_MODELS / DETECTOR.file).is_file():
+            for manifest in register_video_models(resources.store("models"), SHARED_MODELS):
+                logger.info("video model %s registered (%s)", manifest.ref, manifest.role)
+
     def start(self) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         self.emulator.start()
@@ -107,6 +117,7 @@ class LocalPlatform:
         resources = Resources(settings)
         provision(self.catalog, s3=resources.client("s3"), sqs=resources.client("sqs"),
                   dynamodb=resources.client("dynamodb"), sns=resources.client("sns"), region=settings.aws_region)
+        self._register_video_models(resources)
 
         from app import app  # imported after the environment is set, as Lambda would
 

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -28,6 +29,13 @@ def load_event(relative: str) -> dict[str, Any]:
     """A sample event from events/ (the same files document every trigger)."""
     data: dict[str, Any] = json.loads((EVENTS / relative).read_text())
     return data
+
+
+def scheduled_event(template: str, ms: int) -> dict[str, Any]:
+    """The schedule sample ``template`` (under events/) fired at epoch ``ms`` (EventBridge keeps whole seconds)."""
+    event = copy.deepcopy(load_event(template))
+    event["time"] = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event
 
 
 def s3_sqs_event(objects: list[dict[str, Any]], *, template: str, receive_count: int = 1,

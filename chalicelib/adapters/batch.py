@@ -56,7 +56,10 @@ class AwsBatchExecutor:
             raise TransientError(f"AWS Batch refused the job: {exc}") from exc
 
     def status(self, job_id: str) -> BatchJobStatus:
-        jobs = self._batch.describe_jobs(jobs=[job_id]).get("jobs", [])
+        try:
+            jobs = self._batch.describe_jobs(jobs=[job_id]).get("jobs", [])
+        except ClientError as exc:
+            raise TransientError(f"AWS Batch could not describe job {job_id}: {exc}") from exc
         if not jobs:
             raise KeyError(job_id)
         job = jobs[0]

@@ -1,4 +1,4 @@
-"""Composition root of the missing-person search (API container, reducer, shard workers)."""
+"""Composition root of the missing-person search (API container, reducer, sweeper, shard workers)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,26 @@ from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.search.reducer import SearchReducer
+from chalicelib.services.search.running import DeadlinePolicy, RunningSearches
 from chalicelib.services.search.service import SearchService
 from chalicelib.services.search.shard import SearchPipeline, ShardRunner
 from chalicelib.services.search.stages import Stages, load_stages
+from chalicelib.services.search.sweeper import SearchSweeper
+from chalicelib.settings import Settings
 
 RECORD_KIND = "SEARCH"
 
 
 def search_records(resources: Resources) -> OwnedRecords:
     return OwnedRecords(resources.table("records"), RECORD_KIND)
+
+
+def running_searches(resources: Resources) -> RunningSearches:
+    return RunningSearches(resources.table("records"))
+
+
+def deadline_policy(settings: Settings) -> DeadlinePolicy:
+    return DeadlinePolicy(min_s=settings.search_deadline_min_s, per_footage_s=settings.search_deadline_per_footage_s)
 
 
 def model_stages(resources: Resources, threads: int | None = None) -> Stages:
@@ -34,15 +45,23 @@ def build_search_service(resources: Resources, cameras: CameraRegistry,
     footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
     local = settings.aws_endpoint_url is not None
     return SearchService(cameras=cameras, footage=footage, media=resources.store("media"),
-                         records=search_records(resources),
+                         records=search_records(resources), running=running_searches(resources),
                          executor=executor if executor is not None else build_batch_executor(settings),
                          stages=lambda: model_stages(resources), retention_days=settings.footage_retention_days,
+                         deadlines=deadline_policy(settings),
                          # Local pool workers share this machine's cores; a cloud shard has its own GPU host.
                          shard_threads=max(1, (os.cpu_count() or 1) // LOCAL_POOL_WORKERS) if local else None)
 
 
 def build_search_reducer(resources: Resources) -> SearchReducer:
-    return SearchReducer(resources.store("media"), search_records(resources), resources.queue("dispatch-112"))
+    return SearchReducer(resources.store("media"), search_records(resources), resources.queue("dispatch-112"),
+                         running=running_searches(resources))
+
+
+def build_search_sweeper(resources: Resources, executor: BatchExecutor | None = None) -> SearchSweeper:
+    """Follows jobs through the same executor the API submits them to (the local pool, or AWS Batch)."""
+    return SearchSweeper(search_records(resources), running_searches(resources), build_search_reducer(resources),
+                         executor if executor is not None else build_batch_executor(resources.settings))
 
 
 def build_shard_runner(resources: Resources, threads: int | None = None) -> ShardRunner:

@@ -8,7 +8,7 @@ import time
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.http import Caller, endpoint, parse_body
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.device import Device, DeviceRegistration
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.owned import OwnedRecords
@@ -20,10 +20,9 @@ def _records() -> OwnedRecords:
     return OwnedRecords(platform().resources.table("records"), "DEVICE")
 
 
-@endpoint(devices, "/v1/devices", methods=["POST"], allow={PrincipalKind.APP}, status=201, body=DeviceRegistration)
-def register_device(caller: Caller, request: Request) -> Device:
+@endpoint(devices, "/v1/devices", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+def register_device(caller: Caller, request: Request, *, body: DeviceRegistration) -> Device:
     """Register a safe-return device with its guardian contacts."""
-    body = parse_body(request, DeviceRegistration)
     device = Device(device_id=f"dev-{secrets.token_hex(8)}", owner_id=caller.id, platform=body.platform,
                     label=body.label, guardians=body.guardians, created_ms=int(time.time() * 1000))
     _records().create(device.device_id, caller.id, device.model_dump(mode="json"), created_ms=device.created_ms)

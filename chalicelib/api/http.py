@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
+import types
 import typing
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from chalice.app import Blueprint, Chalice, Request, Response
 from pydantic import BaseModel, ValidationError
@@ -51,7 +53,8 @@ def source_ip(request: Request) -> str:
     return str((request.context.get("identity") or {}).get("sourceIp", ""))
 
 
-def parse_body(request: Request, model: type[M]) -> M:
+def _parse_body(request: Request, model: type[M]) -> M:
+    """The JSON body as ``model``: 413 over the size limit, 400 when empty or malformed, 422 when invalid."""
     raw = request.raw_body or b""
     if len(raw) > platform().settings.api_max_body_bytes:
         raise PayloadTooLarge(f"body exceeds {platform().settings.api_max_body_bytes} bytes")
@@ -105,6 +108,7 @@ class RouteDoc:
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     response: type[BaseModel] | None
+    body_required: bool = True
 
 
 ROUTES: list[RouteDoc] = []
@@ -118,24 +122,78 @@ def _response_model(view: Callable[..., Any]) -> type[BaseModel] | None:
     return returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
 
 
+@dataclass(frozen=True)
+class BodyParam:
+    """The request body a view declares with its keyword-only ``body`` parameter."""
+
+    model: type[BaseModel]
+    required: bool
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """``Model`` for an annotation ``Model`` or ``Model | None``; None for anything else."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = members[0] if len(members) == 1 else None
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def body_param(view: Callable[..., Any]) -> BodyParam | None:
+    """The body model a view declares (``*, body: Model``), read from its signature; None without one.
+
+    A default (``body: Model | None = None``) makes the body optional: an empty body leaves the default.
+    A ``body`` parameter that is not keyword-only or not annotated with a pydantic model is a TypeError,
+    raised when the module is imported.
+    """
+    param = inspect.signature(view).parameters.get("body")
+    if param is None:
+        return None
+    where = f"{view.__module__}.{view.__qualname__}"
+    if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+        raise TypeError(f"{where}: the body parameter must be keyword-only (after *)")
+    try:
+        annotation = typing.get_type_hints(view).get("body")
+    except NameError as exc:
+        raise TypeError(f"{where}: the body annotation does not resolve: {exc}") from exc
+    model = _model_of(annotation)
+    if model is None:
+        raise TypeError(f"{where}: the body parameter must be annotated with a pydantic model, not {annotation!r}")
+    return BodyParam(model=model, required=param.default is inspect.Parameter.empty)
+
+
+class View(Protocol):
+    """A view: ``(caller, request, *path_params, *, body=...)``, answering a model, JSON-able value or Response."""
+
+    def __call__(self, caller: Caller, request: Request, /, *args: Any, **kwargs: Any) -> Any: ...
+
+
+V = TypeVar("V", bound=View)
 DeniedHook = Callable[[Request, ApiError], None]
 """Called with a request that authentication refused (401/403) before any view ran."""
 
 
 def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
              allow: Collection[PrincipalKind], status: int = 200,
-             on_denied: DeniedHook | None = None, body: type[BaseModel] | None = None,
-             query: type[BaseModel] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view that receives ``(caller, request, **path_params)``; auth and errors handled here.
+             on_denied: DeniedHook | None = None, query: type[BaseModel] | None = None) -> Callable[[V], V]:
+    """Register a view that receives ``(caller, request, **path_params)``; auth, body and errors handled here.
 
-    ``body`` and ``query`` name the models the view parses, for the OpenAPI document; the response
-    model is read from the view's return annotation.
+    A view that takes a JSON body declares it once, as a keyword-only parameter: ``*, body: Model``.
+    The body is parsed and validated here, after authentication and before the view runs (413 too
+    large, 400 empty or malformed, 422 invalid), and the view gets the model instance; the OpenAPI
+    document reads the same annotation. A default (``body: Model | None = None``) makes it optional.
+
+    ``query`` names the model the view parses from the query string, for the OpenAPI document; the
+    response model is read from the view's return annotation.
 
     ``on_denied`` sees every refused authentication (e.g. to audit it); its own failure is logged,
     never turned into a different answer.
     """
 
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+    def decorator(view: V) -> V:
+        declared = body_param(view)
+        if declared is not None and "{body}" in path:
+            raise TypeError(f"{path}: a path parameter may not be called body (the view's body parameter)")
+
         @functools.wraps(view)
         def wrapper(**params: str) -> Response:
             request = router.current_request
@@ -150,16 +208,20 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
                         except Exception:
                             logger.exception("on_denied hook failed for %s", path)
                     raise
-                return _to_response(view(caller, request, **params), status)
+                kwargs: dict[str, Any] = dict(params)
+                if declared is not None and (declared.required or (request.raw_body or b"").strip()):
+                    kwargs["body"] = _parse_body(request, declared.model)
+                return _to_response(view(caller, request, **kwargs), status)
             except ApiError as exc:
                 return error_response(exc)
             except ValidationError as exc:  # a service rejected a value while building a model
                 return error_response(ValidationFailed(_validation_message(exc)))
 
         router.route(path, methods=list(methods))(wrapper)
+        summary = (view.__doc__ or getattr(view, "__name__", "view").replace("_", " ")).strip().splitlines()[0]
         ROUTES.append(RouteDoc(path=path, methods=tuple(methods), allow=tuple(sorted(allow)), status=status,
-                               summary=(view.__doc__ or view.__name__.replace("_", " ")).strip().splitlines()[0],
-                               body=body, query=query, response=_response_model(view)))
+                               summary=summary, body=declared.model if declared else None, query=query,
+                               response=_response_model(view), body_required=declared.required if declared else True))
         return view
 
     return decorator

@@ -10,7 +10,7 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.guards import now_ms
-from chalicelib.api.http import Caller, endpoint, parse_body, parse_query
+from chalicelib.api.http import Caller, endpoint, parse_query
 from chalicelib.errors import NotFound
 from chalicelib.models.monitor import (
     CameraRules,
@@ -49,20 +49,19 @@ def ack_monitor_event(caller: Caller, request: Request, event_id: str) -> Monito
     return platform().monitoring.events.ack(event_id, caller.id, now_ms())
 
 
-@endpoint(monitor, "/v1/monitor/events/{event_id}/resolve", methods=["POST"], allow=OPERATORS, body=ResolveBody)
-def resolve_monitor_event(caller: Caller, request: Request, event_id: str) -> MonitorEvent:
+@endpoint(monitor, "/v1/monitor/events/{event_id}/resolve", methods=["POST"], allow=OPERATORS)
+def resolve_monitor_event(caller: Caller, request: Request, event_id: str, *,
+                          body: ResolveBody | None = None) -> MonitorEvent:
     """Resolve a monitor event, with an optional note; it leaves the queue."""
-    body = parse_body(request, ResolveBody) if (request.raw_body or b"").strip() else ResolveBody()
-    return platform().monitoring.events.resolve(event_id, caller.id, now_ms(), note=body.note)
+    return platform().monitoring.events.resolve(event_id, caller.id, now_ms(), note=body.note if body else None)
 
 
-@endpoint(monitor, "/v1/monitor/cameras/{camera_id}/rules", methods=["PUT"], allow=CONFIGURERS, body=CameraRules)
-def put_camera_rules(caller: Caller, request: Request, camera_id: str) -> CameraRulesRecord:
+@endpoint(monitor, "/v1/monitor/cameras/{camera_id}/rules", methods=["PUT"], allow=CONFIGURERS)
+def put_camera_rules(caller: Caller, request: Request, camera_id: str, *, body: CameraRules) -> CameraRulesRecord:
     """Replace a camera's selective-monitoring rules."""
-    config = parse_body(request, CameraRules)
     p = platform()
     p.cameras.get(camera_id)  # 404 for a camera the registry does not know
-    return p.monitoring.rules.put(camera_id, config, by=caller.id, now_ms=now_ms())
+    return p.monitoring.rules.put(camera_id, body, by=caller.id, now_ms=now_ms())
 
 
 @endpoint(monitor, "/v1/monitor/cameras/{camera_id}/rules", allow=CONFIGURERS)

@@ -43,7 +43,7 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             operation["parameters"].append({"name": name, "in": "query", "required": field.is_required(),
                                             "schema": route.query.model_json_schema()["properties"][name]})
     if route.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {
+        operation["requestBody"] = {"required": route.body_required, "content": {"application/json": {
             "schema": _schema(route.body, components)}}}
     return operation
 

@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.guards import limit, now_ms
-from chalicelib.api.http import Caller, endpoint, parse_body
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.alert import AlertList
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.protected import ProtectedCreated, ProtectedPerson, ProtectedPositions, ProtectedRegistration
@@ -17,12 +17,10 @@ from chalicelib.models.protected import ProtectedCreated, ProtectedPerson, Prote
 protected = Blueprint(__name__)
 
 
-@endpoint(protected, "/v1/protected", methods=["POST"], allow={PrincipalKind.APP}, status=201,
-          body=ProtectedRegistration)
-def register_person(caller: Caller, request: Request) -> ProtectedCreated:
+@endpoint(protected, "/v1/protected", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+def register_person(caller: Caller, request: Request, *, body: ProtectedRegistration) -> ProtectedCreated:
     """Register a protected person with safe zones; answers a presigned upload for their photo."""
     limit(caller, "api")
-    body = parse_body(request, ProtectedRegistration)
     return platform().saferet.protected.register(caller.id, f"pp-{secrets.token_hex(8)}", body, now_ms())
 
 
@@ -33,10 +31,8 @@ def get_person(caller: Caller, request: Request, person_id: str) -> ProtectedPer
     return platform().saferet.protected.get(person_id, caller.id)
 
 
-@endpoint(protected, "/v1/protected/{person_id}/positions", methods=["POST"], allow={PrincipalKind.APP},
-          body=ProtectedPositions)
-def person_positions(caller: Caller, request: Request, person_id: str) -> AlertList:
+@endpoint(protected, "/v1/protected/{person_id}/positions", methods=["POST"], allow={PrincipalKind.APP})
+def person_positions(caller: Caller, request: Request, person_id: str, *, body: ProtectedPositions) -> AlertList:
     """Fixes from their phone or wearable; answers the zone-exit alerts raised."""
     limit(caller, "api")
-    body = parse_body(request, ProtectedPositions)
     return AlertList(alerts=platform().saferet.protected.add_positions(caller.id, person_id, body, now_ms()))

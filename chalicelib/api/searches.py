@@ -7,7 +7,7 @@ import re
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.http import Caller, endpoint, parse_body
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.errors import NotFound
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.search import SearchAnswer, SearchRequest
@@ -18,10 +18,9 @@ _ALLOWED = {PrincipalKind.OPERATOR, PrincipalKind.AGENCY}
 _SEARCH_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-@endpoint(searches, "/v1/searches", methods=["POST"], allow=_ALLOWED, status=202, body=SearchRequest)
-def start_search(caller: Caller, request: Request) -> SearchAnswer:
+@endpoint(searches, "/v1/searches", methods=["POST"], allow=_ALLOWED, status=202)
+def start_search(caller: Caller, request: Request, *, body: SearchRequest) -> SearchAnswer:
     """Search the footage of every camera the person could have reached (photo and/or clothing colours)."""
-    body = parse_body(request, SearchRequest)
     answer = platform().searches.start(caller.id, body)
     # Searching people in CCTV footage is audited like every other access to recorded video.
     AuditLog(platform().resources.table("audit")).append(

@@ -7,7 +7,7 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.guards import idempotent_create, limit, now_ms
-from chalicelib.api.http import Caller, endpoint, parse_body, parse_query
+from chalicelib.api.http import Caller, endpoint, parse_query
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.sos import (
     EvidenceRequest,
@@ -22,10 +22,9 @@ from chalicelib.models.sos import (
 sos = Blueprint(__name__)
 
 
-@endpoint(sos, "/v1/sos", methods=["POST"], allow={PrincipalKind.APP}, status=201, body=SosRequest)
-def report_sos(caller: Caller, request: Request) -> Incident:
+@endpoint(sos, "/v1/sos", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+def report_sos(caller: Caller, request: Request, *, body: SosRequest) -> Incident:
     """Report an emergency: answers at once with the 5 nearest cameras and the cancel deadline."""
-    body = parse_body(request, SosRequest)
     service = platform().saferet.sos
     return idempotent_create(caller, request, scope="sos", prefix="inc", body=body, buckets=("sos",),
                              create=lambda incident_id: service.create(caller.id, incident_id, body, now_ms()))
@@ -45,12 +44,10 @@ def cancel_sos(caller: Caller, request: Request, incident_id: str) -> Incident:
     return platform().saferet.sos.cancel(caller.id, incident_id, now_ms())
 
 
-@endpoint(sos, "/v1/sos/{incident_id}/evidence", methods=["POST"], allow={PrincipalKind.APP}, status=201,
-          body=EvidenceRequest)
-def sos_evidence(caller: Caller, request: Request, incident_id: str) -> EvidenceUpload:
+@endpoint(sos, "/v1/sos/{incident_id}/evidence", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+def sos_evidence(caller: Caller, request: Request, incident_id: str, *, body: EvidenceRequest) -> EvidenceUpload:
     """A presigned, size-capped upload for a photo or video from the phone."""
     limit(caller, "api")
-    body = parse_body(request, EvidenceRequest)
     return platform().saferet.sos.evidence_upload(caller.id, incident_id, body, now_ms())
 
 

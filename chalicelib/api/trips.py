@@ -7,27 +7,25 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.guards import idempotent_create, limit, now_ms
-from chalicelib.api.http import Caller, endpoint, parse_body
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.trip import PositionBatch, PositionsAccepted, Trip, TripStart
 
 trips = Blueprint(__name__)
 
 
-@endpoint(trips, "/v1/trips", methods=["POST"], allow={PrincipalKind.APP}, status=201, body=TripStart)
-def start_trip(caller: Caller, request: Request) -> Trip:
+@endpoint(trips, "/v1/trips", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+def start_trip(caller: Caller, request: Request, *, body: TripStart) -> Trip:
     """Start a monitored walk home; the guardians are told (Idempotency-Key honoured)."""
-    body = parse_body(request, TripStart)
     service = platform().saferet.trips
     return idempotent_create(caller, request, scope="trip", prefix="trip", body=body, buckets=("api",),
                              create=lambda trip_id: service.start(caller.id, trip_id, body, now_ms()))
 
 
-@endpoint(trips, "/v1/trips/{trip_id}/positions", methods=["POST"], allow={PrincipalKind.APP}, body=PositionBatch)
-def add_positions(caller: Caller, request: Request, trip_id: str) -> PositionsAccepted:
+@endpoint(trips, "/v1/trips/{trip_id}/positions", methods=["POST"], allow={PrincipalKind.APP})
+def add_positions(caller: Caller, request: Request, trip_id: str, *, body: PositionBatch) -> PositionsAccepted:
     """A batch of GPS fixes (any order, repeats allowed); answers the alerts it raised."""
     limit(caller, "api")
-    body = parse_body(request, PositionBatch)
     return platform().saferet.trips.add_positions(caller.id, trip_id, body, now_ms())
 
 

@@ -7,7 +7,7 @@ import logging
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.http import Caller, endpoint, parse_body, source_ip
+from chalicelib.api.http import Caller, endpoint, source_ip
 from chalicelib.errors import ApiError
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.video_link import IncidentClosed, VideoLinkGrant, VideoLinkRequest
@@ -29,11 +29,9 @@ def audit_denial(request: Request, error: ApiError) -> None:
                   route=f"{request.method} {request.path}", error=error)
 
 
-@endpoint(video_links, "/v1/video-links", methods=["POST"], allow=_AGENCY, on_denied=audit_denial,
-          body=VideoLinkRequest)
-def request_links(caller: Caller, request: Request) -> VideoLinkGrant:
+@endpoint(video_links, "/v1/video-links", methods=["POST"], allow=_AGENCY, on_denied=audit_denial)
+def request_links(caller: Caller, request: Request, *, body: VideoLinkRequest) -> VideoLinkGrant:
     """Signed, IP-bound, expiring video links of the nearest cameras with video (live or a recorded window)."""
-    body = parse_body(request, VideoLinkRequest)
     return platform().video_links.issue(caller.principal, caller.source_ip, body)
 
 

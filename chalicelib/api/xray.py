@@ -7,7 +7,7 @@ import time
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.http import Caller, endpoint, parse_body
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import StudyCreate, StudyCreated, StudyView
 from chalicelib.services.xray import XrayStudies
@@ -21,9 +21,8 @@ def _studies() -> XrayStudies:
 
 
 @endpoint(xray, "/v1/xray/studies", methods=["POST"], allow={PrincipalKind.HEALTH_CENTER}, status=201)
-def create_study(caller: Caller, request: Request) -> StudyCreated:
-    body = parse_body(request, StudyCreate) if (request.raw_body or b"").strip() else StudyCreate()
-    return _studies().create(caller.id, body, now_ms=int(time.time() * 1000))
+def create_study(caller: Caller, request: Request, *, body: StudyCreate | None = None) -> StudyCreated:
+    return _studies().create(caller.id, body or StudyCreate(), now_ms=int(time.time() * 1000))
 
 
 @endpoint(xray, "/v1/xray/studies/{study_id}", allow={PrincipalKind.HEALTH_CENTER})

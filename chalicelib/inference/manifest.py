@@ -68,11 +68,22 @@ class LabelSpec(_Strict):
     description: str = Field("", max_length=200)
 
 
-class ModelManifest(_Strict):
+class RegisteredManifest(_Strict):
+    """What every registered model states, whatever it does: identity, hash, preferred providers."""
+
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hash of model.onnx; checked before loading.")
     description: str = Field("", max_length=500)
+    providers: tuple[str, ...] = Field(("CUDAExecutionProvider", "CPUExecutionProvider"),
+                                       description="Execution providers in order of preference.")
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+class ModelManifest(RegisteredManifest):
     clinical: bool = Field(description="True only for a validated, approved clinical model.")
     input_name: str = Field(min_length=1, max_length=128)
     layout: Layout = Layout.NCHW
@@ -82,8 +93,6 @@ class ModelManifest(_Strict):
     output_name: str | None = Field(None, description="Output to read; the first one when omitted.")
     activation: Activation = Activation.SIGMOID
     labels: tuple[LabelSpec, ...] = Field(min_length=1, max_length=64)
-    providers: tuple[str, ...] = Field(("CUDAExecutionProvider", "CPUExecutionProvider"),
-                                       description="Execution providers in order of preference.")
 
     @model_validator(mode="after")
     def _check(self) -> ModelManifest:
@@ -96,8 +105,4 @@ class ModelManifest(_Strict):
             if len(values) not in (1, self.channels):
                 raise ValueError(f"normalisation.{field_name} needs 1 or {self.channels} values")
         return self
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}/{self.version}"
 

@@ -1,9 +1,11 @@
 """The model registry: ``models/<name>/<version>/{model.onnx,manifest.json}`` in the models bucket.
 
-``register`` stores a model with its hash; ``activate`` points a task (e.g. ``xray``) at a
-version via ``models/active/<task>.json``; ``load`` fetches, verifies the sha256, creates the
-``onnxruntime`` session with the manifest's preferred providers that are available (CUDA when
-present, CPU otherwise) and warms it up. Sessions are cached per process (one per container).
+``register`` stores a model with its hash; ``activate`` points a task (e.g. ``xray``,
+``video-detector``) at a version via ``models/active/<task>.json``. :class:`ManifestRegistry` does
+this for any manifest type (the video models use it too); :class:`ModelRegistry`'s ``load``
+fetches, verifies the sha256, creates the ``onnxruntime`` session with the manifest's preferred
+providers that are available (CUDA when present, CPU otherwise) and warms it up.
+Sessions are cached per process (one per container).
 """
 
 from __future__ import annotations
@@ -12,17 +14,18 @@ import hashlib
 import json
 import logging
 import threading
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
 from chalicelib.errors import ObjectMissing, PermanentError
 from chalicelib.inference.classifier import Classifier
-from chalicelib.inference.manifest import ModelManifest
+from chalicelib.inference.manifest import ModelManifest, RegisteredManifest
 from chalicelib.ports import ObjectStore
 
 logger = logging.getLogger(__name__)
 PREFIX = "models"
+M = TypeVar("M", bound=RegisteredManifest)
 
 
 class ModelError(PermanentError):
@@ -46,15 +49,22 @@ def choose_providers(preferred: tuple[str, ...], available: list[str]) -> list[s
     return chosen or ["CPUExecutionProvider"]
 
 
-class ModelRegistry:
-    def __init__(self, store: ObjectStore, prefix: str = PREFIX) -> None:
+class ManifestRegistry(Generic[M]):
+    """Register, activate and fetch verified models of one manifest type (classifiers, video models)."""
+
+    def __init__(self, store: ObjectStore, manifest_type: type[M], prefix: str = PREFIX) -> None:
         self._store = store
+        self._manifest_type = manifest_type
         self._prefix = prefix.rstrip("/")
+
+    @property
+    def store_name(self) -> str:
+        return self._store.name
 
     def _key(self, name: str, version: str, leaf: str) -> str:
         return f"{self._prefix}/{name}/{version}/{leaf}"
 
-    def register(self, manifest: ModelManifest, model: bytes) -> ModelManifest:
+    def register(self, manifest: M, model: bytes) -> M:
         """Store ``model`` with its manifest; the manifest's sha256 must match the bytes."""
         if sha256_hex(model) != manifest.sha256:
             raise ModelIntegrityError(f"{manifest.ref}: manifest sha256 does not match the model bytes")
@@ -75,15 +85,32 @@ class ModelRegistry:
             return None
         return str(pointer["name"]), str(pointer["version"])
 
-    def manifest(self, name: str, version: str) -> ModelManifest:
+    def manifest(self, name: str, version: str) -> M:
         try:
             raw = self._store.get(self._key(name, version, "manifest.json"))
         except ObjectMissing as exc:
             raise ModelError(f"no model {name}/{version} in the registry") from exc
         try:
-            return ModelManifest.model_validate_json(raw)
+            return self._manifest_type.model_validate_json(raw)
         except ValidationError as exc:
             raise ModelError(f"manifest of {name}/{version} is invalid: {exc}") from exc
+
+    def verified_model(self, manifest: M) -> bytes:
+        """model.onnx of a manifest, refused unless it hashes to the manifest's sha256."""
+        try:
+            model = self._store.get(self._key(manifest.name, manifest.version, "model.onnx"))
+        except ObjectMissing as exc:
+            raise ModelError(f"{manifest.ref}: model.onnx is missing") from exc
+        if sha256_hex(model) != manifest.sha256:
+            raise ModelIntegrityError(f"{manifest.ref}: model.onnx does not match the manifest's sha256")
+        return model
+
+
+class ModelRegistry(ManifestRegistry[ModelManifest]):
+    """The classifier registry (X-ray reading): loads verified, warmed classifiers."""
+
+    def __init__(self, store: ObjectStore, prefix: str = PREFIX) -> None:
+        super().__init__(store, ModelManifest, prefix)
 
     def load(self, name: str, version: str) -> Classifier:
         """The verified, warmed classifier; built once per process for each (name, version, hash)."""
@@ -93,10 +120,7 @@ class ModelRegistry:
             found = _loaded.get(cache_key)
             if found is not None:
                 return found
-            model = self._store.get(self._key(name, version, "model.onnx"))
-            if sha256_hex(model) != manifest.sha256:
-                raise ModelIntegrityError(f"{manifest.ref}: model.onnx does not match the manifest's sha256")
-            classifier = Classifier(manifest, _session(model, manifest))
+            classifier = Classifier(manifest, _session(self.verified_model(manifest), manifest))
             classifier.warm_up()
             _loaded[cache_key] = classifier
             logger.info("model loaded", extra={"model": manifest.ref, "providers": classifier.providers})

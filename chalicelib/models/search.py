@@ -170,6 +170,11 @@ class SearchAnswer(Message):
     excluded: dict[str, str] = Field(default_factory=dict)
     hits: list[Track] = Field(default_factory=list)
     route: list[RouteStop] = Field(default_factory=list)
+    shards_failed: int = Field(0, ge=0, description="Shards that failed or did not finish before the deadline.")
+    partial: bool = Field(False, description="The search was finalised without every shard: hits and route cover "
+                                             "only the footage that was searched (``reason`` says what is missing).")
+    deadline_ms: EpochMs | None = Field(None, description="While running: when the search is finalised with the "
+                                                           "shards that finished, if it has not completed by then.")
     reason: str | None = None
     elapsed_s: float | None = None
     detector: str | None = None

@@ -38,12 +38,13 @@ def l2_normalise(vectors: NDArray[np.float32]) -> Embeddings:
 
 def reid_tensor(crops: Sequence[Frame]) -> NDArray[np.float32]:
     """N crops → N×3×256×128 float32: RGB, /255, ImageNet mean/std (pure, unit-tested)."""
-    batch = np.empty((len(crops), 3, REID_HEIGHT, REID_WIDTH), dtype=np.float32)
-    for i, crop in enumerate(crops):
-        rgb = cv2.cvtColor(cv2.resize(crop, (REID_WIDTH, REID_HEIGHT), interpolation=cv2.INTER_LINEAR),
-                           cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
-        batch[i] = ((rgb - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
-    return batch
+    resized = [cv2.resize(crop, (REID_WIDTH, REID_HEIGHT), interpolation=cv2.INTER_LINEAR) for crop in crops]
+    # one C++ pass: BGR→RGB, HWC→NCHW, (p − 255·mean) / 255; then the per-channel std
+    batch = cv2.dnn.blobFromImages(resized, scalefactor=1 / 255.0,
+                                                        mean=tuple(float(m) * 255 for m in IMAGENET_MEAN),
+                                                        swapRB=True)
+    normalised: NDArray[np.float32] = np.asarray(batch / IMAGENET_STD[None, :, None, None], dtype=np.float32)
+    return normalised
 
 
 class OsnetEmbedder:
@@ -51,11 +52,13 @@ class OsnetEmbedder:
 
     name = "osnet"
 
-    def __init__(self, model_path: str | Path, *, threads: int | None = None, max_batch: int = 64,
+    def __init__(self, model_path: str | Path | None = None, *, threads: int | None = None, max_batch: int = 64,
                  session: Any = None) -> None:
         if session is None:
             from chalicelib.video.models import open_session
 
+            if model_path is None:
+                raise ValueError("a model path or a session is needed")
             session = open_session(Path(model_path), threads=threads)
         self._session = session
         self._input_name: str = session.get_inputs()[0].name
@@ -93,8 +96,8 @@ class HistogramEmbedder:
         return l2_normalise(out)
 
 
-def build_embedder(model_path: Path | None, *, threads: int | None = None) -> Embedder:
-    """OSNet when its model is available, the histogram descriptor otherwise."""
-    if model_path is None:
+def build_embedder(session: Any | None) -> Embedder:
+    """OSNet on its ONNX session when the model is available, the histogram descriptor otherwise."""
+    if session is None:
         return HistogramEmbedder()
-    return OsnetEmbedder(model_path, threads=threads)
+    return OsnetEmbedder(session=session)

@@ -1,69 +1,142 @@
-"""Where the video models come from, and how an ONNX session is opened for them.
+"""The video models — people detector (YOLOX) and re-identification (OSNet) — from the model registry.
 
-The detector and re-identification weights are loaded by path. :func:`resolve_model` looks in
-order at: an explicit directory, the ``models`` bucket (``video/<file>``, downloaded once per
-container to a temporary directory — the cloud path), and ``../shared/models`` beside the
-repository (development and tests). ``None`` means "not registered": callers then fall back to the
-classical detector / colour-histogram descriptor, and say so.
+Registered like the X-ray classifier: ``models/<name>/<version>/{model.onnx,manifest.json}`` with a
+sha256 checked before loading, and one active model per role (``models/active/video-detector.json``,
+``models/active/video-reid.json``). :func:`register_video_models` (``make admin ARGS="models
+register-video"``) stores the files of a directory; YOLOX is first made spatially dynamic (its input
+height and width symbolic — the network is fully convolutional) so frames run at their own aspect.
+
+:func:`load_video_model` opens a session for a role from, in order:
+  1. the registry's active model for the role (verified against its manifest),
+  2. in development only, ``../shared/models`` beside the repository (prepared in-process the same way),
+or gives ``None``: callers then fall back to the classical detector / colour histograms, and say so.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from chalicelib.errors import ObjectMissing
+from pydantic import Field
+
+from chalicelib.errors import PermanentError
+from chalicelib.inference.manifest import RegisteredManifest
+from chalicelib.inference.registry import ManifestRegistry, ModelError, choose_providers, sha256_hex
 from chalicelib.ports import ObjectStore
 
 logger = logging.getLogger(__name__)
 
-DETECTOR_FILE = "yolox_nano_coco.onnx"
-REID_FILE = "osnet_x0_25_msmt17.onnx"
-BUCKET_PREFIX = "video/"
 SHARED_MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
-_CACHE = Path(tempfile.gettempdir()) / "gt-models"
+Role = Literal["detector", "reid"]
+Family = Literal["yolox", "osnet"]
 
 
-def resolve_model(file_name: str, *, store: ObjectStore | None = None, directory: Path | None = None,
-                  shared: Path | None = SHARED_MODELS) -> Path | None:
-    """A local path holding ``file_name``, or ``None`` when no source has it."""
-    if directory is not None and (directory / file_name).is_file():
-        return directory / file_name
+@dataclass(frozen=True)
+class VideoModelSpec:
+    """One role's model: the registry task it is active under, and the file it is registered from."""
+
+    role: Role
+    family: Family
+    task: str
+    name: str
+    file: str
+
+
+DETECTOR = VideoModelSpec("detector", "yolox", "video-detector", "yolox-nano-coco", "yolox_nano_coco.onnx")
+REID = VideoModelSpec("reid", "osnet", "video-reid", "osnet-x0-25-msmt17", "osnet_x0_25_msmt17.onnx")
+SPECS = (DETECTOR, REID)
+
+
+class VideoModelManifest(RegisteredManifest):
+    role: Role
+    family: Family
+    dynamic_input: bool = Field(False, description="Input height and width are symbolic (any stride multiple).")
+    source: str = Field("", max_length=200, description="The file the model was registered from.")
+
+
+def video_registry(store: ObjectStore) -> ManifestRegistry[VideoModelManifest]:
+    return ManifestRegistry(store, VideoModelManifest)
+
+
+def spatially_dynamic(model: bytes) -> bytes:
+    """The same YOLOX graph with symbolic input height/width and anchor count (needs ``onnx``)."""
+    import onnx
+
+    graph = onnx.load_from_string(model)
+    dims = graph.graph.input[0].type.tensor_type.shape.dim
+    if len(dims) != 4:
+        raise ModelError(f"expected an N×C×H×W detector input, got {len(dims)} dimensions")
+    dims[2].dim_param, dims[3].dim_param = "height", "width"  # replaces the fixed dim_value (a oneof)
+    for output in graph.graph.output:
+        output.type.tensor_type.shape.dim[1].dim_param = "anchors"
+    del graph.graph.value_info[:]  # shapes inferred for the fixed size would now be wrong
+    onnx.checker.check_model(graph)
+    return bytes(graph.SerializeToString())
+
+
+def prepare(spec: VideoModelSpec, model: bytes) -> bytes:
+    return spatially_dynamic(model) if spec.family == "yolox" else model
+
+
+def register_video_models(store: ObjectStore, directory: Path = SHARED_MODELS) -> list[VideoModelManifest]:
+    """Register and activate the detector and re-id files of ``directory``; the version is the
+    content hash, so registering the same files again changes nothing."""
+    registry = video_registry(store)
+    registered = []
+    for spec in SPECS:
+        path = directory / spec.file
+        if not path.is_file():
+            raise ModelError(f"{path} not found: the {spec.role} model cannot be registered")
+        model = prepare(spec, path.read_bytes())
+        digest = sha256_hex(model)
+        manifest = VideoModelManifest(name=spec.name, version=digest[:12], sha256=digest, role=spec.role,
+                                      family=spec.family, dynamic_input=spec.family == "yolox", source=spec.file,
+                                      description=f"{spec.family} {spec.role} for search and monitoring")
+        registry.register(manifest, model)
+        registry.activate(spec.task, manifest.name, manifest.version)
+        registered.append(manifest)
+    return registered
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    source: str  # "models/<name>/<version>" or the development file's path
+    session: Any  # onnxruntime.InferenceSession
+
+
+def load_video_model(spec: VideoModelSpec, *, store: ObjectStore | None = None, shared: Path | None = SHARED_MODELS,
+                     threads: int | None = None) -> LoadedModel | None:
+    """A ready session for the role's model, or ``None`` when none is registered or shipped."""
     if store is not None:
-        cached = _CACHE / store.name / file_name
-        if cached.is_file():
-            return cached
-        try:
-            data = store.get(BUCKET_PREFIX + file_name)
-        except ObjectMissing:
-            data = b""
-        if data:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(".part")
-            partial.write_bytes(data)
-            partial.replace(cached)
-            return cached
-    if shared is not None and (shared / file_name).is_file():
-        return shared / file_name
-    logger.warning("model %s not found; the classical fallback will be used", file_name)
+        registry = video_registry(store)
+        pointer = registry.active(spec.task)
+        if pointer is not None:
+            manifest = registry.manifest(*pointer)
+            if manifest.role != spec.role:
+                raise ModelError(f"{manifest.ref} is a {manifest.role} model, active as the {spec.role}")
+            session = open_session(registry.verified_model(manifest), threads=threads, preferred=manifest.providers)
+            logger.info("video model loaded", extra={"model": manifest.ref, "providers": session.get_providers()})
+            return LoadedModel(f"models/{manifest.ref}", session)
+    if shared is not None and (shared / spec.file).is_file():
+        return LoadedModel(str(shared / spec.file), open_session(_development_model(spec, shared / spec.file),
+                                                                 threads=threads))
+    logger.warning("no %s model registered; the classical fallback will be used", spec.role)
     return None
 
 
-def providers(available: Sequence[str] | None = None) -> list[str]:
-    """CUDA when the runtime has it, CPU always (the one place the execution provider is chosen)."""
-    if available is None:
-        import onnxruntime as ort
-
-        available = ort.get_available_providers()
-    chosen = [p for p in ("CUDAExecutionProvider",) if p in available]
-    return [*chosen, "CPUExecutionProvider"]
+def _development_model(spec: VideoModelSpec, path: Path) -> bytes:
+    model = path.read_bytes()
+    try:
+        return prepare(spec, model)
+    except ImportError:  # onnx is a development/deployment tool; without it the fixed input still works
+        return model
 
 
-def open_session(path: Path, *, threads: int | None = None) -> Any:
-    """An ``onnxruntime.InferenceSession`` on the preferred providers."""
+def open_session(model: bytes | Path, *, threads: int | None = None,
+                 preferred: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider")) -> Any:
+    """An ``onnxruntime.InferenceSession`` on the preferred providers that this runtime has."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -71,4 +144,12 @@ def open_session(path: Path, *, threads: int | None = None) -> Any:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers())
+    # A search runs two sessions in turn (detector, re-id) beside a decoder thread: threads that
+    # spin-wait after their session's run steal the cores the next stage needs (measured: 28 % slower).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    source = str(model) if isinstance(model, Path) else model
+    try:
+        return ort.InferenceSession(source, sess_options=options,
+                                    providers=choose_providers(preferred, ort.get_available_providers()))
+    except Exception as exc:  # onnxruntime raises its own untyped errors for a corrupt graph
+        raise PermanentError(f"the model could not be opened: {exc}") from exc

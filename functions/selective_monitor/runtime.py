@@ -24,7 +24,7 @@ from chalicelib.monitoring import build_monitoring
 from chalicelib.ports import ObjectStore
 from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
 from chalicelib.video.detect import Detector, build_detector
-from chalicelib.video.models import DETECTOR_FILE, SHARED_MODELS, resolve_model
+from chalicelib.video.models import DETECTOR, SHARED_MODELS, load_video_model
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -39,13 +39,13 @@ class MonitorRuntime:
 
 
 def load_detector(models: ObjectStore, shared: Path | None = SHARED_MODELS) -> Detector:
-    """The registry's YOLOX (models bucket ``video/…``, else ../shared/models in development), or the
-    classical HOG people detector, clearly logged, when neither has it."""
-    path = resolve_model(DETECTOR_FILE, store=models, shared=shared)
-    if path is None:
+    """The registry's YOLOX (else ../shared/models in development), or the classical HOG people
+    detector, clearly logged, when neither has it."""
+    model = load_video_model(DETECTOR, store=models, shared=shared, threads=1)
+    if model is None:
         logger.warning("no detector model registered: using the classical HOG people detector")
         return build_detector("hog")
-    return build_detector("yolox", path, threads=1)
+    return build_detector("yolox", session=model.session)
 
 
 def build_runtime(resources: Resources, detector: Detector | None = None) -> MonitorRuntime:

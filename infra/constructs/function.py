@@ -92,7 +92,7 @@ class GtFunction(Construct):
         if not profile.image:
             suppress(self, "L1", "python3.12 is pinned: the ML layer's manylinux wheels are built for it.")
         star_reason = "X-Ray trace upload supports no resource-level permissions"
-        if profile.batch_submit:
+        if profile.batch_submit or profile.batch_follow:
             star_reason += ", nor does batch:DescribeJobs (the search follows its job by id)"
         suppress(self.role, "IAM5", star_reason + ".", ["Resource::*"])
         acknowledge_wildcards(self.role, wildcards)
@@ -153,8 +153,9 @@ def grant(role: iam.IRole, profile: FunctionProfile, plane: DataPlane) -> list[s
         definition = f"{batch_arn}:job-definition/{infra_name(catalog.stage, SEARCH_JOB_DEFINITION)}:*"
         queue = f"{batch_arn}:job-queue/{infra_name(catalog.stage, SEARCH_JOB_QUEUE)}"
         _allow(role, ("batch:SubmitJob",), [queue, definition])
-        _allow(role, BATCH_DESCRIBE_ACTIONS, ["*"])
         wildcards.append(nag_finding(definition))
+    if profile.batch_submit or profile.batch_follow:
+        _allow(role, BATCH_DESCRIBE_ACTIONS, ["*"])
     if profile.signing_key:
         _allow(role, ("secretsmanager:GetSecretValue",),
                     [f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:"

@@ -40,6 +40,7 @@ from chalicelib.services.monitor.media import annotate  # noqa: E402
 from chalicelib.services.monitor.rules import CameraState, observe  # noqa: E402
 from chalicelib.services.monitor.tracker import normalise  # noqa: E402
 from chalicelib.video.detect import build_detector  # noqa: E402
+from chalicelib.video.models import DETECTOR, load_video_model  # noqa: E402
 
 OPERATOR_GUIDANCE = 48
 REVIEW_S = 10
@@ -60,7 +61,9 @@ def main() -> int:
     cv2.setNumThreads(1)
     every = max(1, round(VTEST_FPS / args.fps))
     config = CameraRules.model_validate(labelled_rules(sample_fps=VTEST_FPS / every, review_s=REVIEW_S))
-    detector = build_detector("yolox", YOLOX, threads=1)
+    model = load_video_model(DETECTOR, threads=1)  # what the monitor function loads (prepared as registered)
+    assert model is not None
+    detector = build_detector("yolox", session=model.session)
     state = CameraState()
     fired: dict[str, list[int]] = {}
     analysed = 0

@@ -62,10 +62,12 @@ def photo_query(stages, sample_fps: float) -> SearchQuery:  # type: ignore[no-un
                        top_k=20, sample_fps=sample_fps)
 
 
-def search(stages, query: SearchQuery, segs: list[tuple[int, bytes, float]]) -> SearchPipeline:  # type: ignore[no-untyped-def]
+def search(stages, query: SearchQuery, segs: list[tuple[int, bytes, float]], decode_ahead: int = 8) -> SearchPipeline:  # type: ignore[no-untyped-def]
+    """What a shard does with its segments (ShardRunner.run without the storage)."""
     pipeline = SearchPipeline(query, stages.detector, stages.embedder)
-    for start_ms, data, _ in segs:
-        pipeline.feed(iter_frames(data, camera_id="BENCH", start_ms=start_ms, sample_fps=query.sample_fps))
+    pipeline.feed((frame for start_ms, data, _ in segs
+                   for frame in iter_frames(data, camera_id="BENCH", start_ms=start_ms, sample_fps=query.sample_fps)),
+                  decode_ahead=decode_ahead)
     pipeline.finish()
     return pipeline
 

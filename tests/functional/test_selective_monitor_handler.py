@@ -168,14 +168,13 @@ def test_the_sample_event_parses_into_the_object_it_names():
     assert json.loads(record.body)["Records"][0]["s3"]["configurationId"] == "monitor-frames"
 
 
-def test_the_detector_comes_from_the_model_registry_or_falls_back_to_hog(aws, monkeypatch, tmp_path):
+def test_the_detector_comes_from_the_model_registry_or_falls_back_to_hog(aws):
     from chalicelib.video import models as video_models
 
-    monkeypatch.setattr(video_models, "_CACHE", tmp_path)  # no model left over from another test
     # GIVEN no detector in the models bucket and no shared models: the classical detector, labelled as such
     assert runtime.load_detector(aws.store("models"), shared=None).name == "hog"
-    # WHEN the YOLOX model is registered in the bucket (the cloud path) THEN it is used
-    aws.store("models").put(video_models.BUCKET_PREFIX + video_models.DETECTOR_FILE, YOLOX.read_bytes())
+    # WHEN the video models are registered in the bucket (the cloud path) THEN its YOLOX is used, spatially dynamic
+    video_models.register_video_models(aws.store("models"), YOLOX.parent)
     detector = runtime.load_detector(aws.store("models"), shared=None)
-    assert detector.name == "yolox"
+    assert detector.name == "yolox" and detector.dynamic  # type: ignore[attr-defined]
     assert "person" in detector.labels

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import load_event
+from conftest import scheduled_event
 
 from chalicelib.models.xray import StudyCreate
 from chalicelib.services.xray import XrayStudies
@@ -23,9 +21,7 @@ def sweeper(aws):
 
 
 def scheduled_at(ms: int) -> dict[str, Any]:
-    event = copy.deepcopy(load_event("schedule/footage_retention.json"))
-    event["time"] = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return event
+    return scheduled_event("schedule/footage_retention.json", ms)
 
 
 def test_overdue_pending_studies_fail_with_the_reason(sweeper, aws):

@@ -495,3 +495,31 @@ def test_local_platform_and_cdk_app_use_the_same_resource_names(synthesised: Syn
     # AND the schedules are the catalog's, which the local scheduler runs by the same names
     rules = set(_by_property(synthesised.all_resources("AWS::Events::Rule"), "Name"))
     assert rules == {spec.name for spec in CATALOG.schedules.values()}
+
+
+def _role_statements(synthesised: Synthesised, function_name: str) -> list[dict[str, Any]]:
+    """Every statement of the policies attached to one function's role."""
+    template = synthesised.template("functions")
+    function = _by_property(template.find_resources("AWS::Lambda::Function"), "FunctionName")[function_name]
+    role = {"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}
+    return [s for p in template.find_resources("AWS::IAM::Policy").values() if role in p["Properties"]["Roles"]
+            for s in _statements(p)]
+
+
+def test_search_sweeper_follows_jobs_ends_searches_and_sends_only_to_112(synthesised: Synthesised) -> None:
+    # GIVEN the sweeper's function, from its catalog schedule
+    (plan,) = [p for p in synthesised.golden.plans if p.package == "search_sweeper"]
+    assert [s.name for s in plan.schedules] == [CATALOG.schedules["search-sweeper"].name]
+    statements = _role_statements(synthesised, plan.name)
+    actions = {a for s in statements for a in _as_list(s["Action"])}
+    # THEN it may follow the search's jobs but never submit one
+    assert "batch:DescribeJobs" in actions and "batch:SubmitJob" not in actions
+    # AND it sends to the 112 queue only, writes answers to the media bucket and state to the records table
+    sends = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
+    assert len(sends) == 1 and CATALOG.queue("dispatch-112").name in json.dumps(sends[0]["Resource"])
+    assert all(spec.name not in json.dumps(sends[0]["Resource"])
+               for spec in CATALOG.queues.values() if spec.logical != "dispatch-112")
+    puts = [json.dumps(s["Resource"]) for s in statements if "s3:PutObject" in _as_list(s["Action"])]
+    assert puts and all(CATALOG.bucket("media") in r for r in puts)
+    writes = [json.dumps(s["Resource"]) for s in statements if "dynamodb:PutItem" in _as_list(s["Action"])]
+    assert writes and all(CATALOG.table("records") in w for w in writes)

@@ -5,16 +5,21 @@
   of its best three sightings (one lucky frame does not outrank a steady match).
 * Route: the highest-scoring time-ordered chain of tracks in which every move between cameras is
   possible at walking speed (distance / time between leaving one and reaching the next ≤ v).
-* :class:`SearchReducer` runs once all shards of a search are in: it stores ``result.json``, marks
-  the search done (a conditional write, so exactly one reducer wins) and sends the result to 112.
+* :class:`SearchReducer` ends a search: once all of its shards are in (``on_shard_done``, from the
+  shard-done notifications), or earlier with the shards that finished (``finalise``, from the sweeper when
+  shards failed or the deadline passed). Either way it stores the answer under a key of its own, then moves
+  the record running → done (failed when no shard finished) with a conditional write that also points the
+  record at that answer, so exactly one caller wins; only the winner sends the answer to 112.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.errors import Conflict
 from chalicelib.models.search import (
@@ -30,7 +35,8 @@ from chalicelib.models.search import (
 from chalicelib.ports import MessageQueue, ObjectStore
 from chalicelib.services.geo import haversine_m
 from chalicelib.services.owned import OwnedRecords
-from chalicelib.services.search.shard import finished_shards, plan_key, result_key, shard_key
+from chalicelib.services.search.running import RunningSearches
+from chalicelib.services.search.shard import finished_shards, plan_key, shard_key
 
 logger = logging.getLogger(__name__)
 
@@ -141,45 +147,97 @@ def _epoch_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class SearchReducer:
-    """Reduces a search once every shard result is stored; exactly one call finishes it."""
+def answer_key(search_id: str) -> str:
+    """A fresh key for one finaliser's answer: racing finalisers never overwrite each other's, and the record's
+    winning write names the one that counts (``result_key``)."""
+    return f"searches/{search_id}/results/{uuid.uuid4().hex}.json"
 
-    def __init__(self, media: ObjectStore, records: OwnedRecords, dispatch: MessageQueue,
-                 clock: Callable[[], int] = _epoch_ms) -> None:
+
+@dataclass(frozen=True)
+class RunningSearch:
+    """A running search as a finaliser sees it: its record, its plan and the shards that stored a result."""
+
+    search_id: str
+    record: dict[str, Any]
+    plan: SearchPlan
+    finished: frozenset[int]
+
+    @property
+    def missing(self) -> int:
+        return len(self.plan.shards) - len(self.finished)
+
+
+def outcome_reason(reduction: Reduction, *, done: int, total: int, shortfall: str | None) -> str | None:
+    """Why the answer is partial (shards missing), what went wrong inside shards, or that nothing matched."""
+    parts = []
+    if done < total:
+        parts.append(f"{done} of {total} shards finished; {total - done} {shortfall or 'did not finish'}")
+    if reduction.errors:
+        parts.append("; ".join(reduction.errors[:5]))
+    elif not reduction.hits and done:
+        parts.append("no sighting scored above the threshold")
+    return "; ".join(parts) or None
+
+
+class SearchReducer:
+    """Ends searches; of all the calls that try to end one search, exactly one wins and announces it."""
+
+    def __init__(self, media: ObjectStore, records: OwnedRecords, dispatch: MessageQueue, *,
+                 running: RunningSearches, clock: Callable[[], int] = _epoch_ms) -> None:
         self._media = media
         self._records = records
         self._dispatch = dispatch
+        self._running = running
         self._clock = clock
+
+    def load(self, search_id: str, record: dict[str, Any] | None = None) -> RunningSearch | None:
+        """The search with its plan and finished shards while it runs; None once it has ended."""
+        if record is None:
+            record = self._records.get(search_id, None)
+        if record.get("status") != SearchStatus.RUNNING:
+            return None
+        plan = SearchPlan.model_validate_json(self._media.get(plan_key(search_id)))
+        finished = frozenset(i for i in finished_shards(self._media, search_id) if i < len(plan.shards))
+        return RunningSearch(search_id=search_id, record=record, plan=plan, finished=finished)
 
     def on_shard_done(self, search_id: str) -> SearchAnswer | None:
         """Called per finished shard; returns the answer when this call completed the search."""
-        record = self._records.get(search_id, None)
-        if record.get("status") != SearchStatus.RUNNING:
-            return None  # already reduced (a duplicate or late notification)
-        plan = SearchPlan.model_validate_json(self._media.get(plan_key(search_id)))
-        done = finished_shards(self._media, search_id)
-        if len(done) < len(plan.shards):
-            return None
+        search = self.load(search_id)
+        if search is None or search.missing:
+            return None  # already ended (a duplicate or late notification), or shards still to come
+        return self.finalise(search)
+
+    def finalise(self, search: RunningSearch, *, shortfall: str | None = None) -> SearchAnswer | None:
+        """Reduce the finished shards into the answer and end the search: done, ``partial`` when shards are
+        missing (``shortfall`` says why, e.g. "failed in the batch job"), failed when none finished.
+        Returns the answer when this call won the running → ended change (and so sent it to 112)."""
+        search_id, plan, record = search.search_id, search.plan, search.record
         results = [ShardResult.model_validate_json(self._media.get(shard_key(search_id, i)))
-                   for i in range(len(plan.shards))]
+                   for i in sorted(search.finished)]
         reduction = reduce_results(plan, results)
-        finished_ms = self._clock()
+        total, done = len(plan.shards), len(results)
+        status = SearchStatus.DONE if done or not total else SearchStatus.FAILED
+        created_ms, finished_ms = int(record["created_ms"]), self._clock()
         answer = SearchAnswer(
-            search_id=search_id, status=SearchStatus.DONE, created_ms=int(record["created_ms"]),
-            shards_done=len(plan.shards), shards_total=len(plan.shards),
+            search_id=search_id, status=status, created_ms=created_ms, shards_done=done, shards_total=total,
+            shards_failed=total - done, partial=done < total,
             footage_seconds_done=reduction.footage_seconds, footage_seconds_total=round(plan.footage_seconds, 3),
             cameras=[c.camera_id for c in plan.cameras], excluded=plan.excluded, hits=reduction.hits,
-            route=reduction.route, elapsed_s=round((finished_ms - int(record["created_ms"])) / 1000, 3),
+            route=reduction.route, elapsed_s=round((finished_ms - created_ms) / 1000, 3),
             detector=reduction.detector, embedder=reduction.embedder,
-            reason=("; ".join(reduction.errors[:5]) or None) if reduction.errors else
-            (None if reduction.hits else "no sighting scored above the threshold"))
-        self._media.put(result_key(search_id), answer.model_dump_json().encode(), content_type="application/json")
-        try:  # the conditional state change elects exactly one reducer to announce the result
-            self._records.replace(search_id, {**record, "status": SearchStatus.DONE, "finished_ms": finished_ms},
-                                  expect={"status": SearchStatus.RUNNING.value})
+            reason=outcome_reason(reduction, done=done, total=total, shortfall=shortfall))
+        key = answer_key(search_id)
+        self._media.put(key, answer.model_dump_json().encode(), content_type="application/json")
+        ended = {**record, "status": status.value, "finished_ms": finished_ms, "result_key": key,
+                 "shards_failed": total - done}
+        try:  # the conditional state change elects exactly one finaliser to announce the result
+            self._records.replace(search_id, ended, expect={"status": SearchStatus.RUNNING.value})
         except Conflict:
-            return None
+            return None  # a reducer or the sweeper ended it first; this call's answer object is never read
         self._dispatch.send(answer.model_dump_json(), attributes={"kind": "missing-person-search"})
-        logger.info("search reduced", extra={"search_id": search_id, "hits": len(answer.hits),
-                                             "route": len(answer.route)})
+        if "deadline_ms" in record:
+            self._running.remove(search_id, int(record["deadline_ms"]))
+        logger.info("search ended", extra={"search_id": search_id, "status": status.value, "shards_done": done,
+                                           "shards_total": total, "hits": len(answer.hits),
+                                           "route": len(answer.route)})
         return answer

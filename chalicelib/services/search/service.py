@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import time
 import uuid
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.errors import Conflict, NotFound, TransientError, ValidationFailed
 from chalicelib.models.search import (
     SearchAnswer,
     SearchPlan,
@@ -27,6 +28,7 @@ from chalicelib.services.footage import DAY_MS, FootageCatalog
 from chalicelib.services.geo import haversine_m
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.search.planner import Candidate, plan_search
+from chalicelib.services.search.running import DeadlinePolicy, RunningSearches
 from chalicelib.services.search.shard import finished_shards, plan_key, query_key, result_key
 from chalicelib.services.search.stages import Stages
 from chalicelib.video.detect import Frame
@@ -94,14 +96,17 @@ def _epoch_ms() -> int:
 
 class SearchService:
     def __init__(self, *, cameras: CameraRegistry, footage: FootageCatalog, media: ObjectStore,
-                 records: OwnedRecords, executor: BatchExecutor, stages: Callable[[], Stages],
-                 retention_days: int, sample_fps: float = 2.0, shard_seconds: float = 120.0,
-                 max_shards: int = 64, link_seconds: int = 3600, shard_threads: int | None = None,
+                 records: OwnedRecords, running: RunningSearches, executor: BatchExecutor,
+                 stages: Callable[[], Stages], retention_days: int, deadlines: DeadlinePolicy | None = None,
+                 sample_fps: float = 2.0, shard_seconds: float = 120.0, max_shards: int = 64,
+                 link_seconds: int = 3600, shard_threads: int | None = None,
                  clock: Callable[[], int] = _epoch_ms) -> None:
         self._cameras = cameras
         self._footage = footage
         self._media = media
         self._records = records
+        self._running = running
+        self._deadlines = deadlines or DeadlinePolicy()
         self._executor = executor
         self._stages = stages
         self._retention_ms = retention_days * DAY_MS
@@ -122,7 +127,7 @@ class SearchService:
         if seen.time_ms < now - self._retention_ms:
             raise ValidationFailed(f"the window starts before the {self._retention_ms // DAY_MS}-day footage "
                                    "retention: that footage no longer exists", code="beyond_retention")
-        embeddings, embedder = encode_photos(request.photos, self._stages())
+        embeddings, embedder = encode_photos(request.photos, self._stages()) if request.photos else ([], None)
         search_id = uuid.uuid4().hex
         plan = plan_search(search_id, last_seen_ms=seen.time_ms, window_ms=request.window_minutes * 60_000,
                            max_speed_mps=request.max_speed_mps, candidates=self._candidates(request),
@@ -136,18 +141,23 @@ class SearchService:
         body: dict[str, object] = {"status": SearchStatus.RUNNING.value, "shards": len(plan.shards),
                                    "footage_seconds": str(round(plan.footage_seconds, 3))}
         if not plan.shards:
-            body.update(status=SearchStatus.DONE.value, reason=self._nothing_to_search(plan))
-        self._records.create(search_id, owner_id, body, created_ms=now)
-        if not plan.shards:
-            answer = self._empty_answer(plan, now, str(body["reason"]))
+            answer = self._empty_answer(plan, now, self._nothing_to_search(plan))
             self._media.put(result_key(search_id), answer.model_dump_json().encode(), content_type="application/json")
+            body.update(status=SearchStatus.DONE.value, reason=answer.reason, result_key=result_key(search_id))
+            self._records.create(search_id, owner_id, body, created_ms=now)
             return answer
+        deadline_ms = self._deadlines.deadline_ms(now, plan)
+        body["deadline_ms"] = deadline_ms
+        self._records.create(search_id, owner_id, body, created_ms=now)
+        self._running.add(search_id, deadline_ms)  # before the job: a search whose submit is lost still ends
         job_id = self._executor.submit(f"search-{search_id[:12]}", SHARD_ENTRY_POINT, len(plan.shards),
                                        {"search_id": search_id, **self._shard_parameters})
-        self._records.replace(search_id, {**body, "job_id": job_id})
+        with contextlib.suppress(Conflict):  # already ended (its shards raced the submit's return): keep that
+            self._records.replace(search_id, {**body, "job_id": job_id},
+                                  expect={"status": SearchStatus.RUNNING.value})
         logger.info("search started", extra={"search_id": search_id, "shards": len(plan.shards),
                                              "cameras": len(plan.cameras), "footage_s": plan.footage_seconds})
-        return self._progress(search_id, plan, now, SearchStatus.RUNNING)
+        return self._progress(search_id, plan, now, SearchStatus.RUNNING, deadline_ms=deadline_ms)
 
     def _candidates(self, request: SearchRequest) -> list[Candidate]:
         seen = request.last_seen
@@ -176,27 +186,33 @@ class SearchService:
     def get(self, owner_id: str, search_id: str) -> SearchAnswer:
         record = self._records.get(search_id, owner_id)
         created = int(record["created_ms"])
-        if record.get("status") == SearchStatus.DONE.value:
-            answer = SearchAnswer.model_validate_json(self._media.get(result_key(search_id)))
+        if record.get("status") != SearchStatus.RUNNING.value:  # ended: the answer the winning finaliser stored
+            key = str(record.get("result_key") or result_key(search_id))
+            answer = SearchAnswer.model_validate_json(self._media.get(key))
             return answer.model_copy(update={"hits": [self._with_link(t) for t in answer.hits]})
         plan = SearchPlan.model_validate_json(self._media.get(plan_key(search_id)))
-        status = SearchStatus.RUNNING
-        reason = None
+        reason, failed = None, 0
         job_id = record.get("job_id")
         if job_id:
             try:
                 job = self._executor.status(str(job_id))
-            except (KeyError, LookupError):
+            except (LookupError, TransientError):
                 job = None
             if job is not None and job.done and job.failed:
-                status, reason = SearchStatus.FAILED, f"{job.failed} of {job.total} shards failed"
-        return self._progress(search_id, plan, created, status, reason)
+                # Still running until the sweeper ends it with the shards that finished (minutes at most).
+                failed = job.failed
+                reason = (f"{job.failed} of {job.total} shards failed; the search is being finalised with the "
+                          "shards that finished")
+        deadline = record.get("deadline_ms")
+        return self._progress(search_id, plan, created, SearchStatus.RUNNING, reason, shards_failed=failed,
+                              deadline_ms=int(deadline) if deadline is not None else None)
 
     def _progress(self, search_id: str, plan: SearchPlan, created_ms: int, status: SearchStatus,
-                  reason: str | None = None) -> SearchAnswer:
-        done = finished_shards(self._media, search_id)
+                  reason: str | None = None, *, shards_failed: int = 0,
+                  deadline_ms: int | None = None) -> SearchAnswer:
+        done = {i for i in finished_shards(self._media, search_id) if i < len(plan.shards)}
         return SearchAnswer(search_id=search_id, status=status, created_ms=created_ms, shards_done=len(done),
-                            shards_total=len(plan.shards),
+                            shards_total=len(plan.shards), shards_failed=shards_failed, deadline_ms=deadline_ms,
                             footage_seconds_done=round(sum(plan.shard_seconds(i) for i in done), 3),
                             footage_seconds_total=round(plan.footage_seconds, 3),
                             cameras=[c.camera_id for c in plan.cameras], excluded=plan.excluded, reason=reason)

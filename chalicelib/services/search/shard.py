@@ -32,6 +32,7 @@ from chalicelib.video import colors
 from chalicelib.video.detect import Detection, Detector, Frame
 from chalicelib.video.embed import Embedder
 from chalicelib.video.motion import MotionGate
+from chalicelib.video.prefetch import prefetched
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +152,10 @@ class SearchPipeline:
         self._seq = itertools.count()
         self.stats = PipelineStats()
 
-    def feed(self, frames: Iterable[TimedFrame]) -> None:
-        for frame in frames:
+    def feed(self, frames: Iterable[TimedFrame], *, decode_ahead: int = 8) -> None:
+        """Search ``frames``; they are decoded up to ``decode_ahead`` frames ahead in a background
+        thread while this one detects and embeds (0: decode inline)."""
+        for frame in prefetched(frames, decode_ahead) if decode_ahead else frames:
             self.stats.frames_decoded += 1
             if self._motion_factory is not None:
                 gate = self._gates.setdefault(frame.camera_id, self._motion_factory())
@@ -183,26 +186,39 @@ class SearchPipeline:
         looks = None
         if len(self._query_vectors):
             looks = appearance(self._query_vectors, self.embedder.embed(crops))
+        wants_color = self.query.upper_color is not None or self.query.lower_color is not None
         for i, (frame, det, crop) in enumerate(pending):
-            upper, lower = colors.describe(crop)
             look = float(looks[i]) if looks is not None else None
+            heap = self._kept.setdefault(frame.camera_id, [])
+            if not wants_color and look is not None and not self._admits(heap, look):
+                continue  # a photo-only query: colours only describe the sightings that are kept
+            upper, lower = colors.describe(crop)
             color = color_match(self.query, upper, lower)
             score = combine(look, color)
-            if score < self.query.min_score:
+            if not self._admits(heap, score):
                 continue
             sighting = Sighting(camera_id=frame.camera_id, time_ms=frame.time_ms,
                                 box=Box(x1=round(det.x1, 1), y1=round(det.y1, 1), x2=round(det.x2, 1),
                                         y2=round(det.y2, 1)),
-                                score=round(min(1.0, max(0.0, score)), 4),
+                                score=_clipped(score),
                                 appearance=None if look is None else round(look, 4),
                                 color=None if color is None else round(color, 4),
                                 upper=colors.dominant(upper), lower=colors.dominant(lower))
-            heap = self._kept.setdefault(frame.camera_id, [])
             entry = _Kept(sighting.score, next(self._seq), sighting, crop.copy())
             if len(heap) < self.query.top_k:
                 heapq.heappush(heap, entry)
-            elif entry > heap[0]:
+            else:
                 heapq.heapreplace(heap, entry)
+
+    def _admits(self, heap: list[_Kept], score: float) -> bool:
+        """Whether a sighting scoring ``score`` makes the camera's top-K (a later equal score wins a tie)."""
+        if score < self.query.min_score:
+            return False
+        return len(heap) < self.query.top_k or _clipped(score) >= heap[0].score
+
+
+def _clipped(score: float) -> float:
+    return round(min(1.0, max(0.0, score)), 4)
 
 
 def thumbnail_jpeg(crop: Frame) -> bytes:
@@ -234,12 +250,7 @@ class ShardRunner:
         items = plan.shards[index]
         pipeline = self._pipeline(query)
         errors: list[str] = []
-        for item in items:
-            try:
-                pipeline.feed(self._frames(item, query.sample_fps))
-            except (PermanentError, ObjectMissing, av.FFmpegError) as exc:
-                logger.warning("segment skipped", extra={"key": item.key, "error": str(exc)})
-                errors.append(f"{item.key}: {exc}")
+        pipeline.feed(self._frames(items, query.sample_fps, errors))
         sightings = []
         for camera_id, kept in pipeline.finish().items():
             for n, (sighting, crop) in enumerate(kept):
@@ -261,7 +272,13 @@ class ShardRunner:
                                          "footage_s": result.footage_seconds, "elapsed_s": result.elapsed_s})
         return result
 
-    def _frames(self, item: ShardItem, sample_fps: float) -> Iterator[TimedFrame]:
-        data = self._footage.get(item.key)
-        return iter_frames(data, camera_id=item.camera_id, start_ms=item.segment_start_ms, sample_fps=sample_fps,
-                           from_ms=item.from_ms, to_ms=item.to_ms)
+    def _frames(self, items: Iterable[ShardItem], sample_fps: float, errors: list[str]) -> Iterator[TimedFrame]:
+        """The sampled frames of every segment; one that is missing or undecodable is skipped and noted."""
+        for item in items:
+            try:
+                yield from iter_frames(self._footage.get(item.key), camera_id=item.camera_id,
+                                       start_ms=item.segment_start_ms, sample_fps=sample_fps, from_ms=item.from_ms,
+                                       to_ms=item.to_ms)
+            except (PermanentError, ObjectMissing, av.FFmpegError) as exc:
+                logger.warning("segment skipped", extra={"key": item.key, "error": str(exc)})
+                errors.append(f"{item.key}: {exc}")

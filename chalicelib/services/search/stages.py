@@ -1,6 +1,6 @@
-"""The detector and embedder a search uses, built once per process from the model resolver.
+"""The detector and embedder a search uses, built once per process from the video model registry.
 
-YOLOX + OSNet when their ONNX files resolve (models bucket, or ``../shared/models`` in development);
+YOLOX + OSNet when the registry (or ``../shared/models`` in development) has them;
 otherwise OpenCV's HOG people detector and the colour-histogram descriptor — the result records
 which were used, so a degraded search is visible as such.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from chalicelib.ports import ObjectStore
 from chalicelib.video.detect import Detector, build_detector
 from chalicelib.video.embed import Embedder, build_embedder
-from chalicelib.video.models import DETECTOR_FILE, REID_FILE, resolve_model
+from chalicelib.video.models import DETECTOR, REID, load_video_model
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,10 @@ def load_stages(models: ObjectStore | None = None, *, threads: int | None = None
     cache_key = (None if models is None else models.name, threads)
     with _lock:
         if cache_key not in _built:
-            detector_path = resolve_model(DETECTOR_FILE, store=models)
-            reid_path = resolve_model(REID_FILE, store=models)
-            detector = (build_detector("yolox", detector_path, threads=threads, thresholds={"person": 0.4})
-                        if detector_path is not None else build_detector("hog"))
-            _built[cache_key] = Stages(detector=detector, embedder=build_embedder(reid_path, threads=threads))
+            detector_model = load_video_model(DETECTOR, store=models, threads=threads)
+            reid_model = load_video_model(REID, store=models, threads=threads)
+            detector = (build_detector("yolox", session=detector_model.session, thresholds={"person": 0.4})
+                        if detector_model is not None else build_detector("hog"))
+            embedder = build_embedder(None if reid_model is None else reid_model.session)
+            _built[cache_key] = Stages(detector=detector, embedder=embedder)
         return _built[cache_key]

@@ -26,14 +26,24 @@ def letterbox_scale(width: int, height: int, size: int) -> float:
     return min(size / width, size / height)
 
 
-def yolox_grids(size: int, strides: Sequence[int] = (8, 16, 32)) -> tuple[FloatArray, FloatArray]:
-    """Per-anchor grid offsets (A×2) and strides (A×1) for a square YOLOX input, in output order."""
+def input_shape(width: int, height: int, size: int, *, stride: int = 32) -> tuple[int, int]:
+    """The (height, width) of a spatially dynamic model's input for a frame: the frame fitted into
+    ``size`` on its long side, each side rounded up to the network stride (4:3 → 320×416, not 416²)."""
+    scale = letterbox_scale(width, height, size)
+    return (-(-round(height * scale) // stride) * stride, -(-round(width * scale) // stride) * stride)
+
+
+def yolox_grids(height: int, width: int | None = None,
+                strides: Sequence[int] = (8, 16, 32)) -> tuple[FloatArray, FloatArray]:
+    """Per-anchor grid offsets (A×2) and strides (A×1) for a YOLOX input (square when ``width`` is
+    omitted), in output order."""
+    width = height if width is None else width
     grids, expanded = [], []
     for stride in strides:
-        cells = size // stride
-        ys, xs = np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij")
+        rows, cols = height // stride, width // stride
+        ys, xs = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
         grids.append(np.stack((xs, ys), axis=2).reshape(-1, 2))
-        expanded.append(np.full((cells * cells, 1), stride))
+        expanded.append(np.full((rows * cols, 1), stride))
     return np.concatenate(grids).astype(np.float32), np.concatenate(expanded).astype(np.float32)
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from chalicelib.video import colors
 from chalicelib.video.embed import HistogramEmbedder, l2_normalise, reid_tensor
-from chalicelib.video.models import providers, resolve_model
 from chalicelib.video.motion import MotionGate
 
 
@@ -79,15 +78,3 @@ def test_histogram_descriptor_is_normalised_and_separates_clothing():
 def test_l2_normalise_survives_zero_vectors():
     out = l2_normalise(np.array([[3, 4], [0, 0]], np.float32))
     assert out[0].tolist() == pytest.approx([0.6, 0.8]) and out[1].tolist() == [0, 0]
-
-
-def test_providers_prefer_cuda_when_present():
-    assert providers(["CUDAExecutionProvider", "CPUExecutionProvider"]) == ["CUDAExecutionProvider",
-                                                                            "CPUExecutionProvider"]
-    assert providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
-
-
-def test_model_resolver_prefers_an_explicit_directory_and_reports_absence(tmp_path):
-    (tmp_path / "m.onnx").write_bytes(b"x")
-    assert resolve_model("m.onnx", directory=tmp_path, shared=None) == tmp_path / "m.onnx"
-    assert resolve_model("absent.onnx", directory=tmp_path, shared=None) is None
