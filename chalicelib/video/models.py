@@ -3,8 +3,9 @@
 Registered like the X-ray classifier: ``models/<name>/<version>/{model.onnx,manifest.json}`` with a
 sha256 checked before loading, and one active model per role (``models/active/video-detector.json``,
 ``models/active/video-reid.json``). :func:`register_video_models` (``make admin ARGS="models
-register-video"``) stores the files of a directory; YOLOX is first made spatially dynamic (its input
-height and width symbolic — the network is fully convolutional) so frames run at their own aspect.
+register-video"``) stores the files of a directory; YOLOX is first given a dynamic input (batch,
+height and width symbolic — the network is fully convolutional) so frames run at their own aspect
+ratio and several frames run as one batch.
 
 :func:`load_video_model` opens a session for a role from, in order:
   1. the registry's active model for the role (verified against its manifest),
@@ -52,7 +53,7 @@ SPECS = (DETECTOR, REID)
 class VideoModelManifest(RegisteredManifest):
     role: Role
     family: Family
-    dynamic_input: bool = Field(False, description="Input height and width are symbolic (any stride multiple).")
+    dynamic_input: bool = Field(False, description="Input batch, height and width are symbolic (any stride multiple).")
     source: str = Field("", max_length=200, description="The file the model was registered from.")
 
 
@@ -60,24 +61,38 @@ def video_registry(store: ObjectStore) -> ManifestRegistry[VideoModelManifest]:
     return ManifestRegistry(store, VideoModelManifest)
 
 
-def spatially_dynamic(model: bytes) -> bytes:
-    """The same YOLOX graph with symbolic input height/width and anchor count (needs ``onnx``)."""
+def dynamic_input(model: bytes) -> bytes:
+    """The same YOLOX graph with symbolic batch, height and width (needs ``onnx``).
+
+    The export folded its batch of 1 into the head's reshapes (``[1, 85, -1]``); those become
+    ``[0, 85, -1]`` (0: keep the input's batch), so N frames run as one batch on an accelerator.
+    """
     import onnx
+    from onnx import numpy_helper
 
     graph = onnx.load_from_string(model)
     dims = graph.graph.input[0].type.tensor_type.shape.dim
     if len(dims) != 4:
         raise ModelError(f"expected an N×C×H×W detector input, got {len(dims)} dimensions")
-    dims[2].dim_param, dims[3].dim_param = "height", "width"  # replaces the fixed dim_value (a oneof)
+    # setting dim_param replaces the fixed dim_value (a oneof)
+    dims[0].dim_param, dims[2].dim_param, dims[3].dim_param = "batch", "height", "width"
     for output in graph.graph.output:
-        output.type.tensor_type.shape.dim[1].dim_param = "anchors"
+        out_dims = output.type.tensor_type.shape.dim
+        out_dims[0].dim_param, out_dims[1].dim_param = "batch", "anchors"
+    reshape_shapes = {node.input[1] for node in graph.graph.node if node.op_type == "Reshape"}
+    for index, initializer in enumerate(graph.graph.initializer):
+        if initializer.name in reshape_shapes:
+            shape = numpy_helper.to_array(initializer).copy()
+            if shape.ndim == 1 and shape.size and shape[0] == 1:
+                shape[0] = 0
+                graph.graph.initializer[index].CopyFrom(numpy_helper.from_array(shape, initializer.name))
     del graph.graph.value_info[:]  # shapes inferred for the fixed size would now be wrong
     onnx.checker.check_model(graph)
     return bytes(graph.SerializeToString())
 
 
 def prepare(spec: VideoModelSpec, model: bytes) -> bytes:
-    return spatially_dynamic(model) if spec.family == "yolox" else model
+    return dynamic_input(model) if spec.family == "yolox" else model
 
 
 def register_video_models(store: ObjectStore, directory: Path = SHARED_MODELS) -> list[VideoModelManifest]:

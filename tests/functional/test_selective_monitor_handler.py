@@ -173,7 +173,7 @@ def test_the_detector_comes_from_the_model_registry_or_falls_back_to_hog(aws):
 
     # GIVEN no detector in the models bucket and no shared models: the classical detector, labelled as such
     assert runtime.load_detector(aws.store("models"), shared=None).name == "hog"
-    # WHEN the video models are registered in the bucket (the cloud path) THEN its YOLOX is used, spatially dynamic
+    # WHEN the video models are registered in the bucket (the cloud path) THEN its YOLOX is used, with a dynamic input
     video_models.register_video_models(aws.store("models"), YOLOX.parent)
     detector = runtime.load_detector(aws.store("models"), shared=None)
     assert detector.name == "yolox" and detector.dynamic  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The video models in the registry (moto S3): registered with a hash, made spatially dynamic,
+"""The video models in the registry (moto S3): registered with a hash, given a dynamic input (batch, height, width),
 refused when tampered with, and giving the same detections as the file they came from."""
 
 from __future__ import annotations
@@ -92,3 +92,36 @@ def test_the_admin_cli_registers_the_video_models(aws, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in printed] == ["detector", "reid"]
     assert video_registry(aws.store("models")).active(REID.task) is not None
+
+
+def test_frames_of_one_call_run_as_one_batch_with_the_same_detections(aws):
+    # GIVEN the registered detector (symbolic batch) and frames of two camera sizes, interleaved
+    import cv2
+    from search_support import sampled_frames
+
+    register_video_models(aws.store("models"), SHARED_MODELS)
+    loaded = load_video_model(DETECTOR, store=aws.store("models"), shared=None, threads=1)
+    assert loaded is not None
+    detector = build_detector("yolox", session=loaded.session)
+    assert detector.batched  # type: ignore[attr-defined]
+    big = [f.image for f in sampled_frames(2.0)[60:64]]
+    small = [np.ascontiguousarray(cv2.resize(f, (640, 360))) for f in big]  # a 16:9 camera → 256×416
+    frames = [x for pair in zip(big, small, strict=True) for x in pair]
+    runs: list[tuple[int, ...]] = []
+
+    class RecordingSession:  # the real session, noting the input shape of each run
+        def run(self, outputs, feed):
+            runs.append(next(iter(feed.values())).shape)
+            return loaded.session.run(outputs, feed)
+
+    detector._session = RecordingSession()  # type: ignore[attr-defined]
+    # WHEN detected in one call
+    together = detector.detect(frames)
+    # THEN one run per input shape, and each frame's people are what it gets on its own
+    assert sorted(runs) == [(4, 3, 256, 416), (4, 3, 320, 416)]
+    alone = [detector.detect([f])[0] for f in frames]
+    for a, b in zip(together, alone, strict=True):
+        assert [d.label for d in a] == [d.label for d in b]
+        np.testing.assert_allclose([(d.x1, d.y1, d.x2, d.y2, d.score) for d in a],
+                                   [(d.x1, d.y1, d.x2, d.y2, d.score) for d in b], rtol=1e-3, atol=0.05)
+    assert sum(len(a) for a in together) > 10

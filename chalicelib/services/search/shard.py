@@ -133,10 +133,15 @@ class PipelineStats:
 
 
 class SearchPipeline:
-    """One search's frame loop. Feed it frames (any cameras, any order); read the top-K per camera."""
+    """One search's frame loop. Feed it frames (any cameras, any order); read the top-K per camera.
+
+    Frames past the motion gate are detected ``detect_batch`` at a time and person crops embedded
+    ``batch_crops`` at a time: one model run per batch keeps an accelerator busy (on a CPU it is neutral).
+    """
 
     def __init__(self, query: SearchQuery, detector: Detector, embedder: Embedder, *,
-                 motion: Callable[[], MotionGate] | None = MotionGate, batch_crops: int = 32) -> None:
+                 motion: Callable[[], MotionGate] | None = MotionGate, detect_batch: int = 8,
+                 batch_crops: int = 32) -> None:
         self.query = query
         self.detector = detector
         self.embedder = embedder
@@ -146,6 +151,8 @@ class SearchPipeline:
                                else np.zeros((0, embedder.dim), dtype=np.float32))
         if query.embeddings and query.embedder not in (None, embedder.name):
             raise PermanentError(f"the query was embedded by {query.embedder}, this worker has {embedder.name}")
+        self._detect_batch = detect_batch
+        self._frames: list[TimedFrame] = []
         self._batch_crops = batch_crops
         self._pending: list[tuple[TimedFrame, Detection, Frame]] = []
         self._kept: dict[str, list[_Kept]] = {}
@@ -162,7 +169,16 @@ class SearchPipeline:
                 if not gate.moving(frame.image):
                     continue
             self.stats.frames_searched += 1
-            for det in self.detector.detect([frame.image])[0]:
+            self._frames.append(frame)
+            if len(self._frames) >= self._detect_batch:
+                self._detect_pending()
+
+    def _detect_pending(self) -> None:
+        frames, self._frames = self._frames, []
+        if not frames:
+            return
+        for frame, found in zip(frames, self.detector.detect([f.image for f in frames]), strict=True):
+            for det in found:
                 if det.label != "person" or det.height < MIN_PERSON_HEIGHT:
                     continue
                 crop = frame.image[int(det.y1):int(det.y2), int(det.x1):int(det.x2)]
@@ -170,11 +186,12 @@ class SearchPipeline:
                     continue
                 self.stats.people_detected += 1
                 self._pending.append((frame, det, crop))
-            if len(self._pending) >= self._batch_crops:  # crops of many frames in one accelerator run
-                self._score_pending()
+        if len(self._pending) >= self._batch_crops:  # crops of many frames in one accelerator run
+            self._score_pending()
 
     def finish(self) -> dict[str, list[tuple[Sighting, Frame]]]:
         """Best sightings per camera, best first, with their crops."""
+        self._detect_pending()
         self._score_pending()
         return {cam: [(k.sighting, k.crop) for k in sorted(kept, reverse=True)] for cam, kept in self._kept.items()}
 

@@ -1,9 +1,11 @@
-"""ONNX YOLOX (COCO-80): letterboxed BGR 0–255 input, batch 1, shared decode + NMS.
+"""ONNX YOLOX (COCO-80): letterboxed BGR 0–255 input, shared decode + NMS.
 
 A model whose input height and width are symbolic (the registry prepares YOLOX that way: the
 network is fully convolutional) is fed the frame at its own aspect ratio, padded only to the stride:
 a 4:3 camera runs at 320×416 instead of 416×416, a quarter less work for the same detections.
-A model with a fixed square input gets the classic square letterbox.
+A model with a fixed square input gets the classic square letterbox. When the batch is symbolic
+too, the frames of one ``detect`` call that share an input shape run as one batch (what an
+accelerator needs to be kept busy); a fixed batch of 1 runs them one by one.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class YoloxDetector:
         self._session = session
         model_input = session.get_inputs()[0]
         self._input_name: str = model_input.name
-        height, width = model_input.shape[2:4]
+        batch, height, width = (model_input.shape[i] for i in (0, 2, 3))  # int, or a name when symbolic
         self.dynamic = not (isinstance(height, int) and isinstance(width, int))
+        self.batched = not isinstance(batch, int)
         self.size = DEFAULT_SIZE if self.dynamic else int(height)
         self._grids: dict[tuple[int, int], tuple[FloatArray, FloatArray]] = {}
         self.thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
@@ -80,15 +83,20 @@ class YoloxDetector:
         return input_shape(frame.shape[1], frame.shape[0], self.size)
 
     def detect(self, frames: Sequence[Frame]) -> list[list[Detection]]:
-        results: list[list[Detection]] = []
-        for frame in frames:  # batch 1: on a CPU a batch buys nothing, and frames differ in size
-            shape = self.input_shape(frame)
+        results: list[list[Detection]] = [[] for _ in frames]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, frame in enumerate(frames):
+            groups.setdefault(self.input_shape(frame), []).append(i)
+        for shape, members in groups.items():
             if shape not in self._grids:
                 self._grids[shape] = yolox_grids(*shape)
-            tensor, scale = letterbox(frame, *shape)
-            raw = self._session.run(None, {self._input_name: tensor})[0][0]
-            decoded = decode_yolox(raw, *self._grids[shape])
-            results.append(select(decoded, labels=COCO_LABELS, thresholds=self.thresholds,
-                                  iou_threshold=self.iou_threshold, scale=scale,
-                                  width=frame.shape[1], height=frame.shape[0]))
+            chunks = [members] if self.batched else [[i] for i in members]
+            for chunk in chunks:
+                letterboxed = [letterbox(frames[i], *shape) for i in chunk]
+                tensor = np.concatenate([t for t, _ in letterboxed]) if len(chunk) > 1 else letterboxed[0][0]
+                raw = self._session.run(None, {self._input_name: tensor})[0]
+                for row, i, (_, scale) in zip(raw, chunk, letterboxed, strict=True):
+                    results[i] = select(decode_yolox(row, *self._grids[shape]), labels=COCO_LABELS,
+                                        thresholds=self.thresholds, iou_threshold=self.iou_threshold, scale=scale,
+                                        width=frames[i].shape[1], height=frames[i].shape[0])
         return results
