@@ -6,17 +6,16 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.guards import now_ms
-from chalicelib.api.http import Caller, endpoint, parse_query
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.alert import Alert, AlertList, AlertQuery, AlertStatus
 from chalicelib.models.principal import PrincipalKind
 
 alerts = Blueprint(__name__)
 
 
-@endpoint(alerts, "/v1/alerts", allow={PrincipalKind.OPERATOR}, query=AlertQuery)
-def list_alerts(caller: Caller, request: Request) -> AlertList:
+@endpoint(alerts, "/v1/alerts", allow={PrincipalKind.OPERATOR})
+def list_alerts(caller: Caller, request: Request, *, query: AlertQuery) -> AlertList:
     """Control-center alerts (trips, SOS, safe zones), newest first, with position and cameras."""
-    query = parse_query(request, AlertQuery)
     status = AlertStatus(query.status) if query.status else None
     return AlertList(alerts=platform().saferet.alerts.recent(status=status, limit=query.limit))
 

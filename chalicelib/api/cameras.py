@@ -6,7 +6,7 @@ from chalice.app import Blueprint, Request
 from pydantic import Field
 
 from chalicelib.api.context import platform
-from chalicelib.api.http import Caller, endpoint, parse_query
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.camera import NearbyCameras
 from chalicelib.models.common import Latitude, Longitude, Message
 from chalicelib.models.principal import PrincipalKind
@@ -21,8 +21,7 @@ class NearbyQuery(Message):
     radius_m: float = Field(3000.0, gt=0, le=50_000)
 
 
-@endpoint(cameras, "/v1/cameras/nearby", allow=set(PrincipalKind), query=NearbyQuery)
-def nearby(caller: Caller, request: Request) -> NearbyCameras:
+@endpoint(cameras, "/v1/cameras/nearby", allow=set(PrincipalKind))
+def nearby(caller: Caller, request: Request, *, query: NearbyQuery) -> NearbyCameras:
     """Nearest cameras by great-circle distance, widening to the radius."""
-    query = parse_query(request, NearbyQuery)
     return platform().cameras.nearest(query.lat, query.lon, k=query.k, radius_m=query.radius_m)

@@ -70,7 +70,8 @@ def _parse_body(request: Request, model: type[M]) -> M:
         raise ValidationFailed(_validation_message(exc)) from exc
 
 
-def parse_query(request: Request, model: type[M]) -> M:
+def _parse_query(request: Request, model: type[M]) -> M:
+    """The query string as ``model`` (a repeated name keeps its last value): 422 when invalid."""
     params = dict(request.query_params or {})
     try:
         return model.model_validate(params)
@@ -138,6 +139,21 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
+def _declared(view: Callable[..., Any], name: str) -> tuple[inspect.Parameter, Any] | None:
+    """The keyword-only parameter ``name`` of ``view`` and its resolved annotation; None without one."""
+    param = inspect.signature(view).parameters.get(name)
+    if param is None:
+        return None
+    where = f"{view.__module__}.{view.__qualname__}"
+    if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+        raise TypeError(f"{where}: the {name} parameter must be keyword-only (after *)")
+    try:
+        annotation = typing.get_type_hints(view).get(name)
+    except NameError as exc:
+        raise TypeError(f"{where}: the {name} annotation does not resolve: {exc}") from exc
+    return param, annotation
+
+
 def body_param(view: Callable[..., Any]) -> BodyParam | None:
     """The body model a view declares (``*, body: Model``), read from its signature; None without one.
 
@@ -145,24 +161,40 @@ def body_param(view: Callable[..., Any]) -> BodyParam | None:
     A ``body`` parameter that is not keyword-only or not annotated with a pydantic model is a TypeError,
     raised when the module is imported.
     """
-    param = inspect.signature(view).parameters.get("body")
-    if param is None:
+    declared = _declared(view, "body")
+    if declared is None:
         return None
-    where = f"{view.__module__}.{view.__qualname__}"
-    if param.kind is not inspect.Parameter.KEYWORD_ONLY:
-        raise TypeError(f"{where}: the body parameter must be keyword-only (after *)")
-    try:
-        annotation = typing.get_type_hints(view).get("body")
-    except NameError as exc:
-        raise TypeError(f"{where}: the body annotation does not resolve: {exc}") from exc
+    param, annotation = declared
     model = _model_of(annotation)
     if model is None:
-        raise TypeError(f"{where}: the body parameter must be annotated with a pydantic model, not {annotation!r}")
+        raise TypeError(f"{view.__module__}.{view.__qualname__}: the body parameter must be annotated with "
+                        f"a pydantic model, not {annotation!r}")
     return BodyParam(model=model, required=param.default is inspect.Parameter.empty)
 
 
+def query_param(view: Callable[..., Any]) -> type[BaseModel] | None:
+    """The query-string model a view declares (``*, query: Model``), read from its signature; None without one.
+
+    The query string is always parsed (an absent one is an empty one), so the parameter takes no
+    default and is not optional: give the model's fields defaults instead. A ``query`` parameter that
+    is not keyword-only, has a default, or is not annotated with exactly a pydantic model is a
+    TypeError, raised when the module is imported.
+    """
+    declared = _declared(view, "query")
+    if declared is None:
+        return None
+    param, annotation = declared
+    where = f"{view.__module__}.{view.__qualname__}"
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        raise TypeError(f"{where}: the query parameter must be annotated with a pydantic model, not {annotation!r}")
+    if param.default is not inspect.Parameter.empty:
+        raise TypeError(f"{where}: the query parameter takes no default (give the model's fields defaults)")
+    return annotation
+
+
 class View(Protocol):
-    """A view: ``(caller, request, *path_params, *, body=...)``, answering a model, JSON-able value or Response."""
+    """A view: ``(caller, request, *path_params, *, body=..., query=...)``, answering a model, JSON-able value
+    or Response."""
 
     def __call__(self, caller: Caller, request: Request, /, *args: Any, **kwargs: Any) -> Any: ...
 
@@ -174,16 +206,18 @@ DeniedHook = Callable[[Request, ApiError], None]
 
 def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
              allow: Collection[PrincipalKind], status: int = 200,
-             on_denied: DeniedHook | None = None, query: type[BaseModel] | None = None) -> Callable[[V], V]:
-    """Register a view that receives ``(caller, request, **path_params)``; auth, body and errors handled here.
+             on_denied: DeniedHook | None = None) -> Callable[[V], V]:
+    """Register a view that receives ``(caller, request, **path_params)``; auth, query, body and errors here.
 
     A view that takes a JSON body declares it once, as a keyword-only parameter: ``*, body: Model``.
     The body is parsed and validated here, after authentication and before the view runs (413 too
     large, 400 empty or malformed, 422 invalid), and the view gets the model instance; the OpenAPI
     document reads the same annotation. A default (``body: Model | None = None``) makes it optional.
 
-    ``query`` names the model the view parses from the query string, for the OpenAPI document; the
-    response model is read from the view's return annotation.
+    A view that reads the query string declares it the same way: ``*, query: Model``. It is parsed
+    after authentication and before the body (422 invalid, naming the field), and the OpenAPI document
+    lists the model's fields as its query parameters. The response model is read from the view's
+    return annotation.
 
     ``on_denied`` sees every refused authentication (e.g. to audit it); its own failure is logged,
     never turned into a different answer.
@@ -191,8 +225,10 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
 
     def decorator(view: V) -> V:
         declared = body_param(view)
-        if declared is not None and "{body}" in path:
-            raise TypeError(f"{path}: a path parameter may not be called body (the view's body parameter)")
+        query = query_param(view)
+        for name, taken in (("body", declared is not None), ("query", query is not None)):
+            if taken and f"{{{name}}}" in path:
+                raise TypeError(f"{path}: a path parameter may not be called {name} (the view's {name} parameter)")
 
         @functools.wraps(view)
         def wrapper(**params: str) -> Response:
@@ -209,6 +245,8 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
                             logger.exception("on_denied hook failed for %s", path)
                     raise
                 kwargs: dict[str, Any] = dict(params)
+                if query is not None:
+                    kwargs["query"] = _parse_query(request, query)
                 if declared is not None and (declared.required or (request.raw_body or b"").strip()):
                     kwargs["body"] = _parse_body(request, declared.model)
                 return _to_response(view(caller, request, **kwargs), status)

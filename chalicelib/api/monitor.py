@@ -10,7 +10,7 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.guards import now_ms
-from chalicelib.api.http import Caller, endpoint, parse_query
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.errors import NotFound
 from chalicelib.models.monitor import (
     CameraRules,
@@ -30,10 +30,9 @@ CONFIGURERS = {PrincipalKind.OPERATOR, PrincipalKind.ADMIN}
 SNAPSHOT_LINK_S = 300
 
 
-@endpoint(monitor, "/v1/monitor/events", allow=OPERATORS, query=MonitorEventQuery)
-def list_monitor_events(caller: Caller, request: Request) -> MonitorEventList:
+@endpoint(monitor, "/v1/monitor/events", allow=OPERATORS)
+def list_monitor_events(caller: Caller, request: Request, *, query: MonitorEventQuery) -> MonitorEventList:
     """The operator queue: unresolved AI-flagged camera events, highest priority first, then newest."""
-    query = parse_query(request, MonitorEventQuery)
     p = platform()
     status = EventStatus(query.status) if query.status else None
     events = p.monitoring.events.queue(now_ms=now_ms(), status=status, camera_id=query.camera_id, limit=query.limit)

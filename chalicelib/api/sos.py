@@ -7,7 +7,7 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.guards import idempotent_create, limit, now_ms
-from chalicelib.api.http import Caller, endpoint, parse_query
+from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.sos import (
     EvidenceRequest,
@@ -51,9 +51,8 @@ def sos_evidence(caller: Caller, request: Request, incident_id: str, *, body: Ev
     return platform().saferet.sos.evidence_upload(caller.id, incident_id, body, now_ms())
 
 
-@endpoint(sos, "/v1/incidents", allow={PrincipalKind.OPERATOR}, query=IncidentQuery)
-def list_incidents(caller: Caller, request: Request) -> IncidentList:
+@endpoint(sos, "/v1/incidents", allow={PrincipalKind.OPERATOR})
+def list_incidents(caller: Caller, request: Request, *, query: IncidentQuery) -> IncidentList:
     """SOS incidents for the control center, newest first."""
-    query = parse_query(request, IncidentQuery)
     status = IncidentStatus(query.status) if query.status else None
     return IncidentList(incidents=platform().saferet.sos.recent(status=status, limit=query.limit))

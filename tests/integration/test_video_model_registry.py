@@ -105,14 +105,15 @@ def test_frames_of_one_call_run_as_one_batch_with_the_same_detections(aws):
     detector = build_detector("yolox", session=loaded.session)
     assert detector.batched  # type: ignore[attr-defined]
     big = [f.image for f in sampled_frames(2.0)[60:64]]
-    small = [np.ascontiguousarray(cv2.resize(f, (640, 360))) for f in big]  # a 16:9 camera → 256×416
+    small = [np.asarray(cv2.resize(f, (640, 360)), dtype=np.uint8) for f in big]  # a 16:9 camera → 256×416
     frames = [x for pair in zip(big, small, strict=True) for x in pair]
     runs: list[tuple[int, ...]] = []
+    session = loaded.session
 
     class RecordingSession:  # the real session, noting the input shape of each run
         def run(self, outputs, feed):
             runs.append(next(iter(feed.values())).shape)
-            return loaded.session.run(outputs, feed)
+            return session.run(outputs, feed)
 
     detector._session = RecordingSession()  # type: ignore[attr-defined]
     # WHEN detected in one call
