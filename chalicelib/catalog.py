@@ -56,6 +56,12 @@ class TopicSpec(_Frozen):
     name: str
 
 
+class SecretSpec(_Frozen):
+    logical: str
+    name: str
+    description: str = Field(description="What the secret keys; the CDK app writes it on the secret.")
+
+
 class ScheduleSpec(_Frozen):
     logical: str
     name: str
@@ -78,6 +84,7 @@ class ResourceCatalog(_Frozen):
     tables: dict[str, TableSpec]
     topics: dict[str, TopicSpec]
     schedules: dict[str, ScheduleSpec]
+    secrets: dict[str, SecretSpec]
     notifications: tuple[NotificationRule, ...]
 
     def bucket(self, logical: str) -> str:
@@ -91,6 +98,9 @@ class ResourceCatalog(_Frozen):
 
     def topic(self, logical: str) -> str:
         return self.topics[logical].name
+
+    def secret(self, logical: str) -> str:
+        return self.secrets[logical].name
 
 
 # Logical names are the vocabulary the code uses; physical names are derived per stage.
@@ -133,6 +143,11 @@ _SCHEDULES: dict[str, dict[str, str]] = {
     "trip-watchdog": {"rate": "rate(1 minute)", "handler": "functions.trip_watchdog.handler.lambda_handler"},
     "audit-archive": {"rate": "rate(1 hour)", "handler": "functions.audit_archive.handler.lambda_handler"},
 }
+# Generated once per stage (random value) and never rotated: a new value would change every value derived from it.
+_SECRETS: dict[str, str] = {
+    "deid-key": "Keys the UIDs of de-identified DICOM copies (PS3.15 U action). Never rotate: a new key "
+                "breaks the linkage of one patient's studies across de-identified copies.",
+}
 _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),
     NotificationRule(bucket="media", queue="monitor-frames", prefix="monitor/"),
@@ -157,5 +172,6 @@ def build_catalog(stage: str) -> ResourceCatalog:
         tables={k: TableSpec(logical=k, name=_physical(stage, k), **v) for k, v in _TABLES.items()},  # type: ignore[arg-type]
         topics={k: TopicSpec(logical=k, name=_physical(stage, k)) for k in _TOPICS},
         schedules={k: ScheduleSpec(logical=k, name=_physical(stage, k), **v) for k, v in _SCHEDULES.items()},
+        secrets={k: SecretSpec(logical=k, name=_physical(stage, k), description=v) for k, v in _SECRETS.items()},
         notifications=_NOTIFICATIONS,
     )

@@ -64,7 +64,9 @@ class GoldenTime:
         plane = DataPlane(catalog=catalog, storage_key_arn=self.storage.key.key_arn,
                           table_key_arn=self.data.key.key_arn, messaging_key_arn=self.messaging.key.key_arn,
                           queues=dict(self.messaging.queues), live_video_policy=self.video.live_video_policy,
-                          signing_secret_name=config.secret_name)
+                          signing_secret_name=config.secret_name,
+                          secret_arns={k: v.secret_arn for k, v in self.data.secrets.items()},
+                          secret_key_arn=self.data.key.key_arn)
         environment = settings_environment(
             catalog, media_edge_url=self.video.media_edge_url,
             cloudfront_key_pair_id=self.video.public_key.public_key_id, signing_key_secret=config.secret_name,

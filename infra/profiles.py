@@ -35,6 +35,7 @@ class FunctionProfile(BaseModel):
     sends: tuple[str, ...] = Field((), description="Logical SQS queues it sends to.")
     live_video: bool = Field(False, description="Needs Kinesis Video Streams HLS session URLs.")
     signing_key: bool = Field(False, description="Reads the CloudFront URL-signing key secret.")
+    secrets: tuple[str, ...] = Field((), description="Logical catalog secrets it reads (GetSecretValue).")
     batch_submit: bool = Field(False, description="Submits and follows search-shard array jobs on AWS Batch.")
     batch_follow: bool = Field(False, description="Follows search-shard array jobs by id (batch:DescribeJobs only).")
 
@@ -80,6 +81,7 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
         memory_mb=3008, reserved_concurrency=10, image=False, layers=("common", "ml"),
         buckets={"xray": "read_write", "models": "read", "media": "write"},
         tables={"records": "read_write", "idempotency": "read_write"}, publishes=("center-notify",),
+        secrets=("deid-key",),  # keys the UIDs of the de-identified DICOM copy
     ),
     "xray_sweeper": FunctionProfile(
         timeout_s=120, reserved_concurrency=1, image=False, layers=("common",), buckets={"xray": "read"},

@@ -6,6 +6,7 @@ import atexit
 import json
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from chalicelib.catalog import ResourceCatalog
 
@@ -73,10 +76,12 @@ class Emulator:
         self._process = None
 
 
-def provision(catalog: ResourceCatalog, *, s3: Any, sqs: Any, dynamodb: Any, sns: Any, region: str) -> None:
-    """Create every bucket, queue (with DLQ and redrive), table, topic and S3 → SQS notification.
+def provision(catalog: ResourceCatalog, *, s3: Any, sqs: Any, dynamodb: Any, sns: Any, region: str,
+              secretsmanager: Any | None = None) -> None:
+    """Create every bucket, queue (with DLQ and redrive), table, topic, S3 → SQS notification and, given a
+    ``secretsmanager`` client, every secret (a random value, as the CDK app generates one per stage).
 
-    Idempotent: resources that already exist are left as they are.
+    Idempotent: resources that already exist are left as they are; an existing secret keeps its value.
     """
     for bucket in catalog.buckets.values():
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
@@ -136,5 +141,20 @@ def provision(catalog: ResourceCatalog, *, s3: Any, sqs: Any, dynamodb: Any, sns
     for bucket_name, configs in by_bucket.items():
         s3.put_bucket_notification_configuration(Bucket=bucket_name,
                                                  NotificationConfiguration={"QueueConfigurations": configs})
-    logger.info("provisioned %d buckets, %d queues, %d tables, %d topics", len(catalog.buckets),
-                len(catalog.queues), len(catalog.tables), len(catalog.topics))
+    if secretsmanager is not None:
+        provision_secrets(catalog, secretsmanager)
+    logger.info("provisioned %d buckets, %d queues, %d tables, %d topics, %d secrets", len(catalog.buckets),
+                len(catalog.queues), len(catalog.tables), len(catalog.topics),
+                len(catalog.secrets) if secretsmanager is not None else 0)
+
+
+def provision_secrets(catalog: ResourceCatalog, secretsmanager: Any) -> None:
+    """Create each catalog secret that does not exist yet with a random value; never overwrite one (a new
+    de-identification key would change every UID derived from it)."""
+    for spec in catalog.secrets.values():
+        try:
+            secretsmanager.create_secret(Name=spec.name, Description=spec.description,
+                                         SecretString=secrets.token_hex(32))
+        except ClientError as exc:  # already there (an earlier start, another process): keep its value
+            if exc.response.get("Error", {}).get("Code") != "ResourceExistsException":
+                raise

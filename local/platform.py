@@ -116,7 +116,8 @@ class LocalPlatform:
         settings = self._configure_environment()
         resources = Resources(settings)
         provision(self.catalog, s3=resources.client("s3"), sqs=resources.client("sqs"),
-                  dynamodb=resources.client("dynamodb"), sns=resources.client("sns"), region=settings.aws_region)
+                  dynamodb=resources.client("dynamodb"), sns=resources.client("sns"),
+                  secretsmanager=resources.client("secretsmanager"), region=settings.aws_region)
         self._register_video_models(resources)
 
         from app import app  # imported after the environment is set, as Lambda would

@@ -89,7 +89,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         _forget_cached_services()
         resources = Resources(get_settings())
         provision(resources.catalog, s3=resources.client("s3"), sqs=resources.client("sqs"),
-                  dynamodb=resources.client("dynamodb"), sns=resources.client("sns"), region="ap-northeast-2")
+                  dynamodb=resources.client("dynamodb"), sns=resources.client("sns"),
+                  secretsmanager=resources.client("secretsmanager"), region="ap-northeast-2")
         yield resources
     _forget_cached_services()
 

@@ -13,7 +13,8 @@ from PIL import Image
 
 from local.xray_samples import CXR_DIR, png_bytes, real_images, synthetic_chest
 
-__all__ = ["CXR_DIR", "colour_photo_jpeg", "dicom_path", "png_bytes", "real_images", "s3_sqs_event", "synthetic_chest"]
+__all__ = ["CXR_DIR", "colour_photo_jpeg", "dicom_bytes", "dicom_path", "png_bytes", "real_images", "s3_sqs_event",
+           "synthetic_chest"]
 
 
 def dicom_path() -> Path:
@@ -21,6 +22,30 @@ def dicom_path() -> Path:
     if not found:
         pytest.skip("../shared/data/cxr has no DICOM (the shared data folder is absent)")
     return found[0]
+
+
+def dicom_bytes(pixels: np.ndarray, *, patient_name: str = "Hong^Gildong", patient_id: str = "P-0001") -> bytes:
+    """An 8-bit MONOCHROME2 chest DICOM of ``pixels`` (float in [0, 1]) with a patient and fresh study, series
+    and instance UIDs (no ../shared needed)."""
+    import pydicom
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    ds = pydicom.Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.UID("1.2.840.10008.5.1.4.1.1.1")  # CR image storage
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SOPClassUID, ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.PatientName, ds.PatientID = "CR", patient_name, patient_id
+    stored = (np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+    ds.Rows, ds.Columns = stored.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = stored.tobytes()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
 
 
 def real_or_skip() -> list[Path]:

@@ -8,9 +8,11 @@ from typing import Any
 from chalicelib.adapters import aws
 from chalicelib.adapters.dynamodb import DynamoTable
 from chalicelib.adapters.s3 import S3ObjectStore
+from chalicelib.adapters.secrets import read_secret
 from chalicelib.adapters.sns import SnsNotifier
 from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.catalog import ResourceCatalog, build_catalog
+from chalicelib.errors import PermanentError
 from chalicelib.settings import Settings
 
 
@@ -61,3 +63,13 @@ class Resources:
             arn = f"arn:aws:sns:{self.settings.aws_region}:{self.account_id}:{name}"
             self._topics[logical] = SnsNotifier(self.client("sns"), arn)
         return self._topics[logical]
+
+    def secret(self, logical: str) -> str:
+        """A catalog secret's value, read on every call (a caller keeps it for its container's life);
+        ``PermanentError`` when it is missing, unreadable, empty or not text."""
+        name = self.catalog.secret(logical)
+        value = read_secret(self.client("secretsmanager"), name)
+        try:
+            return value.decode()
+        except UnicodeDecodeError as exc:
+            raise PermanentError(f"secret {name!r} is not UTF-8 text") from exc

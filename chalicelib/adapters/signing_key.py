@@ -6,22 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
-from chalicelib.errors import PermanentError
+from chalicelib.adapters.secrets import load_secret
 from chalicelib.settings import Settings
 
 
 def load_signing_key(secret: str | None, secretsmanager: Any | None = None) -> bytes:
     """PEM bytes from ``secret``: an existing file path, else a Secrets Manager secret id."""
-    if not secret:
-        raise PermanentError("no URL-signing key configured (SIGNING_KEY_SECRET)")
-    path = Path(secret)
-    if path.is_file():
-        return path.read_bytes()
-    if secretsmanager is None:
-        raise PermanentError(f"signing key {secret!r} is not a file and no Secrets Manager client was given")
-    reply = secretsmanager.get_secret_value(SecretId=secret)
-    text = reply.get("SecretString")
-    return text.encode() if text is not None else bytes(reply["SecretBinary"])
+    return load_secret(secret, secretsmanager, what="URL-signing key", setting="SIGNING_KEY_SECRET")
 
 
 def signer_from_settings(settings: Settings, secretsmanager_factory: Any = None) -> CloudFrontUrlSigner:

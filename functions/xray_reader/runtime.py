@@ -27,6 +27,7 @@ from chalicelib.services.xray_reader import XrayReader
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+DEID_KEY = "deid-key"  # the catalog secret that keys de-identified UIDs
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,12 @@ def model_loader(registry: ModelRegistry) -> Callable[[], Classifier]:
 
 
 def build_runtime(resources: Resources) -> ReaderRuntime:
-    settings = resources.settings
+    # The stage's secret de-identification key, read first and once: a missing key fails the cold start with a
+    # PermanentError rather than falling back to a value anyone could recompute derived UIDs with.
+    deid_key = resources.secret(DEID_KEY)
     classifier = model_loader(ModelRegistry(resources.store("models")))
     reader = XrayReader(XrayStudies(resources.table("records"), resources.store("xray")), resources.store("xray"),
-                        classifier, resources.topic("center-notify"), uid_salt=f"gt-{settings.stage}-deid-uids")
+                        classifier, resources.topic("center-notify"), uid_salt=deid_key)
     persistence = DynamoDBPersistenceLayer(table_name=resources.catalog.table("idempotency"),
                                            boto3_client=resources.client("dynamodb"))
     # One reading per uploaded object version: duplicates of a notification share bucket/key/etag/version.

@@ -47,6 +47,8 @@ class DataPlane:
     queues: dict[str, sqs.IQueue]
     live_video_policy: iam.IManagedPolicy | None
     signing_secret_name: str
+    secret_arns: dict[str, str]
+    secret_key_arn: str
 
 
 def bucket_arn(name: str) -> str:
@@ -160,4 +162,9 @@ def grant(role: iam.IRole, profile: FunctionProfile, plane: DataPlane) -> list[s
         _allow(role, ("secretsmanager:GetSecretValue",),
                     [f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:"
                      f"{plane.signing_secret_name}-??????"])
+    if profile.secrets:
+        _allow(role, ("secretsmanager:GetSecretValue",), [plane.secret_arns[s] for s in sorted(profile.secrets)])
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["kms:Decrypt"], resources=[plane.secret_key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{Aws.REGION}.amazonaws.com"}}))
     return wildcards

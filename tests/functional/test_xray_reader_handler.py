@@ -3,6 +3,7 @@ retries, poison messages, one batched inference per batch, and a third-party mod
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from typing import Any
@@ -12,8 +13,10 @@ import onnxruntime as ort
 import pydicom
 import pytest
 from botocore.exceptions import ClientError
+from pydicom.uid import generate_uid
 from xray_support import (
     colour_photo_jpeg,
+    dicom_bytes,
     dicom_path,
     manifest_rules_tensor,
     png_bytes,
@@ -23,6 +26,7 @@ from xray_support import (
     third_party_model,
 )
 
+from chalicelib.errors import PermanentError
 from chalicelib.imaging import decode_image
 from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.xray import Reading, Reason, StudyCreate, StudyNotice
@@ -143,6 +147,42 @@ def test_a_dicom_upload_is_read_deidentified_reported_and_notified(reader, aws, 
         assert secret not in study.model_dump_json()
         assert secret not in json.dumps(report)
         assert secret not in logs.out + logs.err + caplog.text
+
+
+def test_deidentified_uids_are_keyed_by_the_stages_secret_deid_key(reader, aws):
+    # GIVEN the stage's de-identification key, provisioned in Secrets Manager under its catalog name
+    key = aws.client("secretsmanager").get_secret_value(SecretId=aws.catalog.secret("deid-key"))["SecretString"]
+    assert len(key) == 64
+    # AND a DICOM upload with its study, series and instance UIDs
+    data = dicom_bytes(synthetic_chest(512))
+    original = pydicom.dcmread(io.BytesIO(data))
+    study_id, obj = upload(aws, data, "chest.dcm")
+
+    # WHEN the notification arrives
+    assert invoke(reader, s3_sqs_event([obj])) == {"batchItemFailures": []}
+
+    # THEN each UID of the stored de-identified copy is derived from that secret key and the original
+    clean = pydicom.dcmread(io.BytesIO(aws.store("xray").get(reading_of(aws, study_id).deid_key)))
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        value = str(original.get(keyword))
+        assert clean.get(keyword) == generate_uid(entropy_srcs=[key, value]), keyword
+        # AND not from the public per-stage constant that used to salt it (anyone could recompute that)
+        assert clean.get(keyword) != generate_uid(entropy_srcs=[f"gt-{aws.settings.stage}-deid-uids", value])
+        assert clean.get(keyword) != value
+
+
+def test_a_missing_deid_key_fails_the_cold_start_and_reads_nothing(reader, aws):
+    # GIVEN a stage whose de-identification key does not exist
+    name = aws.catalog.secret("deid-key")
+    aws.client("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    study_id, obj = upload(aws, dicom_bytes(synthetic_chest(512)), "chest.dcm")
+
+    # WHEN the container starts THEN it fails with a PermanentError naming the secret, never a fallback salt
+    with pytest.raises(PermanentError, match=name):
+        invoke(reader, s3_sqs_event([obj]))
+    # AND the study is untouched: the whole batch is redelivered once the key exists
+    assert studies(aws).get(study_id).status == "pending"
+    assert list(aws.store("xray").keys("deid/")) == []
 
 
 def test_one_batched_inference_scores_the_whole_batch(reader, aws):

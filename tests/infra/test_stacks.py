@@ -242,6 +242,51 @@ def test_tables_have_catalog_keys_pitr_ttl_and_indexes(synthesised: Synthesised)
         assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {i.name for i in spec.indexes}
 
 
+def test_each_catalog_secret_is_generated_kms_encrypted_and_retained(synthesised: Synthesised) -> None:
+    # GIVEN the data stack's secrets and its key
+    template = synthesised.template("data")
+    secrets = _by_property(template.find_resources("AWS::SecretsManager::Secret"), "Name")
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    # THEN each catalog secret exists under its catalog name, with a value generated at creation (never in the
+    # template), encrypted with the data key, and kept when the stack is deleted or the resource replaced
+    assert set(secrets) == {spec.name for spec in CATALOG.secrets.values()}
+    for secret in secrets.values():
+        props = secret["Properties"]
+        assert props["GenerateSecretString"]["PasswordLength"] >= 32
+        assert "SecretString" not in props
+        assert props["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+        # AND it is not rotated, on purpose and said so (a new key breaks the linkage of a patient's studies)
+        assert not template.find_resources("AWS::SecretsManager::RotationSchedule")
+        (ack,) = [r for r in secret["Metadata"]["cdk_nag"]["rules_to_suppress"] if r["id"] == "AwsSolutions-SMG4"]
+        assert "linkage" in ack["reason"]
+
+
+def test_only_the_xray_reader_may_read_the_deid_key(synthesised: Synthesised) -> None:
+    # GIVEN every IAM statement of every stack, and the reader's function
+    data = synthesised.golden.data
+    secret_ref = data.resolve(data.secrets["deid-key"].secret_arn)["Ref"]
+    (reader,) = [p for p in synthesised.golden.plans if p.package == "xray_reader"]
+    reader_role = _by_property(synthesised.template("functions").find_resources("AWS::Lambda::Function"),
+                               "FunctionName")[reader.name]["Properties"]["Role"]["Fn::GetAtt"][0]
+    readers: set[str] = set()
+    for where, resource in synthesised.all_resources("AWS::IAM::Policy").items():
+        for statement in _statements(resource):
+            if secret_ref in json.dumps(statement["Resource"]):
+                # THEN a statement naming the secret allows exactly GetSecretValue on exactly that secret
+                assert statement["Action"] == "secretsmanager:GetSecretValue"
+                assert secret_ref in json.dumps(_as_list(statement["Resource"])[0])
+                assert len(_as_list(statement["Resource"])) == 1
+                readers.update(json.dumps(role) for role in resource["Properties"]["Roles"])
+                assert where.startswith(synthesised.golden.functions.stack_name)
+    # AND the reader's role is the only one holding one
+    assert readers == {json.dumps({"Ref": reader_role})}
+    # AND it may decrypt with the data key only through Secrets Manager for that
+    statements = _role_statements(synthesised, reader.name)
+    via = [s for s in statements if "Condition" in s and s["Action"] == "kms:Decrypt"]
+    assert len(via) == 1 and "secretsmanager." in json.dumps(via[0]["Condition"])
+
+
 # --- functions --------------------------------------------------------------------------------------------------
 
 
@@ -481,16 +526,19 @@ def test_local_platform_and_cdk_app_use_the_same_resource_names(synthesised: Syn
     local_queues = {url.rsplit("/", 1)[1] for url in aws.client("sqs").list_queues().get("QueueUrls", [])}
     local_tables = set(aws.client("dynamodb").list_tables()["TableNames"])
     local_topics = {t["TopicArn"].rsplit(":", 1)[1] for t in aws.client("sns").list_topics()["Topics"]}
+    local_secrets = {s["Name"] for s in aws.client("secretsmanager").list_secrets()["SecretList"]}
     cloud_buckets = set(_by_property(synthesised.all_resources("AWS::S3::Bucket"), "BucketName"))
     cloud_queues = set(_by_property(synthesised.all_resources("AWS::SQS::Queue"), "QueueName"))
     cloud_tables = set(_by_property(synthesised.all_resources("AWS::DynamoDB::Table"), "TableName"))
+    cloud_secrets = set(_by_property(synthesised.all_resources("AWS::SecretsManager::Secret"), "Name"))
     catalog_topics = {spec.name for spec in CATALOG.topics.values()}
     cloud_topics = set(_by_property(synthesised.all_resources("AWS::SNS::Topic"), "TopicName")) & (
         catalog_topics | local_topics)
-    # THEN both sides name exactly the same buckets, queues, tables and topics
+    # THEN both sides name exactly the same buckets, queues, tables, topics and secrets
     assert cloud_buckets == local_buckets
     assert cloud_queues == local_queues
     assert cloud_tables == local_tables
+    assert cloud_secrets == local_secrets == {spec.name for spec in CATALOG.secrets.values()}
     assert cloud_topics == local_topics == catalog_topics
     # AND the schedules are the catalog's, which the local scheduler runs by the same names
     rules = set(_by_property(synthesised.all_resources("AWS::Events::Rule"), "Name"))

@@ -19,6 +19,13 @@ def test_names_are_derived_from_stage_and_never_collide_across_stages():
     assert set(b.name for b in prod.buckets.values()).isdisjoint(b.name for b in dev.buckets.values())
 
 
+def test_secrets_are_named_per_stage_so_each_stage_has_its_own_deid_key():
+    prod, dev = build_catalog("prod"), build_catalog("dev")
+    assert prod.secret("deid-key") == "gt-prod-deid-key"
+    assert dev.secret("deid-key") == "gt-dev-deid-key"
+    assert prod.secrets["deid-key"].description
+
+
 def test_notifications_point_at_known_buckets_and_queues():
     catalog = build_catalog("prod")
     for rule in catalog.notifications:

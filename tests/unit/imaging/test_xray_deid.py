@@ -9,7 +9,8 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from xray_support import dicom_path
+from pydicom.uid import generate_uid
+from xray_support import dicom_bytes, dicom_path, synthetic_chest
 
 from chalicelib.imaging import decode_image, deidentify_dicom
 
@@ -72,3 +73,22 @@ def test_private_tags_nested_identity_and_overlays_are_removed(original):
     assert "OtherPatientIDsSequence" not in clean
     assert clean.ReferencedImageSequence[0].ReferencedSOPInstanceUID != "1.2.3.4.5.6.7"
     assert "private" in " ".join(result.removed)
+
+
+def test_uids_are_keyed_the_same_key_gives_the_same_uids_another_key_other_ones():
+    # GIVEN one DICOM and two de-identification keys
+    original = pydicom.dcmread(io.BytesIO(dicom_bytes(synthetic_chest(256))))
+    uids = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
+    def derived(key: str) -> list[str]:
+        clean = pydicom.dcmread(io.BytesIO(deidentify_dicom(original, uid_salt=key).data))
+        return [str(clean.get(keyword)) for keyword in uids]
+
+    # WHEN it is de-identified twice with the first key and once with the second
+    first, again, other = derived("key-a" * 8), derived("key-a" * 8), derived("key-b" * 8)
+    # THEN the same key gives the same UIDs (one patient's studies stay linked), another key other UIDs
+    assert first == again
+    assert all(a != b for a, b in zip(first, other, strict=True))
+    # AND each is the key-derived UID of the original, never the original itself
+    assert first == [generate_uid(entropy_srcs=["key-a" * 8, str(original.get(k))]) for k in uids]
+    assert not set(first) & {str(original.get(k)) for k in uids}
