@@ -25,11 +25,14 @@ from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
 
 # Each capability's scenario: run(platform, tokens, resources) -> summary rows.
-DEMO_STEPS: tuple[Any, ...] = (demo_xray, demo_saferet, demo_links, demo_search, demo_monitor)
+# Search runs before the links step, which copies DEMO-CITYHALL-1's recording onto two more cameras.
+DEMO_STEPS: tuple[Any, ...] = (demo_xray, demo_saferet, demo_search, demo_links, demo_monitor)
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO_CANDIDATES = (ROOT.parent / "shared" / "data" / "video" / "vtest.avi",
                     Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi"))
-# Demo cameras around Seoul City Hall plaza; vtest.avi plays on each with staggered start times.
+# Demo cameras around Seoul City Hall plaza, about 105 m apart; vtest.avi plays on each with start
+# times 90 s apart, so a person in it could have walked from one camera to the next (a route).
+DEMO_STAGGER_MS = 90_000
 DEMO_CAMERAS = (("DEMO-CITYHALL-1", 37.56650, 126.97790), ("DEMO-CITYHALL-2", 37.56710, 126.97700),
                 ("DEMO-CITYHALL-3", 37.56590, 126.97880))
 
@@ -95,7 +98,7 @@ def run_demo(config: PlatformConfig) -> int:
         video, origin = demo_video(config.state_dir)
         now_ms = int(time.time() * 1000)
         for i, (cid, _, _) in enumerate(DEMO_CAMERAS):
-            start_ms = now_ms - 30 * 60_000 + i * 20_000  # staggered by 20 s
+            start_ms = now_ms - 30 * 60_000 + i * DEMO_STAGGER_MS
             segments = footage.ingest(cid, video, start_ms=start_ms, now_ms=now_ms)
             print(f"  {cid}: {len(segments)} segments from {datetime.fromtimestamp(start_ms / 1000, UTC):%H:%M:%S} UTC"
                   f" ({origin})")

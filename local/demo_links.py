@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,41 +38,41 @@ def _iso(ms: int) -> str:
 
 
 def _top_up_scene(resources: Resources) -> tuple[list[str], tuple[int, int]]:
-    """Cameras near City Hall with footage (at least WANTED) and a window all of them cover."""
+    """A 30 s window of the camera nearest City Hall with footage, and WANTED nearby cameras that
+    recorded it: cameras short of it are given that camera's recording."""
     settings = resources.settings
     footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
     registry = CameraRegistry(resources.table("cameras"), resources.store("media"), index_key=settings.camera_index_key)
     now_ms = int(time.time() * 1000)
-    spans: dict[str, tuple[int, int]] = {}
 
-    def recorded(camera: Camera) -> bool:
-        segments = footage.segments_covering(camera.camera_id, now_ms - LOOKBACK_MS, now_ms)
-        if segments:
-            spans[camera.camera_id] = (segments[0].start_ms, segments[-1].end_ms)
-        return bool(segments)
+    def recorded_between(t1: int, t2: int) -> Callable[[Camera], bool]:
+        return lambda camera: bool(footage.segments_covering(camera.camera_id, t1, t2))
 
-    with_footage = registry.nearest(CITY_HALL["lat"], CITY_HALL["lon"], k=WANTED, radius_m=300, accept=recorded)
-    if not with_footage.cameras:
+    found = registry.nearest(CITY_HALL["lat"], CITY_HALL["lon"], k=1, radius_m=300,
+                             accept=recorded_between(now_ms - LOOKBACK_MS, now_ms))
+    if not found.cameras:
         raise RuntimeError("no camera near City Hall has footage: run the main demo's footage step first")
-    source = with_footage.cameras[0].camera.camera_id
-    have = {c.camera.camera_id for c in with_footage.cameras}
+    source = found.cameras[0].camera.camera_id
+    rows = footage.segments_covering(source, now_ms - LOOKBACK_MS, now_ms)
+    t1 = rows[0].start_ms + 5_000
+    t2 = min(rows[-1].end_ms - 1_000, t1 + 30_000)
+    scene = registry.nearest(CITY_HALL["lat"], CITY_HALL["lon"], k=WANTED, radius_m=300,
+                             accept=recorded_between(t1, t2))
+    have = {c.camera.camera_id for c in scene.cameras}
     if len(have) < WANTED:
-        rows = footage.segments_covering(source, now_ms - LOOKBACK_MS, now_ms)
         spare = registry.nearest(CITY_HALL["lat"], CITY_HALL["lon"], k=WANTED - len(have), radius_m=300,
                                  accept=lambda c: c.camera_id not in have and c.status is CameraStatus.ACTIVE)
         store, table = resources.store("footage"), resources.table("footage")
-        for found in spare.cameras:
-            target = found.camera.camera_id
+        for camera in spare.cameras:
+            target = camera.camera.camera_id
             for segment in rows:
                 copy = segment.model_copy(update={"camera_id": target, "key": segment_key(target, segment.start_ms)})
                 store.put(copy.key, store.get(segment.key), content_type="video/mp2t")
                 table.put({**copy.model_dump(), "expires_at": footage.expires_at(copy.end_ms)})
-            spans[target] = spans[source]
+            have.add(target)
             print(f"  {target}: given {source}'s recording ({len(rows)} segments) so the scene has {WANTED} "
                   f"recording cameras")
-    start, end = max(s for s, _ in spans.values()), min(e for _, e in spans.values())
-    t1 = start + 5_000
-    return sorted(spans), (t1, min(end - 1_000, t1 + 30_000))
+    return sorted(have), (t1, t2)
 
 
 def _play(edge_url: str, url: str) -> tuple[int, int, float, list[int]]:
