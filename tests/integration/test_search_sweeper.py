@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.search import build_search_reducer, running_searches, search_records
+from chalicelib.errors import AppError
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.footage import FootageSegment
 from chalicelib.models.search import Box, LastSeen, SearchRequest, SearchStatus, ShardResult, Sighting
 from chalicelib.ports import BatchJobStatus
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog, segment_key
+from chalicelib.services.search.reducer import ANNOUNCE_GRACE_MS, SearchReducer
 from chalicelib.services.search.running import DeadlinePolicy
 from chalicelib.services.search.service import SearchService
 from chalicelib.services.search.shard import done_key, shard_key
@@ -233,3 +235,73 @@ def test_sweeping_twice_sends_once(world):
     assert [a.search_id for a in first.finalised] == [search_id]
     assert second.finalised == [] and late is None
     assert [m["search_id"] for m in _dispatched(world["aws"])] == [search_id]
+
+
+class _Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def _dispatch_queue_gone(aws: Any) -> Any:
+    """Delete the 112 queue (its sends now fail, like a crash between the winning write and the send);
+    returns a function that brings it back."""
+    sqs = aws.client("sqs")
+    name = aws.catalog.queue("dispatch-112").name
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    return lambda: sqs.create_queue(QueueName=name)
+
+
+def _reducer_at(world: dict[str, Any], clock: _Clock) -> SearchReducer:
+    aws = world["aws"]
+    return SearchReducer(aws.store("media"), search_records(aws), aws.queue("dispatch-112"),
+                         running=running_searches(aws), clock=clock)
+
+
+def test_a_result_whose_send_was_interrupted_reaches_112_on_the_next_notification(world):
+    # GIVEN a search whose shards all finished, and a reducer that wins the write but cannot send to 112
+    search_id, _ = _start(world)
+    _shard_finished(world, search_id, 0)
+    _shard_finished(world, search_id, 1)
+    clock = _Clock(world["now"] + 30_000)
+    reducer = _reducer_at(world, clock)
+    restore = _dispatch_queue_gone(world["aws"])
+    with pytest.raises(AppError):
+        reducer.on_shard_done(search_id)
+    restore()
+    # THEN the search reads as done (the write won) but nothing was announced and it is still indexed
+    assert world["service"].get(OWNER, search_id).status == SearchStatus.DONE
+    assert [e.search_id for e in running_searches(world["aws"]).listed()] == [search_id]
+    # WHEN the notification is redelivered within the grace period THEN nothing is sent yet (a winner may be sending)
+    assert reducer.on_shard_done(search_id) is None and _dispatched(world["aws"]) == []
+    # WHEN it is redelivered after the grace period
+    clock.now += ANNOUNCE_GRACE_MS
+    reducer.on_shard_done(search_id)
+    # THEN the stored answer reaches 112 once, the record notes it, and the index entry is gone
+    sent = _dispatched(world["aws"])
+    assert [(m["search_id"], m["status"], m["shards_done"]) for m in sent] == [(search_id, "done", 2)]
+    assert "dispatched_ms" in search_records(world["aws"]).get(search_id, None)
+    assert running_searches(world["aws"]).listed() == []
+    reducer.on_shard_done(search_id)
+    assert _dispatched(world["aws"]) == []
+
+
+def test_the_sweeper_announces_a_result_whose_finaliser_died(world):
+    # GIVEN a search ended by a reducer that died before sending (its notification is never redelivered)
+    search_id, _ = _start(world)
+    _shard_finished(world, search_id, 0)
+    _shard_finished(world, search_id, 1)
+    restore = _dispatch_queue_gone(world["aws"])
+    with pytest.raises(AppError):
+        _reducer_at(world, _Clock(world["now"])).on_shard_done(search_id)
+    restore()
+    # WHEN the sweeper runs after the grace period
+    report = world["sweeper"].sweep(world["now"] + 2 * ANNOUNCE_GRACE_MS)
+    # THEN it ends nothing new, but the answer reaches 112 once and the index entry is dropped
+    assert report.finalised == [] and report.errors == []
+    assert [m["search_id"] for m in _dispatched(world["aws"])] == [search_id]
+    assert running_searches(world["aws"]).listed() == []
+    world["sweeper"].sweep(world["now"] + 3 * ANNOUNCE_GRACE_MS)
+    assert _dispatched(world["aws"]) == []

@@ -147,6 +147,9 @@ def _epoch_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+ANNOUNCE_GRACE_MS = 60_000  # a winning finaliser sends within milliseconds of its write; after this, it died
+
+
 def answer_key(search_id: str) -> str:
     """A fresh key for one finaliser's answer: racing finalisers never overwrite each other's, and the record's
     winning write names the one that counts (``result_key``)."""
@@ -180,7 +183,14 @@ def outcome_reason(reduction: Reduction, *, done: int, total: int, shortfall: st
 
 
 class SearchReducer:
-    """Ends searches; of all the calls that try to end one search, exactly one wins and announces it."""
+    """Ends searches; of all the calls that try to end one search, exactly one wins and announces it.
+
+    Announcing is send, then record ``dispatched_ms``, then drop the running-index entry. A finaliser
+    that dies between its winning write and the send leaves an ended, unannounced search behind:
+    :meth:`announce_if_lost` (called on every later shard notification and by the sweeper, which
+    still finds the index entry) sends the stored answer once :data:`ANNOUNCE_GRACE_MS` have passed.
+    Delivery to 112 is therefore at least once; messages carry ``search_id`` for de-duplication.
+    """
 
     def __init__(self, media: ObjectStore, records: OwnedRecords, dispatch: MessageQueue, *,
                  running: RunningSearches, clock: Callable[[], int] = _epoch_ms) -> None:
@@ -202,10 +212,31 @@ class SearchReducer:
 
     def on_shard_done(self, search_id: str) -> SearchAnswer | None:
         """Called per finished shard; returns the answer when this call completed the search."""
-        search = self.load(search_id)
-        if search is None or search.missing:
-            return None  # already ended (a duplicate or late notification), or shards still to come
+        record = self._records.get(search_id, None)
+        search = self.load(search_id, record)
+        if search is None:  # already ended: a duplicate or late notification, or a redelivery after a crash
+            self.announce_if_lost(search_id, record)
+            return None
+        if search.missing:
+            return None  # shards still to come
         return self.finalise(search)
+
+    def announce_if_lost(self, search_id: str, record: dict[str, Any], now_ms: int | None = None) -> bool:
+        """Send the stored answer of a search that ended without reaching 112; True when sent now."""
+        if record.get("status") == SearchStatus.RUNNING or "dispatched_ms" in record or "result_key" not in record:
+            return False
+        if (self._clock() if now_ms is None else now_ms) - int(record.get("finished_ms", 0)) < ANNOUNCE_GRACE_MS:
+            return False  # its finaliser may be sending right now
+        self._announce(search_id, record, self._media.get(str(record["result_key"])).decode())
+        logger.warning("search result sent to 112 after an interrupted finalisation", extra={"search_id": search_id})
+        return True
+
+    def _announce(self, search_id: str, record: dict[str, Any], answer_json: str) -> None:
+        self._dispatch.send(answer_json, attributes={"kind": "missing-person-search", "search_id": search_id})
+        self._records.replace(search_id, {**record, "dispatched_ms": self._clock()},
+                              expect={"status": record["status"]})
+        if "deadline_ms" in record:
+            self._running.remove(search_id, int(record["deadline_ms"]))
 
     def finalise(self, search: RunningSearch, *, shortfall: str | None = None) -> SearchAnswer | None:
         """Reduce the finished shards into the answer and end the search: done, ``partial`` when shards are
@@ -234,9 +265,7 @@ class SearchReducer:
             self._records.replace(search_id, ended, expect={"status": SearchStatus.RUNNING.value})
         except Conflict:
             return None  # a reducer or the sweeper ended it first; this call's answer object is never read
-        self._dispatch.send(answer.model_dump_json(), attributes={"kind": "missing-person-search"})
-        if "deadline_ms" in record:
-            self._running.remove(search_id, int(record["deadline_ms"]))
+        self._announce(search_id, ended, answer.model_dump_json())
         logger.info("search ended", extra={"search_id": search_id, "status": status.value, "shards_done": done,
                                            "shards_total": total, "hits": len(answer.hits),
                                            "route": len(answer.route)})

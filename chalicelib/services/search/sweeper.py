@@ -62,9 +62,13 @@ class SearchSweeper:
             record = self._records.get(entry.search_id, None)
         except NotFound:
             record = None
-        if record is None or record.get("status") != SearchStatus.RUNNING:
-            self._running.remove(entry.search_id, entry.deadline_ms)  # ended by the reducer, or gone
+        if record is None:
+            self._running.remove(entry.search_id, entry.deadline_ms)  # gone
             return None
+        if record.get("status") != SearchStatus.RUNNING:  # ended by the reducer
+            if "dispatched_ms" in record or self._reducer.announce_if_lost(entry.search_id, record, now_ms):
+                self._running.remove(entry.search_id, entry.deadline_ms)
+            return None  # else its finaliser may still be announcing it: the next run looks again
         job = self._job(record.get("job_id"))
         if job is not None and job.done and job.failed:
             shortfall = FAILED_IN_JOB
