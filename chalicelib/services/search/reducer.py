@@ -1,7 +1,8 @@
 """The reducer: merge shard results, group sightings into tracks, rank, build the route.
 
 * Tracks: on one camera, sightings less than ``track_gap_ms`` apart whose boxes moved plausibly
-  (centre shift ≤ ``max_px_per_s`` per second) are one person passing by; a track scores the mean
+  (centre shift ≤ ``max_px_per_s`` per second) and look alike (height within a third, an upper or
+  lower clothing colour in common) are one person passing by; a track scores the mean
   of its best three sightings (one lucky frame does not outrank a steady match).
 * Route: the highest-scoring time-ordered chain of tracks in which every move between cameras is
   possible at walking speed (distance / time between leaving one and reaching the next ≤ v).
@@ -45,6 +46,15 @@ def _centre(s: Sighting) -> tuple[float, float]:
     return (s.box.x1 + s.box.x2) / 2, (s.box.y1 + s.box.y2) / 2
 
 
+def _alike(a: Sighting, b: Sighting) -> bool:
+    """Whether two sightings can be one person a moment apart: about the same height, and not two
+    different outfits (a crowd puts other people within a walking step of anyone)."""
+    ha, hb = a.box.y2 - a.box.y1, b.box.y2 - b.box.y1
+    if ha <= 0 or not 0.75 <= hb / ha <= 1.33:
+        return False
+    return a.upper == b.upper or a.lower == b.lower
+
+
 def group_tracks(sightings: Sequence[Sighting], *, track_gap_ms: int = 2_500,
                  max_px_per_s: float = 250.0) -> list[Track]:
     """Tracks per camera, best first."""
@@ -63,7 +73,7 @@ def group_tracks(sightings: Sequence[Sighting], *, track_gap_ms: int = 2_500,
                     continue
                 (x0, y0), (x1, y1) = _centre(last), _centre(s)
                 shift = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
-                if shift <= max_px_per_s * dt / 1000 + 20 and shift < best_shift:
+                if shift <= max_px_per_s * dt / 1000 + 20 and shift < best_shift and _alike(last, s):
                     best_group, best_shift = group, shift
             if best_group is None:
                 open_groups.append([s])

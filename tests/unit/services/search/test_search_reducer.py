@@ -27,6 +27,20 @@ def test_sightings_close_in_time_and_place_form_one_track():
     assert tracks[0].best.score == 0.9 and tracks[0].end_ms - tracks[0].start_ms == 1000
 
 
+def test_a_passer_by_in_other_clothes_or_of_another_size_does_not_join_the_track():
+    # GIVEN a red/blue person walking right, and within a step of them half a second later a green/black
+    # person, and a much taller red/blue figure (someone nearer the camera)
+    walker = [_s("A", 0, 0.9), _s("A", 1.0, 0.85, x=120)]
+    other = _s("A", 0.5, 0.8, x=110).model_copy(update={"upper": "green", "lower": "black"})
+    nearer = _s("A", 0.6, 0.7, x=112).model_copy(update={"box": Box(x1=112, y1=40, x2=170, y2=190)})
+    # WHEN grouped
+    tracks = group_tracks([*walker, other, nearer])
+    # THEN the walker's two sightings are one track and each passer-by is a track of their own
+    assert sorted(t.sightings for t in tracks) == [1, 1, 2]
+    two = next(t for t in tracks if t.sightings == 2)
+    assert (two.start_ms, two.end_ms) == (T0, T0 + 1000) and two.best.upper == "red"
+
+
 def test_route_keeps_only_moves_possible_at_walking_speed():
     # GIVEN strong tracks on A at t=0, on C (1.1 km away) at t=60 s, and on B (111 m) at t=100 s
     tracks = group_tracks([_s("A", 0, 0.9), _s("C", 60, 0.95), _s("B", 100, 0.8)])
