@@ -55,7 +55,7 @@ class OsnetEmbedder:
     def __init__(self, model_path: str | Path | None = None, *, threads: int | None = None, max_batch: int = 64,
                  session: Any = None) -> None:
         if session is None:
-            from chalicelib.video.models import open_session
+            from chalicelib.inference.registry import open_session
 
             if model_path is None:
                 raise ValueError("a model path or a session is needed")

@@ -22,9 +22,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chalicelib.errors import PermanentError
 from chalicelib.inference.manifest import RegisteredManifest
-from chalicelib.inference.registry import ManifestRegistry, ModelError, choose_providers, sha256_hex
+from chalicelib.inference.registry import ManifestRegistry, ModelError, open_session, sha256_hex
 from chalicelib.ports import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -147,24 +146,3 @@ def _development_model(spec: VideoModelSpec, path: Path) -> bytes:
         return prepare(spec, model)
     except ImportError:  # onnx is a development/deployment tool; without it the fixed input still works
         return model
-
-
-def open_session(model: bytes | Path, *, threads: int | None = None,
-                 preferred: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider")) -> Any:
-    """An ``onnxruntime.InferenceSession`` on the preferred providers that this runtime has."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # A search runs two sessions in turn (detector, re-id) beside a decoder thread: threads that
-    # spin-wait after their session's run steal the cores the next stage needs (measured: 28 % slower).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    source = str(model) if isinstance(model, Path) else model
-    try:
-        return ort.InferenceSession(source, sess_options=options,
-                                    providers=choose_providers(preferred, ort.get_available_providers()))
-    except Exception as exc:  # onnxruntime raises its own untyped errors for a corrupt graph
-        raise PermanentError(f"the model could not be opened: {exc}") from exc

@@ -35,10 +35,9 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {"person": 0.35, "car": 0.4, "bus": 0.
                                            "bicycle": 0.4, "motorcycle": 0.4}
 
 
-def letterbox(frame: Frame, height: int, width: int | None = None) -> tuple[NDArray[np.float32], float]:
-    """Resize keeping aspect into ``height``×``width`` (square when omitted), pad bottom/right with 114
-    → 1×3×H×W float32 BGR 0–255, and the scale."""
-    width = height if width is None else width
+def letterbox(frame: Frame, height: int, width: int) -> tuple[NDArray[np.float32], float]:
+    """Resize keeping aspect into ``height``×``width``, pad bottom/right with 114 → 1×3×H×W float32
+    BGR 0–255, and the scale."""
     h, w = frame.shape[:2]
     scale = min(letterbox_scale(w, h, width), letterbox_scale(w, h, height))
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
@@ -58,7 +57,7 @@ class YoloxDetector:
     def __init__(self, model_path: str | Path | None = None, *, thresholds: Mapping[str, float] | None = None,
                  iou_threshold: float = 0.45, threads: int | None = None, session: Any = None) -> None:
         if session is None:
-            from chalicelib.video.models import open_session
+            from chalicelib.inference.registry import open_session
 
             if model_path is None:
                 raise ValueError("a model path or a session is needed")
