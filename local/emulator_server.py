@@ -17,6 +17,9 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
+from local import s3_notifications
+from local.s3_post_policy import PostPolicyGate
+
 StartResponse = Callable[..., Any]
 
 
@@ -40,7 +43,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    run_simple(args.host, args.port, SerialDynamoDB(DomainDispatcherApplication(create_backend_app)), threaded=True)
+    s3_notifications.install()  # notifications with versionId, sequencer and the rest S3 sends
+    app = PostPolicyGate(SerialDynamoDB(DomainDispatcherApplication(create_backend_app)))  # POST policies as S3
+    run_simple(args.host, args.port, app, threaded=True)
 
 
 if __name__ == "__main__":
