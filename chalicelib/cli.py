@@ -9,6 +9,7 @@ Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT
     python -m chalicelib.cli footage ingest --camera SEL-JN-000001 --video vtest.avi --start 2026-11-22T09:00:00Z
     python -m chalicelib.cli audit show --hours 24 [--json]
     python -m chalicelib.cli models register-video [--dir ../shared/models]
+    python -m chalicelib.cli models list | activate NAME VERSION [--role xray] | rollback ROLE
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.inference.reference_model import TASK as XRAY_TASK
+from chalicelib.inference.registry import ManifestRegistry
 from chalicelib.models.camera import Camera
 from chalicelib.models.principal import PrincipalKind
+from chalicelib.ports import ObjectStore
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.principals import PrincipalDirectory
@@ -116,9 +121,50 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from chalicelib.video.models import SHARED_MODELS, register_video_models
 
+    if args.action != "register-video":
+        return _cmd_models_admin(args)
     directory = Path(args.dir) if args.dir else SHARED_MODELS
     for manifest in register_video_models(_resources().store("models"), directory):
         print(f"{manifest.role:8} {manifest.ref} sha256 {manifest.sha256} (active)")
+    return 0
+
+
+def _model_registry(store: ObjectStore, role: str) -> ManifestRegistry[Any]:
+    """The registry (manifest type) for a role: ``xray`` or a video model's task."""
+    from chalicelib.inference.registry import ModelRegistry
+    from chalicelib.video.models import SPECS, video_registry
+
+    if role in {spec.task for spec in SPECS}:
+        return video_registry(store)
+    if role == XRAY_TASK:
+        return ModelRegistry(store)
+    raise SystemExit(f"unknown role {role!r}: xray or one of {', '.join(spec.task for spec in SPECS)}")
+
+
+def _cmd_models_admin(args: argparse.Namespace) -> int:
+    """models list | activate NAME VERSION [--role ROLE] | rollback ROLE. Running readers switch within
+    ACTIVE_CHECK_S (chalicelib/inference/active.py), without a restart."""
+    store = _resources().store("models")
+    if args.action == "list":
+        any_registry = _model_registry(store, XRAY_TASK)
+        active = {pointer: task for task, pointer in any_registry.active_tasks().items()}
+        for name, version in any_registry.registered():
+            task = active.get((name, version))
+            print(f"{name}/{version}" + (f"  (active: {task})" if task else ""))
+        return 0
+    if args.action == "activate":
+        if len(args.names) != 2:
+            raise SystemExit("models activate needs NAME VERSION")
+        name, version = args.names
+        role = args.role or XRAY_TASK
+        _model_registry(store, role).activate(role, name, version)
+        print(f"{role}: {name}/{version} active")
+        return 0
+    if len(args.names) != 1:
+        raise SystemExit("models rollback needs ROLE")
+    role = args.names[0]
+    name, version = _model_registry(store, role).rollback(role)
+    print(f"{role}: rolled back to {name}/{version}")
     return 0
 
 
@@ -161,8 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit.set_defaults(run=_cmd_audit)
 
     models = sub.add_parser("models", help="register the video models (detector, re-identification)")
-    models.add_argument("action", choices=["register-video"])
+    models.add_argument("action", choices=["register-video", "list", "activate", "rollback"])
     models.add_argument("--dir", help="directory holding yolox_nano_coco.onnx and osnet_x0_25_msmt17.onnx")
+    models.add_argument("names", nargs="*", metavar="ARG", help="activate: NAME VERSION; rollback: ROLE")
+    models.add_argument("--role", help="activate: the role to activate for (xray, video-detector, video-reid)")
     models.set_defaults(run=_cmd_models)
 
     args = parser.parse_args(argv)

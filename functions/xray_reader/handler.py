@@ -34,6 +34,7 @@ def runtime() -> ReaderRuntime:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     rt = runtime()
     rt.idempotency.register_lambda_context(context)
+    rt.classifier.refresh()  # a newly activated (or rolled back) model version applies from this batch on
     batch = rt.reader.prepare(batch_uploads(event.get("Records", [])))
     metrics.add_metric(name="XrayImagesScored", unit=MetricUnit.Count, value=batch.batch_size)
 
