@@ -150,6 +150,7 @@ class RouteDoc:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     body_required: bool = True
+    idempotent: bool = False  # honours an Idempotency-Key header
 
 
 ROUTES: list[RouteDoc] = []
@@ -246,7 +247,7 @@ DeniedHook = Callable[[Request, ApiError], None]
 
 def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
              allow: Collection[PrincipalKind], status: int = 200,
-             on_denied: DeniedHook | None = None) -> Callable[[V], V]:
+             on_denied: DeniedHook | None = None, idempotent: bool = False) -> Callable[[V], V]:
     """Register a view that receives ``(caller, request, **path_params)``; auth, query, body and errors here.
 
     A view that takes a JSON body declares it once, as a keyword-only parameter: ``*, body: Model``.
@@ -258,6 +259,8 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
     after authentication and before the body (422 invalid, naming the field), and the OpenAPI document
     lists the model's fields as its query parameters. The response model is read from the view's
     return annotation.
+
+    ``idempotent`` documents the ``Idempotency-Key`` header the view honours (see ``guards.idempotent_create``).
 
     ``on_denied`` sees every refused authentication (e.g. to audit it); its own failure is logged,
     never turned into a different answer.
@@ -299,7 +302,8 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
         summary = (view.__doc__ or getattr(view, "__name__", "view").replace("_", " ")).strip().splitlines()[0]
         ROUTES.append(RouteDoc(path=path, methods=tuple(methods), allow=tuple(sorted(allow)), status=status,
                                summary=summary, body=declared.model if declared else None, query=query,
-                               response=_response_model(view), body_required=declared.required if declared else True))
+                               response=_response_model(view), body_required=declared.required if declared else True,
+                               idempotent=idempotent))
         return view
 
     return decorator
