@@ -44,7 +44,7 @@ serve: $(STAMP)
 admin: $(STAMP)
 	@. .local/env && $(BIN)/python -m chalicelib.cli $(ARGS)
 
-BENCH_AREAS := foundation xray saferet links search infra monitor
+BENCH_AREAS := foundation xray saferet links search infra monitor reliability
 
 # Every area runs even when one misses a target (its script exits non-zero); the list of misses ends it.
 bench: $(STAMP)

@@ -4,6 +4,7 @@ Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT
 
     python -m chalicelib.cli principal create --kind agency --name "Seoul Police 112" --cidr 10.20.0.0/16
     python -m chalicelib.cli principal list
+    python -m chalicelib.cli principal disable|enable|rotate|delete --id app-1a2b3c4d [--expires-in 86400]
     python -m chalicelib.cli cameras load-seoul --count 100000
     python -m chalicelib.cli cameras nearest --lat 37.5665 --lon 126.9780
     python -m chalicelib.cli footage ingest --camera SEL-JN-000001 --video vtest.avi --start 2026-11-22T09:00:00Z
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.errors import ValidationFailed
 from chalicelib.inference.reference_model import TASK as XRAY_TASK
 from chalicelib.inference.registry import ManifestRegistry
 from chalicelib.models.camera import Camera
@@ -46,11 +48,11 @@ def _registry(resources: Resources) -> CameraRegistry:
 
 def create_principal(kind: PrincipalKind, name: str, *, principal_id: str | None = None,
                      cidrs: Sequence[str] = (), attributes: dict[str, str] | None = None,
-                     resources: Resources | None = None) -> tuple[str, str]:
+                     resources: Resources | None = None, expires_ms: int | None = None) -> tuple[str, str]:
     """Register a principal and audit it; returns (principal_id, token)."""
     res = resources or _resources()
     principal, token = PrincipalDirectory(res.table("principals")).create(
-        kind, name, principal_id=principal_id, cidrs=cidrs, attributes=attributes)
+        kind, name, principal_id=principal_id, cidrs=cidrs, attributes=attributes, expires_ms=expires_ms)
     AuditLog(res.table("audit")).append("principal.created", actor="admin-cli", subject=principal.principal_id,
                                         details={"kind": kind.value, "cidrs": list(principal.cidrs)})
     return principal.principal_id, token
@@ -65,16 +67,47 @@ def load_seoul(count: int, seed: int, resources: Resources | None = None) -> int
     return loaded
 
 
+def _expiry_ms(expires_in: int | None) -> int | None:
+    return None if expires_in is None else int((time.time() + expires_in) * 1000)
+
+
 def _cmd_principal(args: argparse.Namespace) -> int:
+    if args.action in CREDENTIAL_ACTIONS:
+        return _cmd_credentials(args)
     if args.action == "create":
         attributes = dict(a.split("=", 1) for a in args.attribute or [])
         pid, token = create_principal(PrincipalKind(args.kind), args.name, principal_id=args.id,
-                                      cidrs=args.cidr or [], attributes=attributes)
+                                      cidrs=args.cidr or [], attributes=attributes,
+                                      expires_ms=_expiry_ms(args.expires_in))
         print(json.dumps({"principal_id": pid, "token": token}))
         return 0
     directory = PrincipalDirectory(_resources().table("principals"))
     for p in directory.all():
-        print(f"{p.principal_id:32} {p.kind.value:14} {p.name:32} {','.join(p.cidrs) or '-'}")
+        state = "disabled" if p.disabled else "expired" if p.expired(int(time.time() * 1000)) else "active"
+        print(f"{p.principal_id:32} {p.kind.value:14} {p.name:32} {','.join(p.cidrs) or '-'} {state}")
+    return 0
+
+
+CREDENTIAL_ACTIONS = ("disable", "enable", "rotate", "delete")
+
+
+def _cmd_credentials(args: argparse.Namespace) -> int:
+    """Take a credential away (or give it back); every API process refuses it within a second."""
+    res = _resources()
+    directory = PrincipalDirectory(res.table("principals"))
+    try:
+        if args.action == "rotate":
+            token = directory.rotate(args.id, expires_ms=_expiry_ms(args.expires_in))
+            print(json.dumps({"principal_id": args.id, "token": token}))
+        elif args.action == "delete":
+            directory.delete(args.id)
+        else:
+            getattr(directory, args.action)(args.id)
+    except ValidationFailed as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    AuditLog(res.table("audit")).append(f"principal.{args.action.removesuffix('e')}ed",
+                                        actor="admin-cli", subject=args.id)
     return 0
 
 
@@ -174,12 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     principal = sub.add_parser("principal", help="create or list principals")
-    principal.add_argument("action", choices=["create", "list"])
+    principal.add_argument("action", choices=["create", "list", *CREDENTIAL_ACTIONS])
     principal.add_argument("--kind", choices=[k.value for k in PrincipalKind])
     principal.add_argument("--name")
     principal.add_argument("--id")
     principal.add_argument("--cidr", action="append", help="registered source range (repeatable)")
     principal.add_argument("--attribute", action="append", help="key=value (repeatable)")
+    principal.add_argument("--expires-in", type=int, metavar="SECONDS", help="create/rotate: the token expires")
     principal.set_defaults(run=_cmd_principal)
 
     cameras = sub.add_parser("cameras", help="load a catalog or query it")
@@ -216,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "principal" and args.action == "create" and not (args.kind and args.name):
         parser.error("principal create needs --kind and --name")
+    if args.command == "principal" and args.action in CREDENTIAL_ACTIONS and not args.id:
+        parser.error(f"principal {args.action} needs --id")
     if args.command == "cameras" and args.action == "nearest" and (args.lat is None or args.lon is None):
         parser.error("cameras nearest needs --lat and --lon")
     if args.command == "cameras" and args.action == "load" and not args.file:
