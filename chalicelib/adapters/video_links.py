@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from chalicelib.adapters.evidence import RsaReceiptSigner, S3EvidenceVault
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.revocations import KeyValueStoreRevocations, TableRevocations
-from chalicelib.adapters.signing_key import signer_from_settings
+from chalicelib.adapters.signing_key import load_signing_key, signer_from_settings
 from chalicelib.errors import ObjectMissing
 from chalicelib.models.camera import Camera
 from chalicelib.ports import ObjectStore
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import DAY_MS, FootageCatalog
 from chalicelib.services.video_links import EdgeLiveLinks, LiveLinks, VideoLinkService
 from chalicelib.settings import Settings
@@ -59,7 +62,22 @@ def build_video_links(settings: Settings, resources: Resources, cameras: CameraR
     return VideoLinkService(cameras=registry, footage=footage, media=media,
                             records=resources.table("records"), audit=AuditLog(resources.table("audit")),
                             signer=signer, edge_base=settings.media_edge_url, live=live,
-                            retention_days=settings.footage_retention_days, revocations=revocation_list(settings, resources))
+                            retention_days=settings.footage_retention_days, revocations=revocation_list(settings, resources),
+                            evidence=evidence_locker(settings, resources))
+
+
+def evidence_locker(settings: Settings, resources: Resources, *, receipts: bool = True) -> EvidenceLocker:
+    """Exports held in the Object-Lock evidence bucket; receipts signed with the URL-signing key pair
+    (``receipts=False``: the retention job, which only releases holds, needs no key)."""
+    vault = S3EvidenceVault(resources.client("s3"), resources.catalog.bucket("evidence"))
+    signer = None
+    if receipts:
+        secret = settings.signing_key_secret
+        local_file = bool(secret) and Path(str(secret)).is_file()
+        signer = RsaReceiptSigner(load_signing_key(secret, None if local_file else resources.client("secretsmanager")))
+    return EvidenceLocker(vault=vault, footage_store=resources.store("footage"), records=resources.table("records"),
+                          signer=signer, issuer=f"golden-time/{settings.stage}",
+                          hold_days=settings.evidence_hold_days)
 
 
 def revocation_list(settings: Settings, resources: Resources) -> KeyValueStoreRevocations | TableRevocations:

@@ -10,8 +10,15 @@ from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint, source_ip
 from chalicelib.errors import ApiError
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.models.video_link import IncidentClosed, VideoLinkGrant, VideoLinkRequest
+from chalicelib.models.video_link import (
+    EvidenceKey,
+    ExportReceipt,
+    IncidentClosed,
+    VideoLinkGrant,
+    VideoLinkRequest,
+)
 from chalicelib.services.audit import AuditLog
+from chalicelib.services.evidence import RECEIPT_ALGORITHM
 from chalicelib.services.principals import principal_id_of
 from chalicelib.services.video_links import ACTION_API_NOISE, NoiseSampler, record_denial
 
@@ -62,3 +69,15 @@ def close_incident(caller: Caller, request: Request, incident_number: str) -> In
     """The incident is closed: revoke every active link request the agency made for it."""
     revoked = platform().video_links.close_incident(caller.id, incident_number, source_ip=caller.source_ip)
     return IncidentClosed(incident_number=incident_number, revoked=revoked)
+
+
+@endpoint(video_links, "/v1/video-links/{request_id}/receipt", allow=_AGENCY, on_denied=audit_denial)
+def export_receipt(caller: Caller, request: Request, request_id: str) -> ExportReceipt:
+    """The signed receipt of a recorded export: its segments' SHA-256, verifiable with the published key."""
+    return ExportReceipt.model_validate(platform().video_links.receipt(caller.id, request_id))
+
+
+@endpoint(video_links, "/v1/evidence/public-key", allow=_AGENCY | {PrincipalKind.OPERATOR, PrincipalKind.ADMIN})
+def evidence_public_key(caller: Caller, request: Request) -> EvidenceKey:
+    """The public key that verifies export receipts."""
+    return EvidenceKey(algorithm=RECEIPT_ALGORITHM, public_key_pem=platform().video_links.evidence_public_key())

@@ -49,6 +49,7 @@ from chalicelib.models.video_link import (
 from chalicelib.ports import ObjectStore, Table
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import DAY_MS, FootageCatalog
 from chalicelib.services.live_playlists import live_playlist_url
 from chalicelib.services.owned import OwnedRecords
@@ -60,6 +61,9 @@ RECORD_KIND = "VIDEOLINK"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 FUTURE_SLACK_MS = 60_000
 """Clock skew tolerated between an agency's clock and ours for the end of a recorded window."""
+AUDITED_HASHES = 100
+"""Exports up to this many segments list every hash in the issue's audit record (larger ones: the
+manifest's hash, which pins the held manifest object)."""
 MAX_PROBES = 64
 """Cameras checked for video per request, nearest first, before the search gives up widening."""
 _REQUEST_ID = re.compile(r"^vl-[0-9a-f]{16}$")
@@ -179,9 +183,10 @@ class RevocationList(Protocol):
 class VideoLinkService:
     def __init__(self, *, cameras: CameraRegistry, footage: FootageCatalog, media: ObjectStore, records: Table,
                  audit: AuditLog, signer: CloudFrontUrlSigner, edge_base: str, live: LiveLinks,
-                 retention_days: int, revocations: RevocationList, max_probes: int = MAX_PROBES,
-                 clock: Callable[[], float] = time.time) -> None:
+                 retention_days: int, revocations: RevocationList, evidence: EvidenceLocker | None = None,
+                 max_probes: int = MAX_PROBES, clock: Callable[[], float] = time.time) -> None:
         self._revocations = revocations
+        self._evidence = evidence
         self._cameras = cameras
         self._footage = footage
         self._media = media
@@ -217,8 +222,17 @@ class VideoLinkService:
         lifetime = min(body.lifetime_s or profile.max_link_seconds, profile.max_link_seconds)
         expires_at = now_s + lifetime
         request_id = new_request_id()
-        links = self._links(body, request_id=request_id, expires_at=expires_at, cidr=cidr)
+        exported: list[FootageSegment] = []
+        links = self._links(body, request_id=request_id, expires_at=expires_at, cidr=cidr, exported=exported)
         note = self._note(body, len(links))
+        evidence: dict[str, str | int | list[str]] = {}
+        if self._evidence is not None and exported:
+            # chain of custody: the window's segments under a legal hold, their hashes on record
+            manifest_sha256, manifest = self._evidence.preserve(request_id, body.incident_number,
+                                                                principal.principal_id, exported)
+            evidence = {"evidence_manifest_sha256": manifest_sha256, "evidence_segments": len(manifest)}
+            if len(manifest) <= AUDITED_HASHES:
+                evidence["evidence_sha256"] = [f"{entry['key']}={entry['sha256']}" for entry in manifest]
         grant = VideoLinkGrant(
             request_id=request_id, agency_id=principal.principal_id, incident_number=body.incident_number,
             officer_id=body.officer_id, purpose=body.purpose, mode=body.mode, location=body.location,
@@ -231,10 +245,11 @@ class VideoLinkService:
                            details={**self._request_details(body), "cameras": [link.camera_id for link in links],
                                     "links": len(links), "cidr": cidr,
                                     "expires_at": max([grant.expires_at, *(link.expires_at for link in links)]).isoformat(),
-                                    "note": note})
+                                    "note": note, **evidence})
         return grant
 
-    def _links(self, body: VideoLinkRequest, *, request_id: str, expires_at: int, cidr: str) -> list[VideoLink]:
+    def _links(self, body: VideoLinkRequest, *, request_id: str, expires_at: int, cidr: str,
+               exported: list[FootageSegment]) -> list[VideoLink]:
         made: dict[str, VideoLink] = {}
         probes = 0
 
@@ -243,7 +258,8 @@ class VideoLinkService:
             if camera.status is not CameraStatus.ACTIVE or probes >= self._max_probes:
                 return False
             probes += 1
-            link = (self._recorded_link(camera, body.window, request_id=request_id, expires_at=expires_at, cidr=cidr)
+            link = (self._recorded_link(camera, body.window, request_id=request_id, expires_at=expires_at, cidr=cidr,
+                                        exported=exported)
                     if body.window is not None
                     else self._live_link(camera, request_id=request_id, expires_at=expires_at, cidr=cidr))
             if link is None:
@@ -256,10 +272,11 @@ class VideoLinkService:
         return [made[n.camera.camera_id].model_copy(update={"distance_m": n.distance_m}) for n in nearby.cameras]
 
     def _recorded_link(self, camera: Camera, window: TimeWindow, *, request_id: str, expires_at: int,
-                       cidr: str) -> VideoLink | None:
+                       cidr: str, exported: list[FootageSegment]) -> VideoLink | None:
         segments = self._footage.segments_covering(camera.camera_id, window.start_ms, window.end_ms)
         if not segments:
             return None
+        exported.extend(segments)
         def signed(path: str) -> str:
             return self._signer.sign(object_url(self._base, path, request_id), expires_at=expires_at, ip_cidr=cidr)
 
@@ -328,12 +345,29 @@ class VideoLinkService:
 
     def close_incident(self, principal_id: str, incident_number: str, *, source_ip: str | None = None) -> list[str]:
         """Revoke every active request of the agency for a closed incident; returns their ids."""
-        closed = []
+        closed, of_incident = [], []
         for body in self._records.owned_by(principal_id, limit=1000):
-            if body.get("incident_number") == incident_number and body.get("status") == LinkStatus.ACTIVE.value:
+            if body.get("incident_number") != incident_number:
+                continue
+            of_incident.append(str(body["request_id"]))
+            if body.get("status") == LinkStatus.ACTIVE.value:
                 self.revoke(principal_id, str(body["request_id"]), source_ip=source_ip, reason="incident closed")
                 closed.append(str(body["request_id"]))
+        if self._evidence is not None:  # the legal hold now ends hold_days from today
+            self._evidence.release_after_close(of_incident)
         return closed
+
+    def receipt(self, principal_id: str, request_id: str) -> dict[str, Any]:
+        """The signed export receipt of one of the agency's recorded requests."""
+        grant = self.get(principal_id, request_id)
+        if self._evidence is None or grant.mode is not LinkMode.RECORDED:
+            raise NotFound(f"no export receipt for {request_id} (live video is not exported)")
+        return self._evidence.receipt(grant)
+
+    def evidence_public_key(self) -> str:
+        if self._evidence is None:
+            raise NotFound("evidence receipts are not configured")
+        return self._evidence.public_key_pem()
 
 
     def revoke_agency(self, principal_id: str, *, reason: str = "agency disabled") -> list[str]:

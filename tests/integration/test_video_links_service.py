@@ -12,8 +12,10 @@ import av
 import boto3
 import cloudfront_oracle as oracle
 import pytest
+from cryptography.exceptions import InvalidSignature
 
 from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
+from chalicelib.adapters.evidence import RsaReceiptSigner, S3EvidenceVault
 from chalicelib.adapters.revocations import TableRevocations
 from chalicelib.adapters.signing_key import load_signing_key
 from chalicelib.adapters.video_links import build_video_links
@@ -24,6 +26,7 @@ from chalicelib.models.video_link import AgencyKind, AgencyProfile, LinkMode, Li
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.edge_policy import EdgeDenied, EdgePolicyVerifier
+from chalicelib.services.evidence import EvidenceLocker, verify_receipt, verify_segments
 from chalicelib.services.footage import FootageCatalog, segment_key
 from chalicelib.services.live_playlists import LiveLinkScope, sign_live_playlist
 from chalicelib.services.video_links import EdgeAccessAudit, LinkRevocations, VideoLinkService
@@ -90,7 +93,11 @@ def world(aws, video, keys) -> dict[str, Any]:
     revocations = LinkRevocations(aws.table("records"))
     service = VideoLinkService(cameras=registry, footage=footage, media=aws.store("media"), records=aws.table("records"),
                                audit=audit, signer=signer, edge_base=EDGE, live=_NoLive(), retention_days=30,
-                               revocations=TableRevocations(aws.table("records")))
+                               revocations=TableRevocations(aws.table("records")),
+                               evidence=EvidenceLocker(vault=S3EvidenceVault(aws.client("s3"), aws.catalog.bucket("evidence")),
+                                                       footage_store=aws.store("footage"), records=aws.table("records"),
+                                                       signer=RsaReceiptSigner(private), issuer="golden-time/test",
+                                                       hold_days=90))
     return {"service": service, "audit": audit, "verifier": EdgePolicyVerifier({key_id: public}, is_revoked=revocations),
             "media": aws.store("media"), "records": aws.table("records"), "registry": registry, "footage": footage,
             "signer": signer}
@@ -387,3 +394,56 @@ CF = "https://d111111abcdef8.cloudfront.net"
 ])
 def test_the_oracles_wildcards_follow_the_documentation(pattern, text, expected):
     assert oracle.wildcard_match(pattern, text) is expected
+
+
+# ---- evidence: legal hold, manifest, signed receipt ---------------------------------------------
+
+
+def test_the_receipt_verifies_and_fails_when_a_byte_of_a_segment_changes(world, aws, keys):
+    _, _, public, _ = keys
+    service: VideoLinkService = world["service"]
+    grant = service.issue(_agency(), "127.0.0.2", _body(camera_count=2))
+
+    envelope = service.receipt("police-1", grant.request_id)
+    published = service.evidence_public_key().encode()
+
+    # the agency verifies the signature with the published key, then the bytes it fetched
+    document = verify_receipt(envelope, published)
+    assert published == public
+    assert document["incident"] == "112-2026-1" and document["cameras"] == ["CAM-1", "CAM-2"]
+    assert len(document["segments"]) == 4 and document["issuer"] == "golden-time/test"
+    footage = aws.store("footage")
+    assert verify_segments(document, footage.get) == []
+    # the issue's audit record carries the same hashes
+    issued = next(r for r in _audit(world, "video-link.issued") if r.subject == grant.request_id)
+    assert issued.details["evidence_sha256"] == [f"{s['key']}={s['sha256']}" for s in document["segments"]]
+
+    changed = document["segments"][1]["key"]
+    data = bytearray(footage.get(changed))
+    data[len(data) // 2] ^= 0x01
+    footage.put(changed, bytes(data))
+    assert verify_segments(document, footage.get) == [changed]
+    # the held copy in the evidence vault still matches: that is what the hold is for
+    vault = aws.client("s3")
+
+    def held(key: str) -> bytes:
+        body: bytes = vault.get_object(Bucket=aws.catalog.bucket("evidence"),
+                                       Key=f"evidence/{grant.request_id}/{key}")["Body"].read()
+        return body
+
+    assert verify_segments(document, held) == []
+    forged = {**envelope, "document": {**document, "cameras": ["CAM-1"]}}
+    with pytest.raises(InvalidSignature):
+        verify_receipt(forged, published)
+
+
+def test_closing_the_incident_starts_the_hold_period(world, aws):
+    service: VideoLinkService = world["service"]
+    grant = service.issue(_agency(), "127.0.0.2", _body(camera_count=1))
+    record = aws.table("records").get({"pk": f"EVIDENCE#{grant.request_id}", "sk": "hold"})
+    assert record is not None and record["status"] == "held" and record["release_at"] == 0
+
+    service.close_incident("police-1", "112-2026-1")
+
+    record = aws.table("records").get({"pk": f"EVIDENCE#{grant.request_id}", "sk": "hold"})
+    assert record is not None and 89 * 86_400 < int(record["release_at"]) - time.time() <= 90 * 86_400
