@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint test test-fast demo serve bench admin synth deploy clean
+.PHONY: help venv node lint test test-fast demo serve bench admin synth deploy clean
 
 help:
 	@echo "make demo    - run the platform's main scenario end-to-end on the local platform"
@@ -24,21 +24,25 @@ $(STAMP):
 
 venv: $(STAMP)
 
+# The media edge runs the CloudFront Function's JavaScript (edge/viewer-request.js) under Node.
+node:
+	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy app.py chalicelib functions local infra layers
 	$(BIN)/mypy tests --allow-untyped-defs --allow-incomplete-defs --allow-untyped-calls --check-untyped-defs
 
-test: lint
+test: lint node
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) node
 	$(BIN)/pytest -q -x
 
-demo: $(STAMP)
+demo: $(STAMP) node
 	$(BIN)/python -m local demo
 
-serve: $(STAMP)
+serve: $(STAMP) node
 	$(BIN)/python -m local serve
 
 admin: $(STAMP)
@@ -52,7 +56,7 @@ bench: $(STAMP)
 	if [ -n "$$missed" ]; then echo "benchmarks that missed a target or failed:$$missed"; exit 1; fi
 
 # Each area's script prints `BENCH <name> <value> <unit>` lines.
-$(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP)
+$(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP) node
 	@test -f tests/bench/bench_$*.py || { echo "no benchmark for area $* yet"; exit 1; }
 	PYTHONPATH=. $(BIN)/python tests/bench/bench_$*.py
 

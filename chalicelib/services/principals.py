@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -25,6 +26,23 @@ from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.ports import Table
 
 _PREFIX = "gt"
+WIDEST_AGENCY_PREFIX = {4: 16, 6: 48}
+"""An agency's registered range may be no wider than a /16 (IPv4) or a /48 (IPv6): an agency is a
+building or a network, never a whole provider, so its links stay bound to it."""
+
+
+def check_agency_ranges(cidrs: Iterable[str]) -> None:
+    """An agency needs at least one range, each no wider than :data:`WIDEST_AGENCY_PREFIX`."""
+    ranges = list(cidrs)
+    if not ranges:
+        raise ValidationFailed("an agency must be registered with at least one CIDR range (--cidr)",
+                               code="agency_without_cidr")
+    for cidr in ranges:
+        network = ipaddress.ip_network(cidr, strict=False)
+        widest = WIDEST_AGENCY_PREFIX[network.version]
+        if network.prefixlen < widest:
+            raise ValidationFailed(f"range {cidr} is wider than /{widest}, the widest an agency may register",
+                                   code="agency_cidr_too_wide")
 
 
 def _hash(token: str) -> str:
@@ -68,6 +86,12 @@ class PrincipalDirectory:
                expires_ms: int | None = None) -> tuple[Principal, str]:
         """Register a principal; returns it with its token (shown once, never stored)."""
         pid = principal_id or f"{kind.value}-{secrets.token_hex(4)}"
+        cidrs = tuple(cidrs)
+        if kind is PrincipalKind.AGENCY:
+            try:
+                check_agency_ranges(cidrs)
+            except ValueError as exc:
+                raise ValidationFailed(f"bad CIDR range: {exc}") from exc
         token = new_token(pid)
         try:
             principal = Principal(principal_id=pid, kind=kind, name=name, cidrs=tuple(cidrs),
