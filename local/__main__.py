@@ -24,7 +24,7 @@ def serve(config: PlatformConfig) -> int:
         f"AWS_DEFAULT_REGION={config.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local STAGE={config.stage}\n")
     print(f"Golden Time local platform\n  API         {platform.api_url}\n  media edge  {platform.edge_url}\n"
           f"  AWS (moto)  {platform.emulator.endpoint_url}\n  admin CLI   make admin ARGS='principal list'\n"
-          "State lives in memory: it does not survive a restart (the signing keys in .local/ do).\n"
+          f"State is kept in {config.state_dir}/aws across restarts (rm -r it to start afresh).\n"
           "Ctrl-C stops everything.", flush=True)
     stop.wait()
     print("stopping…", flush=True)

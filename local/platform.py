@@ -51,7 +51,7 @@ class PlatformConfig:
 class LocalPlatform:
     def __init__(self, config: PlatformConfig | None = None) -> None:
         self.config = config or PlatformConfig()
-        self.emulator = Emulator(self.config.host, self.config.aws_port,
+        self.emulator = Emulator(self.config.host, self.config.aws_port, state_dir=self.config.state_dir / "aws",
                                  log_file=self.config.state_dir / "emulator.log")
         self.gateway: ApiGateway | None = None
         self.edge: MediaEdge | None = None
