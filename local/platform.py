@@ -45,13 +45,15 @@ class PlatformConfig:
     pump_wait_seconds: int = 1
     batch_workers: int | None = None
     with_schedules: bool = True
+    aws_state_dir: Path | None = None  # the emulator's checkpoints and journal; state_dir/aws by default
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
 class LocalPlatform:
     def __init__(self, config: PlatformConfig | None = None) -> None:
         self.config = config or PlatformConfig()
-        self.emulator = Emulator(self.config.host, self.config.aws_port, state_dir=self.config.state_dir / "aws",
+        self.emulator = Emulator(self.config.host, self.config.aws_port,
+                                 state_dir=self.config.aws_state_dir or self.config.state_dir / "aws",
                                  log_file=self.config.state_dir / "emulator.log")
         self.gateway: ApiGateway | None = None
         self.edge: MediaEdge | None = None
