@@ -5,17 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from serve_process import ROOT, Served, alive, serve
+from serve_support import ROOT, against, alive, serve  # noqa: F401 - against is a fixture
 
-from chalicelib.adapters import aws as aws_clients
 from chalicelib.adapters.resources import Resources
-from chalicelib.api import context
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
@@ -27,26 +24,6 @@ from local.http_client import session_from
 
 pytestmark = pytest.mark.e2e
 HERE = {"lat": CITY_HALL[0], "lon": CITY_HALL[1]}
-
-
-@pytest.fixture
-def against(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Point this process's settings at a served platform's emulator; restore afterwards."""
-
-    def point(served: Served) -> Resources:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", served.aws_url)
-        monkeypatch.setenv("STAGE", "local")
-        forget()
-        return Resources(get_settings())
-
-    def forget() -> None:
-        get_settings.cache_clear()
-        aws_clients.reset_clients()
-        context.reset_platform()
-
-    yield point
-    monkeypatch.undo()
-    forget()
 
 
 def write_everything(api: str, resources: Resources) -> dict[str, Any]:
@@ -93,7 +70,7 @@ def dispatched_to_112(resources: Resources, incident_id: str, timeout_s: float =
 
 
 @pytest.mark.parametrize("how", ["kill -9", "ctrl-c"])
-def test_everything_acknowledged_before_a_restart_is_there_after_it(tmp_path: Path, against, how: str):
+def test_everything_acknowledged_before_a_restart_is_there_after_it(tmp_path: Path, against, how: str):  # noqa: F811
     # GIVEN a served platform holding principals, cameras, a trip with positions, a study and an SOS
     # whose cancel window is still open
     first = serve(tmp_path)

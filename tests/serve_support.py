@@ -7,10 +7,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+from chalicelib.adapters import aws as aws_clients
+from chalicelib.adapters.resources import Resources
+from chalicelib.api import context
+from chalicelib.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def descendants(pid: int) -> list[int]:
@@ -57,7 +66,7 @@ class Served:
         return self.process.wait(timeout=90)
 
 
-def serve(state_dir: Path, *extra: str, timeout_s: float = 120.0) -> Served:
+def serve(state_dir: Path, *extra: str, timeout_s: float = 120.0, env: dict[str, str] | None = None) -> Served:
     """Start the platform on free ports with its state under ``state_dir``; returns once it answers."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / "serve.log"
@@ -66,7 +75,8 @@ def serve(state_dir: Path, *extra: str, timeout_s: float = 120.0) -> Served:
         process = subprocess.Popen(
             [sys.executable, "-m", "local", "serve", "--state-dir", str(state_dir), "--aws-port", "0",
              "--api-port", "0", "--edge-port", "0", *extra],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)})
     lines: list[str] = []
     deadline = time.monotonic() + timeout_s
     while not any("Ctrl-C" in line for line in lines):
@@ -77,3 +87,23 @@ def serve(state_dir: Path, *extra: str, timeout_s: float = 120.0) -> Served:
         lines = log.read_text()[start:].splitlines()
     found = {parts[0]: parts[-1] for parts in (line.split() for line in lines) if len(parts) >= 2}
     return Served(process=process, api_url=found["API"], aws_url=found["AWS"], children=descendants(process.pid))
+
+
+@pytest.fixture
+def against(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point this process's settings at a served platform's emulator; restore afterwards."""
+
+    def point(served: Served) -> Resources:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", served.aws_url)
+        monkeypatch.setenv("STAGE", "local")
+        forget()
+        return Resources(get_settings())
+
+    def forget() -> None:
+        get_settings.cache_clear()
+        aws_clients.reset_clients()
+        context.reset_platform()
+
+    yield point
+    monkeypatch.undo()
+    forget()
