@@ -42,8 +42,8 @@ test-fast: $(STAMP) node
 demo: $(STAMP) node
 	$(BIN)/python -m local demo
 
-serve: $(STAMP) node
-	$(BIN)/python -m local serve
+serve: $(STAMP) node  ## FAULTS=0.2: 20 % of AWS calls fail transiently, the pump delivers 10 % of messages twice
+	$(BIN)/python -m local serve $(if $(FAULTS),--faults $(FAULTS))
 
 admin: $(STAMP)
 	@. .local/env && $(BIN)/python -m chalicelib.cli $(ARGS)
@@ -59,6 +59,11 @@ bench: $(STAMP)
 $(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP) node
 	@test -f tests/bench/bench_$*.py || { echo "no benchmark for area $* yet"; exit 1; }
 	PYTHONPATH=. $(BIN)/python tests/bench/bench_$*.py
+
+# Faults, restarts and positions load on the served platform, beside bench_reliability.py (hostile input).
+bench-reliability-platform: $(STAMP)
+	PYTHONPATH=. $(BIN)/python tests/bench/bench_reliability_platform.py
+bench-reliability: bench-reliability-platform
 
 synth: $(STAMP)  ## CloudFormation into cdk.out/, offline, with cdk-nag (npx --yes aws-cdk@^2.1148 synth does the same via cdk.json)
 	$(BIN)/python -m infra.app

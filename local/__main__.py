@@ -24,11 +24,14 @@ def serve(config: PlatformConfig) -> int:
         f"AWS_DEFAULT_REGION={config.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local STAGE={config.stage}\n")
     print(f"Golden Time local platform\n  API         {platform.api_url}\n  media edge  {platform.edge_url}\n"
           f"  AWS (moto)  {platform.emulator.endpoint_url}\n  admin CLI   make admin ARGS='principal list'\n"
-          "State lives in memory: it does not survive a restart (the signing keys in .local/ do).\n"
+          f"State is kept in {config.state_dir}/aws across restarts (rm -r it to start afresh).\n"
           "Ctrl-C stops everything.", flush=True)
     stop.wait()
     print("stopping…", flush=True)
     platform.stop()
+    if platform.faults is not None and platform.pump is not None:
+        print(f"faults injected: {platform.faults.injected} of {platform.faults.calls} AWS calls; "
+              f"{platform.pump.duplicated} messages delivered twice", flush=True)
     return 0
 
 
@@ -39,10 +42,12 @@ def main() -> int:
     parser.add_argument("--aws-port", type=int, default=4566, help="0 picks a free port")
     parser.add_argument("--api-port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--edge-port", type=int, default=8001, help="0 picks a free port")
+    parser.add_argument("--faults", type=float, default=0.0,
+                        help="share of AWS calls that fail transiently (the pump duplicates half as many messages)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = PlatformConfig(state_dir=Path(args.state_dir), aws_port=args.aws_port, api_port=args.api_port,
-                            edge_port=args.edge_port)
+                            edge_port=args.edge_port, faults=args.faults)
     if args.command == "serve":
         return serve(config)
     from local.demo import run_demo

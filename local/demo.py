@@ -6,6 +6,7 @@ Later capabilities add their steps here; each step prints what a person would wa
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,10 @@ def run_demo(config: PlatformConfig) -> int:
     summary: list[tuple[str, str]] = []
     # EMF metric lines would bury the scenario's output; `make serve` keeps them.
     config.extra_env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # The scenario creates fixed principals: it runs on an emulator state of its own, fresh each time,
+    # and leaves what `make serve` keeps untouched.
+    config.aws_state_dir = config.state_dir / "demo-aws"
+    shutil.rmtree(config.aws_state_dir, ignore_errors=True)
     with LocalPlatform(config) as platform:
         settings = get_settings()
         resources = Resources(settings)

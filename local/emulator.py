@@ -31,9 +31,11 @@ class Emulator:
     """A moto server in its own process: it gets the second core, and nothing in the platform's
     process (or a test's in-process moto) can intercept its traffic."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4566, *, log_file: Path | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566, *, state_dir: Path,
+                 log_file: Path | None = None) -> None:
         self.host = host
         self.port = port
+        self.state_dir = state_dir
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -46,16 +48,20 @@ class Emulator:
             with socket.socket() as probe:  # an ephemeral port for tests
                 probe.bind((self.host, 0))
                 self.port = probe.getsockname()[1]
+        else:
+            refuse_if_held(self.host, self.port, self.state_dir)
         log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "local.emulator_server", "--host", self.host, "--port", str(self.port)],
+            [sys.executable, "-m", "local.emulator_server", "--host", self.host, "--port", str(self.port),
+             "--state-dir", str(self.state_dir), "--parent-pid", str(os.getpid())],
             stdout=log, stderr=log, cwd=_ROOT, env={**os.environ, "PYTHONPATH": _pythonpath()},
             start_new_session=True)  # Ctrl-C reaches us first; we stop it in order
         atexit.register(self.stop)  # never leave an orphan server behind
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"the AWS emulator exited at start (port {self.port} busy?)")
+                raise RuntimeError(f"the AWS emulator exited at start (port {self.port} busy? state in "
+                                   f"{self.state_dir} in use? see {self._log_file})")
             try:
                 with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):  # noqa: S310
                     return
@@ -67,13 +73,23 @@ class Emulator:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
+        self._process.terminate()  # it takes a last checkpoint, then exits
         try:
-            self._process.wait(timeout=10)
+            self._process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         self._process = None
+
+
+def refuse_if_held(host: str, port: int, state_dir: Path) -> None:
+    """A server already on the port would silently answer with its own (old) state: refuse to start."""
+    with socket.socket() as probe:
+        if probe.connect_ex((host, port)) != 0:
+            return
+    pid_file = state_dir / "emulator.pid"
+    owner = f" (an emulator, pid {pid_file.read_text().strip()}, per {pid_file})" if pid_file.exists() else ""
+    raise RuntimeError(f"port {port} on {host} is already in use{owner}: stop that process first")
 
 
 def provision(catalog: ResourceCatalog, *, s3: Any, sqs: Any, dynamodb: Any, sns: Any, region: str,

@@ -1,4 +1,5 @@
-"""The moto server the emulator runs, with DynamoDB requests serialised.
+"""The moto server the emulator runs: each service's writes serialised and journaled, its state
+checkpointed under ``--state-dir`` (see ``local.emulator_state``), tied to the life of its parent.
 
 moto's DynamoDB evaluates a ConditionExpression and then writes, without a lock, so two
 concurrent conditional writes can both succeed — real DynamoDB never allows that, and exactly-once
@@ -9,43 +10,81 @@ requests restores the guarantee; other services (SQS long polls above all) stay 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import fcntl
+import logging
 import os
-import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
 from local import s3_notifications
+from local.emulator_state import PersistentState, StateStore
 from local.s3_post_policy import PostPolicyGate
 
-StartResponse = Callable[..., Any]
+logger = logging.getLogger(__name__)
+_PR_SET_PDEATHSIG = 1
 
 
-class SerialDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time, the response fully produced under the lock."""
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to send SIGTERM when the parent dies (even by ``kill -9``): no orphan holds the port."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        sys.exit("the platform that started the emulator is gone")
 
-    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
-        self._app = app
-        self._lock = threading.Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
-            with self._lock:
-                return list(self._app(environ, start_response))
-        return self._app(environ, start_response)
+def lock_state_dir(state_dir: Path) -> int:
+    """One emulator per state directory: a second one would overwrite the first one's state."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / "emulator.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another emulator is using {state_dir} (pid {Path(state_dir / 'emulator.pid').read_text().strip()})")
+    (state_dir / "emulator.pid").write_text(str(os.getpid()))
+    return fd
+
+
+def _stop(*_: Any) -> NoReturn:
+    raise KeyboardInterrupt  # leave run_simple; the final checkpoint runs on the way out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--state-dir", type=Path, required=True, help="checkpoints and journal live here")
+    parser.add_argument("--parent-pid", type=int, help="exit when this process dies")
+    parser.add_argument("--checkpoint-every-s", type=float, default=10.0)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request costs the hot paths
+    if args.parent_pid:
+        die_with_parent(args.parent_pid)
+    lock_state_dir(args.state_dir)
+    signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     s3_notifications.install()  # notifications with versionId, sequencer and the rest S3 sends
-    app = PostPolicyGate(SerialDynamoDB(DomainDispatcherApplication(create_backend_app)))  # POST policies as S3
-    run_simple(args.host, args.port, app, threaded=True)
+    state = PersistentState(DomainDispatcherApplication(create_backend_app), StateStore(args.state_dir),
+                            checkpoint_every_s=args.checkpoint_every_s)
+    replayed = state.replay(state.store.load())
+    state.checkpoint(everything=True)
+    logger.info("state restored from %s (generation %d, %d journaled writes replayed)", args.state_dir,
+                state.store.generation, replayed)
+    state.start_checkpoints()
+    try:
+        run_simple(args.host, args.port, PostPolicyGate(state), threaded=True)  # POST policies checked as S3 does
+    except KeyboardInterrupt:
+        pass
+    finally:
+        state.stop()
+        logger.info("state checkpointed (generation %d)", state.store.generation)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from chalicelib.settings import Settings, get_settings
 from local.batch import ProcessPoolBatchExecutor
 from local.edge_function import ViewerRequestFunction
 from local.emulator import Emulator, provision
+from local.faults import DuplicateDelivery, FaultInjector
 from local.gateway import ApiGateway
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
 from local.lambda_runtime import function_name_of, resolve_handler
@@ -47,6 +48,8 @@ class PlatformConfig:
     pump_wait_seconds: int = 1
     batch_workers: int | None = None
     with_schedules: bool = True
+    faults: float = 0.0  # share of AWS calls failing transiently; the pump duplicates half that share
+    aws_state_dir: Path | None = None  # the emulator's checkpoints and journal; state_dir/aws by default
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -54,6 +57,7 @@ class LocalPlatform:
     def __init__(self, config: PlatformConfig | None = None) -> None:
         self.config = config or PlatformConfig()
         self.emulator = Emulator(self.config.host, self.config.aws_port,
+                                 state_dir=self.config.aws_state_dir or self.config.state_dir / "aws",
                                  log_file=self.config.state_dir / "emulator.log")
         self.gateway: ApiGateway | None = None
         self.edge: MediaEdge | None = None
@@ -64,6 +68,7 @@ class LocalPlatform:
         self._public_pem = b""
         self._private_pem = b""
         self._edge_function: ViewerRequestFunction | None = None
+        self.faults: FaultInjector | None = None
 
     @property
     def catalog(self) -> ResourceCatalog:
@@ -123,6 +128,11 @@ class LocalPlatform:
                   dynamodb=resources.client("dynamodb"), sns=resources.client("sns"),
                   secretsmanager=resources.client("secretsmanager"), region=settings.aws_region)
         self._register_video_models(resources)
+        if self.config.faults > 0:  # after provisioning: every client built from here on fails on purpose
+            self.faults = FaultInjector(self.config.faults)
+            self.faults.install()
+            aws.reset_clients()
+            resources = Resources(settings)
 
         from app import app  # imported after the environment is set, as Lambda would
 
@@ -134,7 +144,8 @@ class LocalPlatform:
             self.config.extra_env["MEDIA_EDGE_URL"] = self.edge_url
             settings = self._configure_environment()
         self.pump = EventPump(resources.client("sqs"), self._queue_bindings(resources), region=settings.aws_region,
-                              wait_seconds=self.config.pump_wait_seconds)
+                              wait_seconds=self.config.pump_wait_seconds,
+                              duplicates=DuplicateDelivery(self.config.faults / 2) if self.config.faults > 0 else None)
         self.pump.start()
         if self.config.with_schedules:
             self.scheduler = Scheduler(self._schedule_bindings(), region=settings.aws_region)
@@ -195,6 +206,8 @@ class LocalPlatform:
         if self.batch is not None:
             use_local_executor(None)
             self.batch.shutdown()
+        if self.faults is not None:
+            self.faults.uninstall()
         self.emulator.stop()
 
     def __enter__(self) -> LocalPlatform:

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from local.faults import DuplicateDelivery
 from local.lambda_runtime import Handler, LambdaContext
 from local.workers import Workers
 
@@ -67,8 +68,10 @@ def _record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
 
 
 class EventPump:
-    def __init__(self, sqs: Any, bindings: list[QueueBinding], *, region: str, wait_seconds: int = 1) -> None:
+    def __init__(self, sqs: Any, bindings: list[QueueBinding], *, region: str, wait_seconds: int = 1,
+                 duplicates: DuplicateDelivery | None = None) -> None:
         self._sqs = sqs
+        self._duplicates = duplicates
         self._bindings = bindings
         self._region = region
         self._wait_seconds = wait_seconds
@@ -99,13 +102,21 @@ class EventPump:
         failed_ids = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])} \
             if isinstance(response, dict) else set()
         for message in batch:
-            if message["MessageId"] not in failed_ids:
+            if message["MessageId"] in failed_ids:
+                continue
+            if self._duplicates is not None and self._duplicates.again():
+                self._redeliver(binding, message)  # SQS is at-least-once: consumers must cope
+            else:
                 self._delete(binding, message)
         return PollResult(received=len(messages), succeeded=len(batch) - len(failed_ids & {m["MessageId"] for m in batch}),
                           failed=len(failed_ids), ignored=len(tests))
 
     def _delete(self, binding: QueueBinding, message: dict[str, Any]) -> None:
         self._sqs.delete_message(QueueUrl=binding.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _redeliver(self, binding: QueueBinding, message: dict[str, Any]) -> None:
+        self._sqs.change_message_visibility(QueueUrl=binding.queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                            VisibilityTimeout=0)
 
     def _run(self, binding: QueueBinding) -> None:
         while not self._stop.is_set():
@@ -122,6 +133,10 @@ class EventPump:
         # BatchProcessor, Metrics) that a container never shares between concurrent invocations.
         for binding in self._bindings:
             self._workers.spawn(f"pump-{binding.function_name}", functools.partial(self._run, binding))
+
+    @property
+    def duplicated(self) -> int:
+        return self._duplicates.duplicated if self._duplicates is not None else 0
 
     def stop(self) -> None:
         self._workers.stop(join_timeout_s=self._wait_seconds + 5)

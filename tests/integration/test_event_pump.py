@@ -177,3 +177,22 @@ def test_the_running_pump_drives_s3_notifications_to_the_handler(aws):
         pump.stop()
     # THEN exactly the matching key arrived, URL-encoded (moto also encodes "/"; handlers unquote_plus)
     assert [unquote_plus(k) for k in keys] == ["monitor/cam-1/frame 1.jpg"]
+
+
+def test_duplicate_delivery_hands_a_handled_message_over_again_as_sqs_would(sqs):
+    # GIVEN a pump that delivers every handled message twice (the faults switch, at its extreme)
+    from local.faults import DuplicateDelivery
+
+    url, arn, _ = make_queue(sqs, "twice", visibility=30)
+    sqs.send_message(QueueUrl=url, MessageBody="once")
+    seen = []
+    pump = EventPump(sqs, [], region="ap-northeast-2", duplicates=DuplicateDelivery(0.999, seed=3))
+    binding = QueueBinding("twice-fn", url, arn, lambda event, ctx: seen.extend(event["Records"]))
+    # WHEN it polls twice
+    pump.poll_once(binding, wait_seconds=0)
+    pump.poll_once(binding, wait_seconds=0)
+    # THEN the same message (same id, a new receipt handle, one more receive) came twice, and is still queued
+    assert [r["messageId"] for r in seen] == [seen[0]["messageId"]] * 2
+    assert seen[0]["receiptHandle"] != seen[1]["receiptHandle"]
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in seen] == ["1", "2"]
+    assert pump.duplicated == 2
