@@ -81,7 +81,8 @@ class XrayStudies:
         links = None
         if study.reading is not None:
             expires = self.policy.link_expires_s
-            links = StudyLinks(heatmap=self._store.presigned_get(study.reading.heatmap_key, expires_s=expires),
+            heatmap = study.reading.heatmap_key
+            links = StudyLinks(heatmap=self._store.presigned_get(heatmap, expires_s=expires) if heatmap else None,
                                report=self._store.presigned_get(study.reading.report_key, expires_s=expires),
                                expires_in_s=expires)
         return StudyView(study_id=study.study_id, status=study.status, created_ms=study.created_ms,

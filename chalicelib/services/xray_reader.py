@@ -245,14 +245,17 @@ class XrayReader:
         heatmap_ms = item.timings.get("heatmap_ms", 0.0) + (time.perf_counter() - started) * 1000
 
         started = time.perf_counter()
-        deid_key = None
+        deid_key = withheld = None
         deid_info: dict[str, Any] | None = None
         if image.dataset is not None:
             deid = deidentify_dicom(image.dataset, uid_salt=self._salt, pseudonym=study.study_id)
-            deid_key = f"deid/{study.center_id}/{study.study_id}/image.dcm"
-            self._store.put(deid_key, deid.data, content_type="application/dicom")
+            withheld = deid.withheld
+            if deid.data is not None:  # withheld (burned-in identity): no copy, the study is flagged for review
+                deid_key = f"deid/{study.center_id}/{study.study_id}/image.dcm"
+                self._store.put(deid_key, deid.data, content_type="application/dicom")
             deid_info = {"key": deid_key, "profile": "DICOM PS3.15 Basic Application Level Confidentiality Profile",
-                         "attributes_removed": len(deid.removed), "burned_in_annotation": deid.burned_in_annotation}
+                         "attributes_removed": len(deid.removed), "burned_in_annotation": deid.burned_in_annotation,
+                         "withheld": withheld}
         self._store.put(f"{base}/heatmap.png", heatmap_png, content_type="image/png")
         store_ms = (time.perf_counter() - started) * 1000
         finished_ms = self._now_ms()
@@ -270,6 +273,7 @@ class XrayReader:
             image=ImageInfo(format=image.format, width=image.width, height=image.height, bits=image.bits,
                             photometric=image.photometric),
             heatmap_key=f"{base}/heatmap.png", report_key=f"{base}/report.json", deid_key=deid_key,
+            deid_withheld=withheld, review_required=withheld is not None,
             timings=timings, completed_ms=finished_ms)
         report = {
             "study_id": study.study_id, "center_id": study.center_id, "reading": reading.model_dump(mode="json"),

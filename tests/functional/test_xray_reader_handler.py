@@ -3,6 +3,8 @@ retries, poison messages, one batched inference per batch, and a third-party mod
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import time
@@ -165,10 +167,29 @@ def test_deidentified_uids_are_keyed_by_the_stages_secret_deid_key(reader, aws):
     clean = pydicom.dcmread(io.BytesIO(aws.store("xray").get(reading_of(aws, study_id).deid_key)))
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
         value = str(original.get(keyword))
-        assert clean.get(keyword) == generate_uid(entropy_srcs=[key, value]), keyword
+        digest = hmac.new(key.encode(), value.encode(), hashlib.sha256).digest()
+        assert clean.get(keyword) == f"2.25.{int.from_bytes(digest[:16], 'big')}", keyword
         # AND not from the public per-stage constant that used to salt it (anyone could recompute that)
         assert clean.get(keyword) != generate_uid(entropy_srcs=[f"gt-{aws.settings.stage}-deid-uids", value])
         assert clean.get(keyword) != value
+
+
+def test_a_study_with_burned_in_annotation_is_read_but_its_copy_withheld_for_review(reader, aws):
+    # GIVEN a DICOM whose header says identifying text is burned into the pixels
+    ds = pydicom.dcmread(io.BytesIO(dicom_bytes(synthetic_chest(512))))
+    ds.BurnedInAnnotation = "YES"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    study_id, obj = upload(aws, buffer.getvalue(), "chest.dcm")
+    # WHEN the notification arrives
+    assert invoke(reader, s3_sqs_event([obj])) == {"batchItemFailures": []}
+    # THEN the reading is made, but no de-identified copy exists and the study is flagged for review
+    reading = reading_of(aws, study_id)
+    assert reading.findings
+    assert reading.deid_key is None
+    assert reading.review_required is True
+    assert "BurnedInAnnotation" in (reading.deid_withheld or "")
+    assert list(aws.store("xray").keys("deid/")) == []
 
 
 def test_a_missing_deid_key_fails_the_cold_start_and_reads_nothing(reader, aws):
