@@ -161,13 +161,14 @@ class XrayReader:
         for item, heat in zip(items, maps, strict=True):
             item.heat = heat
             item.timings["heatmap_ms"] = per_image
-        list(self._pool.map(_render, items))  # PNG encoding overlaps (zlib runs without the GIL)
-        return sum(self._add_heatmap(item, method) for item in items)
+        # each item: render (zlib runs without the GIL), store, update the reading: items overlap in the pool
+        return sum(self._pool.map(lambda item: self._add_heatmap(item, method), items))
 
     def _add_heatmap(self, item: Prepared, method: str) -> bool:
         study = item.settled
         if study is None or study.reading is None or item.heat is None:
             return False
+        _render(item)
         try:
             key = f"reports/{study.center_id}/{study.study_id}/heatmap.png"
             self._store.put(key, item.heatmap_png or b"", content_type="image/png")
