@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv node lint test test-fast demo serve bench admin synth deploy clean
+.PHONY: help venv node lint system-deps test test-fast demo serve bench admin synth deploy clean
 
 help:
 	@echo "make demo    - run the platform's main scenario end-to-end on the local platform"
@@ -33,7 +33,11 @@ lint: $(STAMP)
 	$(BIN)/mypy app.py chalicelib functions local infra layers
 	$(BIN)/mypy tests --allow-untyped-defs --allow-incomplete-defs --allow-untyped-calls --check-untyped-defs
 
-test: lint node
+# System tools the tests need: dcmtk encodes the JPEG transfer syntaxes pydicom cannot (baseline, extended, lossless).
+system-deps:
+	@command -v dcmcjpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk)
+
+test: lint node system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 test-fast: $(STAMP) node

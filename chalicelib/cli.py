@@ -11,6 +11,8 @@ Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT
     python -m chalicelib.cli audit show --hours 24 [--json]
     python -m chalicelib.cli models register-video [--dir ../shared/models]
     python -m chalicelib.cli models list | activate NAME VERSION [--role xray] | rollback ROLE
+    python -m chalicelib.cli models register --model model.onnx --manifest manifest.json [--activate]
+    python -m chalicelib.cli models schema
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from chalicelib.adapters.resources import Resources
-from chalicelib.errors import ValidationFailed
+from chalicelib.errors import PermanentError, ValidationFailed
+from chalicelib.inference.classifier import Classifier
+from chalicelib.inference.manifest import ModelManifest, manifest_schema
 from chalicelib.inference.reference_model import TASK as XRAY_TASK
 from chalicelib.inference.registry import ManifestRegistry
 from chalicelib.models.camera import Camera
@@ -35,6 +41,8 @@ from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.settings import get_settings
+
+XRAY_MODEL_ACTIONS = ("register", "schema")
 
 
 def _resources() -> Resources:
@@ -154,6 +162,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from chalicelib.video.models import SHARED_MODELS, register_video_models
 
+    if args.action in XRAY_MODEL_ACTIONS:
+        return _cmd_models_xray(args)
     if args.action != "register-video":
         return _cmd_models_admin(args)
     directory = Path(args.dir) if args.dir else SHARED_MODELS
@@ -201,6 +211,42 @@ def _cmd_models_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_xray_model(model: bytes, manifest_json: str, *, activate: bool,
+                        resources: Resources | None = None) -> ModelManifest:
+    """Register a third-party X-ray classifier from its files: the manifest is validated, the sha256 checked,
+    and the model opened and run once on a blank image by its manifest (wrong input name, size or label
+    count is refused here, not on the first study); ``activate`` makes it the reader's model."""
+    from chalicelib.inference.registry import ModelRegistry, cam_weights, open_session
+
+    manifest = ModelManifest.model_validate_json(manifest_json)
+    Classifier(manifest, open_session(model, preferred=("CPUExecutionProvider",)),
+               cam_weights=cam_weights(model, manifest)).warm_up()
+    registry = ModelRegistry((resources or _resources()).store("models"))
+    registry.register(manifest, model)
+    if activate:
+        registry.activate(XRAY_TASK, manifest.name, manifest.version)
+    return manifest
+
+
+def _cmd_models_xray(args: argparse.Namespace) -> int:
+    """``models register`` and ``models schema`` (the X-ray classifier registry)."""
+    if args.action == "schema":
+        print(json.dumps(manifest_schema(), indent=2))
+        return 0
+    if not (args.model and args.manifest):
+        print("models register needs --model and --manifest", file=sys.stderr)
+        return 2
+    try:
+        manifest = register_xray_model(Path(args.model).read_bytes(), Path(args.manifest).read_text(),
+                                       activate=args.activate)
+    except (ValidationError, PermanentError, ValueError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    state = f"active for task {XRAY_TASK}" if args.activate else "registered, not active"
+    print(f"{manifest.ref} sha256 {manifest.sha256} ({state})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gt-admin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -240,11 +286,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit.add_argument("--json", action="store_true", help="one JSON record per line (export)")
     audit.set_defaults(run=_cmd_audit)
 
-    models = sub.add_parser("models", help="register the video models (detector, re-identification)")
-    models.add_argument("action", choices=["register-video", "list", "activate", "rollback"])
+    models = sub.add_parser("models", help="register models: video (detector, re-identification), X-ray classifiers")
+    models.add_argument("action", choices=["register-video", "list", "activate", "rollback", *XRAY_MODEL_ACTIONS])
     models.add_argument("--dir", help="directory holding yolox_nano_coco.onnx and osnet_x0_25_msmt17.onnx")
     models.add_argument("names", nargs="*", metavar="ARG", help="activate: NAME VERSION; rollback: ROLE")
     models.add_argument("--role", help="activate: the role to activate for (xray, video-detector, video-reid)")
+    models.add_argument("--model", help="register: the model.onnx file")
+    models.add_argument("--manifest", help="register: its manifest.json (see `models schema`)")
+    models.add_argument("--activate", action="store_true", help="register: make it the X-ray reader's model")
     models.set_defaults(run=_cmd_models)
 
     args = parser.parse_args(argv)

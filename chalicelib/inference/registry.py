@@ -158,8 +158,9 @@ class ModelRegistry(ManifestRegistry[ModelManifest]):
             found = _loaded.get(cache_key)
             if found is not None:
                 return found
-            classifier = Classifier(manifest, open_session(self.verified_model(manifest),
-                                                              preferred=manifest.providers))
+            model = self.verified_model(manifest)
+            classifier = Classifier(manifest, open_session(model, preferred=manifest.providers),
+                                    cam_weights=cam_weights(model, manifest))
             classifier.warm_up()
             _loaded[cache_key] = classifier
             logger.info("model loaded", extra={"model": manifest.ref, "providers": classifier.providers})
@@ -170,6 +171,27 @@ class ModelRegistry(ManifestRegistry[ModelManifest]):
         if pointer is None:
             raise ModelError(f"no active model for task {task!r}")
         return self.load(*pointer)
+
+
+def cam_weights(model: bytes, manifest: ModelManifest) -> Any:
+    """The final linear layer's weights as (labels, K), read from the model's initializers, when the manifest
+    asks for class activation maps; None otherwise (heat maps then come from occlusion)."""
+    spec = manifest.class_activation
+    if spec is None:
+        return None
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load_from_string(model).graph
+    found = next((init for init in graph.initializer if init.name == spec.weights), None)
+    if found is None:
+        raise ModelError(f"{manifest.ref}: class_activation.weights names no initializer {spec.weights!r}")
+    weights = np.asarray(numpy_helper.to_array(found), dtype=np.float32)
+    labels = len(manifest.labels)
+    if weights.ndim != 2 or labels not in weights.shape:
+        raise ModelError(f"{manifest.ref}: {spec.weights!r} has shape {weights.shape}, not (labels, K) or (K, labels)")
+    return weights if weights.shape[0] == labels else weights.T
 
 
 def open_session(model: bytes | Path, *, preferred: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider"),
