@@ -17,7 +17,7 @@ help:
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q --upgrade "pip>=24,<26.3"
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
