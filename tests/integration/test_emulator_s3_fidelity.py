@@ -26,8 +26,8 @@ MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[dict[str, Any]]:
-    server = Emulator(port=0)
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    server = Emulator(port=0, state_dir=tmp_path_factory.mktemp("emulator"))
     server.start()
     clients = {name: boto3.client(name, endpoint_url=server.endpoint_url, region_name=REGION)
                for name in ("s3", "sqs", "dynamodb", "sns")}
