@@ -3,7 +3,6 @@ at upload time, and S3 → SQS notifications carry the fields S3 sends."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,11 +26,8 @@ MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    # The emulator keeps its state in a directory once persistence (issue 14b) is merged; pass one when it takes it.
-    persistent = "state_dir" in inspect.signature(Emulator).parameters
-    options: dict[str, Any] = {"state_dir": tmp_path_factory.mktemp("emulator")} if persistent else {}
-    server = Emulator(port=0, **options)
+def emulator() -> Iterator[dict[str, Any]]:
+    server = Emulator(port=0)
     server.start()
     clients = {name: boto3.client(name, endpoint_url=server.endpoint_url, region_name=REGION)
                for name in ("s3", "sqs", "dynamodb", "sns")}
