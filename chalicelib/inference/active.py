@@ -69,3 +69,28 @@ class ActiveModel:
     def __call__(self) -> Classifier:
         """The classifier chosen at the batch's refresh (the same one for the whole batch)."""
         return self._classifier if self._classifier is not None else self.refresh()
+
+
+class ActivePointer:
+    """A task's active pointer as a warm container sees it: ``changed()`` re-reads it when the last read is older
+    than ``ACTIVE_CHECK_S`` and returns the new (name, version) when it moved (for models a container holds in
+    some other form, such as the selective monitor's detector)."""
+
+    def __init__(self, read: Callable[[], tuple[str, str] | None], *, check_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._read, self._check_s, self._clock = read, check_s, clock
+        self._lock = threading.Lock()
+        self.current = read()
+        self._checked = clock()
+
+    def changed(self) -> tuple[str, str] | None:
+        with self._lock:
+            now = self._clock()
+            if now - self._checked < (ACTIVE_CHECK_S if self._check_s is None else self._check_s):
+                return None
+            self._checked = now
+            pointer = self._read()
+            if pointer is None or pointer == self.current:
+                return None
+            self.current = pointer
+            return pointer

@@ -55,4 +55,5 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     runtime().idempotency.register_lambda_context(context)
+    runtime().refresh_detector()  # a newly activated detector applies from this batch on
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -20,11 +20,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.inference.active import ActivePointer
 from chalicelib.monitoring import build_monitoring
 from chalicelib.ports import ObjectStore
 from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
 from chalicelib.video.detect import Detector, build_detector
-from chalicelib.video.models import DETECTOR, SHARED_MODELS, load_video_model
+from chalicelib.video.models import DETECTOR, SHARED_MODELS, load_video_model, video_registry
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -36,6 +37,21 @@ class MonitorRuntime:
     media: ObjectStore
     analyse_once: Callable[..., dict[str, Any]]
     idempotency: IdempotencyConfig
+    refresh_detector: Callable[[], None] = lambda: None
+
+
+def detector_refresher(pipeline: MonitorPipeline, models: ObjectStore) -> Callable[[], None]:
+    """Called before each batch: a newly activated (or rolled back) detector replaces the warm one within
+    ACTIVE_CHECK_S (chalicelib/inference/active.py)."""
+    pointer = ActivePointer(lambda: video_registry(models).active(DETECTOR.task))
+
+    def refresh() -> None:
+        moved = pointer.changed()
+        if moved is not None:
+            pipeline.detector = load_detector(models)
+            logger.info("active detector", extra={"model": "/".join(moved)})
+
+    return refresh
 
 
 def load_detector(models: ObjectStore, shared: Path | None = SHARED_MODELS) -> Detector:
@@ -68,7 +84,8 @@ def build_runtime(resources: Resources, detector: Detector | None = None) -> Mon
                                expires_after_seconds=IDEMPOTENCY_TTL_S)
     analyse_once = idempotent_function(analyse, data_keyword_argument="upload", persistence_store=persistence,
                                        config=config)
-    return MonitorRuntime(pipeline=pipeline, media=media, analyse_once=analyse_once, idempotency=config)
+    return MonitorRuntime(pipeline=pipeline, media=media, analyse_once=analyse_once, idempotency=config,
+                          refresh_detector=detector_refresher(pipeline, resources.store("models")))
 
 
 def uploads_of(record: SQSRecord) -> list[dict[str, Any]]:

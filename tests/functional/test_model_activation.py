@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import load_event
 from xray_support import png_bytes, s3_sqs_event, synthetic_chest, third_party_model
 
 from chalicelib import cli
@@ -14,6 +15,7 @@ from chalicelib.inference.reference_model import NAME as REFERENCE_NAME
 from chalicelib.inference.registry import ModelError, ModelRegistry
 from chalicelib.models.xray import StudyCreate
 from chalicelib.services.xray import XrayStudies
+from chalicelib.video.models import DETECTOR, SHARED_MODELS, register_video_models
 from functions.xray_reader import handler
 from local.lambda_runtime import LambdaContext
 
@@ -74,3 +76,27 @@ def test_rollback_without_an_earlier_version_is_refused(aws, reader):
     registry.activate("xray", manifest.name, manifest.version)
     with pytest.raises(ModelError, match="no earlier active version"):
         registry.rollback("xray")
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not (SHARED_MODELS / DETECTOR.file).is_file(), reason="needs ../shared/models")
+def test_a_warm_selective_monitor_switches_to_a_newly_activated_detector(aws, monkeypatch, caplog):
+    from functions.selective_monitor import handler as monitor
+
+    monkeypatch.setattr(active, "ACTIVE_CHECK_S", CHECK_S)
+    monitor.runtime.cache_clear()
+    # GIVEN a warm monitor whose detector came from the development copy (nothing registered yet)
+    warm = monitor.runtime()
+    before = warm.pipeline.detector
+    # WHEN the video models are registered and activated in the registry
+    manifests = {m.role: m for m in register_video_models(aws.store("models"), SHARED_MODELS)}
+    time.sleep(CHECK_S + 0.1)
+    with caplog.at_level("INFO"):
+        batch = load_event("s3_sqs/test_event.json")  # any batch: S3's test event is acknowledged
+        assert monitor.lambda_handler(batch, LambdaContext(function_name="selective-monitor")) == {
+            "batchItemFailures": []}
+    # THEN the same container's next batch runs the registry's detector
+    assert monitor.runtime() is warm and warm.pipeline.detector is not before
+    detector = manifests[DETECTOR.role]
+    assert any(getattr(r, "model", None) == f"{detector.name}/{detector.version}" for r in caplog.records)
+    monitor.runtime.cache_clear()
