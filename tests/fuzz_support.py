@@ -111,7 +111,7 @@ def _fuzz_operation(operation: Any, mode: GenerationMode, base_url: str, session
             report.server_errors += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
-        except Exception as exc:  # every check failure is a finding; keep fuzzing
+        except (Exception, BaseExceptionGroup) as exc:  # every check failure (a FailureGroup) is a finding
             report.note(_describe(case, response, exc))
 
     run()

@@ -56,7 +56,7 @@ def _ours(body: Any) -> bool:
 
 
 def error_boundary(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """HTTP middleware: every answer an error has is ``{"error": {code, message}}``.
+    """HTTP middleware: every error answer is ``{"error": {code, message}}``.
 
     Chalice answers an unsupported method (405), media type (415) or an unhandled exception (500) in its
     own ``{"Code", "Message"}`` shape; this rewrites those and turns any exception that escapes a view

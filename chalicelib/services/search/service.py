@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 SHARD_ENTRY_POINT = "functions.search_shard.handler.run_shard"
 MAX_PHOTO_PIXELS = 4096 * 4096
+PHOTO_WORKING_SIDE = 2048
 MAX_CAMERAS = 50
 FUTURE_SLACK_MS = 60_000
 
@@ -57,12 +58,15 @@ def decode_photo(index: int, encoded: str) -> Frame:
     if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
         raise PhotoRejected(f"photo {index + 1} is not a JPEG or PNG image")
     try:  # sized from its header: a 146 KB PNG can declare 900 megapixels
-        image_size(data, max_pixels=MAX_PHOTO_PIXELS)
+        width, height = image_size(data, max_pixels=MAX_PHOTO_PIXELS)
     except TooManyPixels as exc:
         raise PhotoRejected(f"photo {index + 1} is larger than {MAX_PHOTO_PIXELS} pixels") from exc
     except ProbeError as exc:
         raise PhotoRejected(f"photo {index + 1} could not be decoded as an image") from exc
-    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    # a large photo is decoded at half size (JPEG by DCT scaling): the detector and the embedder work
+    # far below 2048 pixels, and the framed copy person_crop makes stays small
+    flags = cv2.IMREAD_REDUCED_COLOR_2 if max(width, height) > PHOTO_WORKING_SIDE else cv2.IMREAD_COLOR
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     if decoded is None or decoded.size == 0:
         raise PhotoRejected(f"photo {index + 1} could not be decoded as an image")
     image: Frame = np.asarray(decoded, dtype=np.uint8)

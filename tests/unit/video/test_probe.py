@@ -106,3 +106,14 @@ def test_the_photo_check_and_the_base64_path_agree():
     assert decode_photo(0, base64.b64encode(small).decode()).shape == (64, 64, 3)
     with pytest.raises(PhotoRejected, match="larger than"):
         decode_photo(0, base64.b64encode(png_bomb(5000)).decode())
+
+
+def test_a_large_photo_is_decoded_at_half_size():
+    import cv2
+    import numpy as np
+
+    from chalicelib.services.search.service import decode_photo
+
+    ok, jpeg = cv2.imencode(".jpg", np.full((3000, 4000, 3), 128, np.uint8))
+    assert ok
+    assert decode_photo(0, base64.b64encode(jpeg.tobytes()).decode()).shape == (1500, 2000, 3)
