@@ -32,6 +32,7 @@ from chalicelib.imaging.deid import deidentify_dicom
 from chalicelib.imaging.errors import ImageRejected
 from chalicelib.imaging.quality import QualityReport, QualityRules, check_quality
 from chalicelib.inference.classifier import Classifier
+from chalicelib.inference.manifest import Colour
 from chalicelib.inference.postprocess import findings, triage
 from chalicelib.inference.preprocess import Tensor, preprocess, stack
 from chalicelib.models.xray import (
@@ -119,7 +120,8 @@ class XrayReader:
             for item in ready:
                 started = time.perf_counter()
                 assert item.image is not None
-                item.tensor = preprocess(item.image.pixels, classifier.manifest, item.image.rgb)
+                colour = item.image.rgb if classifier.manifest.colour is Colour.RGB else None
+                item.tensor = preprocess(item.image.pixels, classifier.manifest, colour)
                 item.timings["preprocess_ms"] = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
             scores, features = classifier.run_with_features(stack([item.tensor for item in ready
