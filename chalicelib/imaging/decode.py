@@ -52,10 +52,19 @@ class DecodedImage:
     bits: int
     photometric: str
     colourfulness: float = 0.0
-    rgb: NDArray[np.float32] | None = field(default=None, repr=False, compare=False)  # (H, W, 3) in [0, 1]
+    rgb_stored: NDArray[Any] | None = field(default=None, repr=False, compare=False)  # (H, W, 3) as stored
+    rgb_peak: float = 255.0
     view_position: str | None = None
     body_part: str | None = None
     dataset: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def rgb(self) -> NDArray[np.float32] | None:
+        """The colour planes in [0, 1] (H, W, 3), made on demand (kept as stored: a quarter of the memory)."""
+        if self.rgb_stored is None:
+            return None
+        planes: NDArray[np.float32] = np.clip(self.rgb_stored.astype(np.float32) / np.float32(self.rgb_peak), 0.0, 1.0)
+        return planes
 
     @property
     def min_side(self) -> int:
@@ -119,7 +128,7 @@ def _decode_pillow(data: bytes, kind: str, limits: DecodeLimits) -> DecodedImage
             raise NotAnImage(f"corrupt or truncated {kind.upper()}: {exc}") from exc
     mode = image.mode
     colour = 0.0
-    rgb_out: NDArray[np.float32] | None = None
+    rgb_out: NDArray[Any] | None = None
     if mode in _GREY_MODES:
         raw = np.asarray(image)
         if mode == "1":
@@ -135,10 +144,10 @@ def _decode_pillow(data: bytes, kind: str, limits: DecodeLimits) -> DecodedImage
         bits = 8
         colour = colourfulness(rgb)
         pixels = _luma(rgb) / 255.0
-        rgb_out = rgb.astype(np.float32) / np.float32(255.0)
+        rgb_out = rgb
     return DecodedImage(pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32), width=width, height=height,
                         format=kind, bits=bits, photometric="RGB" if mode not in _GREY_MODES else "MONOCHROME2",
-                        colourfulness=colour, rgb=rgb_out)
+                        colourfulness=colour, rgb_stored=rgb_out)
 
 
 def _decode_dicom(data: bytes, limits: DecodeLimits) -> DecodedImage:
@@ -176,12 +185,13 @@ def _decode_dicom_quietly(data: bytes, limits: DecodeLimits) -> DecodedImage:
     bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     colour = 0.0
-    rgb_out: NDArray[np.float32] | None = None
+    rgb_out: NDArray[Any] | None = None
+    scale = 255.0
     if samples == 3:
         colour = colourfulness(raw)
         scale = float((1 << int(ds.get("BitsStored", 8) or 8)) - 1)
         pixels = _luma(raw) / scale
-        rgb_out = np.clip(raw.astype(np.float32) / np.float32(scale), 0.0, 1.0)
+        rgb_out = raw
     elif samples == 1 and photometric in {"MONOCHROME1", "MONOCHROME2"}:
         values = np.asarray(apply_modality_lut(raw, ds), dtype=np.float64)
         windowed = "VOILUTSequence" in ds or "WindowCenter" in ds
@@ -197,7 +207,7 @@ def _decode_dicom_quietly(data: bytes, limits: DecodeLimits) -> DecodedImage:
             pixels = 1.0 - pixels
     else:
         raise UnsupportedImage(f"DICOM photometric interpretation {photometric} with {samples} samples is not supported")
-    return DecodedImage(pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32), rgb=rgb_out,
+    return DecodedImage(pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32), rgb_stored=rgb_out, rgb_peak=scale,
                         width=cols, height=rows, format="dicom", bits=bits, photometric=photometric,
                         colourfulness=colour, view_position=_text(ds.get("ViewPosition")),
                         body_part=_text(ds.get("BodyPartExamined")), dataset=ds)

@@ -68,7 +68,7 @@ class Resize(StrEnum):
     NEAREST = "nearest"  # the source pixel under each output centre (centres stepped from s/2 by s = in/out: Pillow's)
     BILINEAR = "bilinear"  # Pillow's bilinear (antialiased when shrinking)
     BICUBIC = "bicubic"  # Pillow's bicubic
-    AREA = "area"  # the mean over the source area each output pixel covers (OpenCV INTER_AREA)
+    AREA = "area"  # the mean over the source area each output pixel covers (OpenCV INTER_AREA when shrinking)
     LANCZOS = "lanczos"  # Pillow's Lanczos-3
 
 

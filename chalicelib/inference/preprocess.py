@@ -12,7 +12,8 @@ colour source, its RGB planes. In the manifest's order:
    it (offsets floor((size − new) / 2)) on ``pad_value``. Filters: ``nearest`` the source pixel under
    each output pixel's centre (centres stepped from s/2 by s = n_in / n_out in double precision, as
    Pillow), ``bilinear`` / ``bicubic`` / ``lanczos`` Pillow's (antialiased when
-   shrinking), ``area`` the average over the source area each output pixel covers (OpenCV INTER_AREA).
+   shrinking), ``area`` the mean over the source area each output pixel covers (OpenCV's
+   INTER_AREA when shrinking).
 3. normalisation per channel (``mean_std`` or fixed ``range``), layout ``CHW`` or ``HWC``;
    ``stack`` adds the batch axis.
 """
@@ -20,6 +21,7 @@ colour source, its RGB planes. In the manifest's order:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,11 +40,22 @@ def resize(plane: NDArray[np.float32], height: int, width: int, method: Resize =
         return plane.astype(np.float32, copy=False)
     source = np.ascontiguousarray(plane, dtype=np.float32)
     if method is Resize.AREA:
-        import cv2
-
-        return np.asarray(cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA), dtype=np.float32)
+        return _area_rows(_area_rows(source, height).T, width).T.astype(np.float32)
     image = Image.fromarray(source, mode="F")
     return np.asarray(image.resize((width, height), _PIL_FILTERS[method]), dtype=np.float32)
+
+
+def _area_rows(plane: NDArray[Any], n_out: int) -> NDArray[np.float64]:
+    """Rows resampled by exact area: output row i is the mean of the source over [i·s, (i+1)·s), s = n_in / n_out,
+    from the running sum of the rows (fractional rows weighted by the part covered)."""
+    n_in = plane.shape[0]
+    if n_in == n_out:
+        return plane.astype(np.float64)
+    running = np.concatenate([np.zeros((1, plane.shape[1])), np.cumsum(plane, axis=0, dtype=np.float64)])
+    edges = np.arange(n_out + 1) * (n_in / n_out)
+    whole = np.minimum(np.floor(edges).astype(np.int64), n_in - 1)
+    covered = running[whole] + (edges - whole)[:, None] * plane[whole]
+    return np.asarray((covered[1:] - covered[:-1]) / (n_in / n_out), dtype=np.float64)
 
 
 def planes_of(grey: NDArray[np.float32], rgb: NDArray[np.float32] | None, colour: Colour) -> list[NDArray[np.float32]]:

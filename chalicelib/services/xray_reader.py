@@ -4,10 +4,10 @@
 pending, applies the quality gate and scores all accepted images with ONE batched inference (which
 also returns the feature maps when the manifest names them). ``finish`` then settles one upload (the
 unit the handler makes idempotent): rejected studies get their reason, accepted ones a reading with
-findings and triage, a JSON report in S3 and a de-identified DICOM copy; the center is notified.
-``explain`` is the step after: once the batch's readings are stored and notified, it makes their heat
-maps (a class activation map from the scoring run's features when the manifest allows, else batched
-occlusion on a coarse grid) and adds each to its reading and report. ``give_up`` fails a study whose
+findings and triage and a de-identified DICOM copy; the center is notified. ``explain`` is the step
+after: once the batch's readings are stored and notified, it makes their heat maps (a class activation
+map from the scoring run's features when the manifest allows, else batched occlusion on a coarse
+grid), adds each to its reading and writes the JSON report in S3. ``give_up`` fails a study whose
 upload keeps failing (last delivery before the DLQ). Pure: ports in, no boto3, no environment.
 """
 
@@ -32,6 +32,7 @@ from chalicelib.imaging.deid import deidentify_dicom
 from chalicelib.imaging.errors import ImageRejected
 from chalicelib.imaging.quality import QualityReport, QualityRules, check_quality
 from chalicelib.inference.classifier import Classifier
+from chalicelib.inference.manifest import Colour
 from chalicelib.inference.postprocess import findings, triage
 from chalicelib.inference.preprocess import Tensor, preprocess, stack
 from chalicelib.models.xray import (
@@ -119,7 +120,8 @@ class XrayReader:
             for item in ready:
                 started = time.perf_counter()
                 assert item.image is not None
-                item.tensor = preprocess(item.image.pixels, classifier.manifest, item.image.rgb)
+                colour = item.image.rgb if classifier.manifest.colour is Colour.RGB else None
+                item.tensor = preprocess(item.image.pixels, classifier.manifest, colour)
                 item.timings["preprocess_ms"] = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
             scores, features = classifier.run_with_features(stack([item.tensor for item in ready
@@ -138,12 +140,14 @@ class XrayReader:
 
     # ---- the step after the readings: heat maps --------------------------------------------
     def explain(self, batch: PreparedBatch) -> int:
-        """Heat maps of the readings this batch stored, each added to its reading and report; returns how
-        many. Never raises: an explanation is not worth a redelivery of readings already made."""
+        """Heat maps of the readings this batch stored, each added to its reading, then each study's JSON
+        report (with its heat map); returns how many maps were added. Never raises: an explanation is not
+        worth a redelivery of readings already made."""
         items = [item for item in batch.items.values() if item.settled is not None and item.scores is not None]
         if not items:
             return 0
         started = time.perf_counter()
+        method = None
         try:
             classifier = self._classifier()
             if classifier.has_cam and all(item.features is not None for item in items):
@@ -154,39 +158,44 @@ class XrayReader:
                 method = f"occlusion sensitivity ({self._grid}x{self._grid}, batched)"
                 maps = classifier.occlusion_batch([item.tensor for item in items if item.tensor is not None],
                                                   [_top(item.scores) for item in items], grid=self._grid)
-        except Exception:
+            per_image = (time.perf_counter() - started) * 1000 / len(items)
+            for item, heat in zip(items, maps, strict=True):
+                item.heat = heat
+                item.timings["heatmap_ms"] = per_image
+        except Exception:  # the reports are still written, without a heat map
             logger.exception("heat maps failed", extra={"images": len(items)})
-            return 0
-        per_image = (time.perf_counter() - started) * 1000 / len(items)
-        for item, heat in zip(items, maps, strict=True):
-            item.heat = heat
-            item.timings["heatmap_ms"] = per_image
+            method = None
         # each item: render (zlib runs without the GIL), store, update the reading: items overlap in the pool
         return sum(self._pool.map(lambda item: self._add_heatmap(item, method), items))
 
-    def _add_heatmap(self, item: Prepared, method: str) -> bool:
+    def _add_heatmap(self, item: Prepared, method: str | None) -> bool:
         study = item.settled
-        if study is None or study.reading is None or item.heat is None:
+        if study is None or study.reading is None:
             return False
-        _render(item)
+        reading, added = study.reading, False
         try:
-            key = f"reports/{study.center_id}/{study.study_id}/heatmap.png"
-            self._store.put(key, item.heatmap_png or b"", content_type="image/png")
-            timings = study.reading.timings.model_copy(update={"heatmap_ms": _r(item.timings.get("heatmap_ms", 0.0))})
-            reading = study.reading.model_copy(update={"heatmap_key": key, "heatmap_method": method,
-                                                       "timings": timings})
-            self._studies.add_heatmap(study, reading, now_ms=self._now_ms())
+            if item.heat is not None and method is not None:
+                _render(item)
+                key = f"reports/{study.center_id}/{study.study_id}/heatmap.png"
+                self._store.put(key, item.heatmap_png or b"", content_type="image/png")
+                timings = reading.timings.model_copy(update={"heatmap_ms": _r(item.timings.get("heatmap_ms", 0.0))})
+                reading = reading.model_copy(update={"heatmap_key": key, "heatmap_method": method, "timings": timings})
+                self._studies.add_heatmap(study, reading, now_ms=self._now_ms())
+                added = True
+        except Exception:
+            logger.exception("heat map not stored", extra={"study_id": study.study_id})
+        try:
             if item.report is not None:
-                top = _top(item.scores)
-                report = {**item.report, "reading": reading.model_dump(mode="json"),
-                          "heatmap": {"method": method, "label": reading.findings[top].label,
-                                      "values": np.round(item.heat, 3).tolist()}}
+                heatmap = None
+                if added and item.heat is not None:
+                    heatmap = {"method": method, "label": reading.findings[_top(item.scores)].label,
+                               "values": np.round(item.heat, 3).tolist()}
+                report = {**item.report, "reading": reading.model_dump(mode="json"), "heatmap": heatmap}
                 self._store.put(reading.report_key, json.dumps(report, indent=2).encode(),
                                 content_type="application/json")
         except Exception:
-            logger.exception("heat map not stored", extra={"study_id": study.study_id})
-            return False
-        return True
+            logger.exception("report not stored", extra={"study_id": study.study_id})
+        return added
 
     def _load(self, item: Prepared) -> None:
         upload = item.upload
@@ -314,13 +323,12 @@ class XrayReader:
             timings=timings, completed_ms=finished_ms)
         report = {
             "study_id": study.study_id, "center_id": study.center_id, "reading": reading.model_dump(mode="json"),
-            "heatmap": None,  # added by the heat-map step once the reading is stored and notified
+            "heatmap": None,
             "quality": vars(item.quality) if item.quality else None, "deidentification": deid_info,
             "model_description": manifest.description,
             "notice": None if manifest.clinical else NON_CLINICAL_NOTE,
         }
-        self._store.put(reading.report_key, json.dumps(report, indent=2).encode(), content_type="application/json")
-        item.report = report
+        item.report = report  # written by the step after, with the heat map: one write, off the reading's path
         return reading
 
     def _notify(self, study: Study) -> None:
