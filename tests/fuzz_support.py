@@ -50,7 +50,7 @@ def fuzz_principals(resources: Resources, suffix: str) -> dict[PrincipalKind, st
     tokens = {}
     for kind in PrincipalKind:
         attributes = {"agency_kind": "police", "modes": "live,recorded"} if kind is PrincipalKind.AGENCY else None
-        cidrs = ["127.0.0.0/8"] if kind is PrincipalKind.AGENCY else []
+        cidrs = ["127.0.0.1/32"] if kind is PrincipalKind.AGENCY else []
         _, tokens[kind] = create_principal(kind, f"fuzz {kind.value}", principal_id=f"fuzz-{kind.value}-{suffix}",
                                            cidrs=cidrs, attributes=attributes, resources=resources)
     return tokens

@@ -59,7 +59,7 @@ def test_a_rotated_token_is_refused_and_the_new_one_works(processes):
 
 def test_a_deleted_principal_is_refused_within_a_second(processes):
     api, _, admin = processes
-    _, token = admin.create(PrincipalKind.AGENCY, "Police", principal_id="police-1")
+    _, token = admin.create(PrincipalKind.AGENCY, "Police", principal_id="police-1", cidrs=["127.0.0.1/32"])
     api.authenticate(f"Bearer {token}")
     admin.delete("police-1")
     assert seconds_until_refused(api, token) < 1.0
