@@ -398,33 +398,6 @@ def recorded_playlist(segments: list[FootageSegment], window: TimeWindow,
                             program_date_time=True)
 
 
-class LinkRevocations:
-    """The edge's revocation check: a link whose request was revoked (or vanished) is refused."""
-
-    def __init__(self, records: Table) -> None:
-        self._records = OwnedRecords(records, RECORD_KIND)
-
-    def __call__(self, path: str, policy: Mapping[str, Any]) -> str | None:
-        request_id = request_id_of(_policy_resource(policy)) or request_id_of(path)
-        if request_id is None:
-            return None  # not a video link (other signed media): nothing to revoke
-        try:
-            body = self._records.get(request_id, None)
-        except NotFound:
-            return "revoked: unknown video-link request"
-        if body.get("status") != LinkStatus.ACTIVE.value:
-            return "revoked: video-link request revoked"
-        return None
-
-
-def _policy_resource(policy: Mapping[str, Any]) -> str | None:
-    try:
-        resource = policy["Statement"][0]["Resource"]
-    except (KeyError, IndexError, TypeError):
-        return None
-    return resource if isinstance(resource, str) else None
-
-
 NOISE_SAMPLE_EVERY = 100
 """Requests that name no link (scanners, expired bookmarks): one record per this many, with the count."""
 
