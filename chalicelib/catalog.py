@@ -128,6 +128,9 @@ _QUEUES: dict[str, dict[str, object]] = {
                        "consumer": "functions.sos_escalation.handler.lambda_handler"},
     "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                        "consumer": "functions.selective_monitor.handler.lambda_handler"},
+    # Recorded exports to copy under legal hold (message: the request id); the retention job is the backstop.
+    "evidence": {"max_receive_count": 5, "visibility_timeout_s": 1800, "consumer_timeout_s": 300, "batch_size": 1,
+                 "consumer": "functions.evidence_preserver.handler.lambda_handler"},
     "edge-logs": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60, "batch_size": 5,
                   "consumer": "functions.edge_access_log.handler.lambda_handler"},
     "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60,

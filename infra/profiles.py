@@ -52,7 +52,12 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     ),
     "footage_retention": FunctionProfile(
         timeout_s=300, reserved_concurrency=1, buckets={"footage": "read_delete", "evidence": "held_release"},
-        tables={"footage": "read_write", "records": "read_write"},
+        tables={"footage": "read_write", "records": "read_write", "audit": "read_write"},
+    ),
+    # Copies a recorded export's segments under legal hold (evidence queue); never deletes.
+    "evidence_preserver": FunctionProfile(
+        memory_mb=1024, timeout_s=300, reserved_concurrency=5, buckets={"footage": "read", "evidence": "held_write"},
+        tables={"footage": "read", "records": "read_write", "audit": "read_write"},
     ),
     # CloudFront standard logs → edge access audit records (the local edge writes the same ones).
     "edge_access_log": FunctionProfile(
@@ -100,10 +105,11 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
 API_PROFILE = FunctionProfile(
     memory_mb=1024, timeout_s=29, reserved_concurrency=50,
     buckets={"xray": "read_write", "media": "read_write", "footage": "read", "models": "read",
-             "evidence": "held_write"},
+             "evidence": "held_write"},  # a receipt preserves its own export first if the worker has not yet
     tables={"principals": "read_write", "cameras": "read_write", "footage": "read", "records": "read_write",
             "audit": "read_write", "idempotency": "read_write"},
-    publishes=("control-center", "guardian-sms", "center-notify"), sends=("dispatch-112", "sos-escalation"),
+    publishes=("control-center", "guardian-sms", "center-notify"),
+    sends=("dispatch-112", "sos-escalation", "evidence"),
     signing_key=True, batch_submit=True, revocation_kvs=True,
 )
 

@@ -417,9 +417,11 @@ def test_the_receipt_verifies_and_fails_when_a_byte_of_a_segment_changes(world, 
     assert len(document["segments"]) == 4 and document["issuer"] == "golden-time/test"
     footage = aws.store("footage")
     assert verify_segments(document, footage.get) == []
-    # the issue's audit record carries the same hashes
-    issued = next(r for r in _audit(world, "video-link.issued") if r.subject == grant.request_id)
-    assert issued.details["evidence_sha256"] == [f"{s['key']}={s['sha256']}" for s in document["segments"]]
+    # the preservation's audit record carries the same hashes
+    preserved = next(r for r in _audit(world, "video-link.evidence-preserved") if r.subject == grant.request_id)
+    assert preserved.details["sha256"] == [f"{s['key']}={s['sha256']}" for s in document["segments"]]
+    assert service.receipt("police-1", grant.request_id)["document"] == document  # preserved once only
+    assert len([r for r in _audit(world, "video-link.evidence-preserved") if r.subject == grant.request_id]) == 1
 
     changed = document["segments"][1]["key"]
     data = bytearray(footage.get(changed))
@@ -444,7 +446,7 @@ def test_closing_the_incident_starts_the_hold_period(world, aws):
     service: VideoLinkService = world["service"]
     grant = service.issue(_agency(), "127.0.0.2", _body(camera_count=1))
     record = aws.table("records").get({"pk": f"EVIDENCE#{grant.request_id}", "sk": "hold"})
-    assert record is not None and record["status"] == "held" and record["release_at"] == 0
+    assert record is not None and record["status"] == "pending" and record["release_at"] == 0  # copies follow
 
     service.close_incident("police-1", "112-2026-1")
 
