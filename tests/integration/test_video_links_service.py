@@ -452,3 +452,17 @@ def test_closing_the_incident_starts_the_hold_period(world, aws):
 
     record = aws.table("records").get({"pk": f"EVIDENCE#{grant.request_id}", "sk": "hold"})
     assert record is not None and 89 * 86_400 < int(record["release_at"]) - time.time() <= 90 * 86_400
+
+
+def test_disabling_an_agency_revokes_all_its_active_links(world):
+    service: VideoLinkService = world["service"]
+    first = service.issue(_agency(), "127.0.0.2", _body(camera_count=1))
+    second = service.issue(_agency(), "127.0.0.2", _body(camera_count=1, incident_number="112-2026-4"))
+    other = service.issue(_agency("fire-1"), "127.0.0.2", _body(camera_count=1))
+
+    revoked = service.revoke_agency("police-1")
+
+    assert sorted(revoked) == sorted([first.request_id, second.request_id])
+    kvs = TableRevocations(world["records"])
+    assert kvs.get(first.request_id) == kvs.get(second.request_id) == "agency disabled"
+    assert kvs.get(other.request_id) is None and service.get("fire-1", other.request_id).status is LinkStatus.ACTIVE
