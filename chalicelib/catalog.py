@@ -23,6 +23,8 @@ class BucketSpec(_Frozen):
     legal_hold_only: bool = Field(False, description="Object Lock without default retention: objects are kept "
                                   "by per-object legal holds (evidence), deletable once released.")
     expire_after_days: int | None = Field(None, description="Lifecycle expiry (footage retention).")
+    log_delivery: bool = Field(False, description="CloudFront standard logs are delivered here (ACLs, S3-managed "
+                               "encryption, as CloudFront's log delivery requires).")
 
 
 class QueueSpec(_Frozen):
@@ -115,6 +117,8 @@ _BUCKETS: dict[str, dict[str, object]] = {
     "audit": {"object_lock": True},
     # Exported incident footage under legal hold (chain of custody) until the incident is closed + a period.
     "evidence": {"object_lock": True, "legal_hold_only": True},
+    # CloudFront standard logs of the media distribution: read into audit records, then expired.
+    "edge-logs": {"versioned": False, "expire_after_days": 30, "log_delivery": True},
 }
 _QUEUES: dict[str, dict[str, object]] = {
     "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30,
@@ -124,6 +128,11 @@ _QUEUES: dict[str, dict[str, object]] = {
                        "consumer": "functions.sos_escalation.handler.lambda_handler"},
     "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                        "consumer": "functions.selective_monitor.handler.lambda_handler"},
+    # Recorded exports to copy under legal hold (message: the request id); the retention job is the backstop.
+    "evidence": {"max_receive_count": 5, "visibility_timeout_s": 1800, "consumer_timeout_s": 300, "batch_size": 1,
+                 "consumer": "functions.evidence_preserver.handler.lambda_handler"},
+    "edge-logs": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60, "batch_size": 5,
+                  "consumer": "functions.edge_access_log.handler.lambda_handler"},
     "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                            "consumer": "functions.search_reducer.handler.lambda_handler"},
 }
@@ -156,6 +165,7 @@ _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),
     NotificationRule(bucket="media", queue="monitor-frames", prefix="monitor/"),
     NotificationRule(bucket="media", queue="search-shards-done", prefix="searches/", suffix="/done.json"),
+    NotificationRule(bucket="edge-logs", queue="edge-logs", prefix="cloudfront/", suffix=".gz"),
 )
 
 

@@ -7,6 +7,8 @@
 // key of the KeyValueStore (written by the API on DELETE, incident close or agency disabled) is
 // refused. Agency routes (/footage/, /live/, /media/links/) require a link; other signed media
 // pass on CloudFront's check alone. The local media edge runs this same file under Node.
+// KeyValueStore writes reach the edge locations within seconds (eventually consistent), so in
+// the cloud a revoked link stops within that propagation time; locally on the next request.
 import cf from 'cloudfront';
 
 const kvsHandle = cf.kvs();
@@ -57,5 +59,7 @@ async function handler(event) {
     if (revoked) {
         return refuse('revoked: video-link request revoked', param.value);
     }
+    // the live-playlist origin signs segment URLs for this edge's own address
+    request.headers['x-edge-host'] = { value: event.context.distributionDomainName };
     return request;
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 if not __package__:  # run as ``python infra/app.py``: import from the repo root, where infra/constructs can't
@@ -58,18 +59,21 @@ class GoldenTime:
         self.storage = StorageStack(app, f"{prefix}Storage", catalog=catalog, messaging=self.messaging,
                                     audit_retention_days=AUDIT_RETENTION_DAYS, env=env)
         self.data = DataStack(app, f"{prefix}Data", catalog=catalog, env=env)
-        self.video = VideoStack(app, f"{prefix}Video", catalog=catalog, storage=self.storage, env=env)
-
         bundle, image_context = stage_function_bundle(out), stage_lambda_image_context(out)
         plane = DataPlane(catalog=catalog, storage_key_arn=self.storage.key.key_arn,
                           table_key_arn=self.data.key.key_arn, messaging_key_arn=self.messaging.key.key_arn,
-                          queues=dict(self.messaging.queues), live_video_policy=self.video.live_video_policy,
+                          queues=dict(self.messaging.queues), live_video_policy=None,
                           signing_secret_name=config.secret_name,
                           secret_arns={k: v.secret_arn for k, v in self.data.secrets.items()},
                           secret_key_arn=self.data.key.key_arn)
+        self.video = VideoStack(app, f"{prefix}Video", catalog=catalog, storage=self.storage, plane=plane,
+                                bundle=bundle, image_context=image_context, out=out,
+                                require_layers=config.require_layers, signing_key_secret=config.secret_name, env=env)
+        plane = replace(plane, revocation_kvs_arn=self.video.revoked_links.key_value_store_arn)
         environment = settings_environment(
             catalog, media_edge_url=self.video.media_edge_url,
             cloudfront_key_pair_id=self.video.public_key.public_key_id, signing_key_secret=config.secret_name,
+            revocation_kvs_arn=self.video.revoked_links.key_value_store_arn,
         )
         self.functions = FunctionsStack(app, f"{prefix}Functions", catalog=catalog, plans=plans, plane=plane,
                                         bundle=bundle, image_context=image_context, environment=environment,

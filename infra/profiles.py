@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-BucketAccess = Literal["read", "write", "read_write", "read_delete"]
+BucketAccess = Literal["read", "write", "read_write", "read_delete", "held_write", "held_release"]
+"""``held_write``: write objects under a legal hold; ``held_release``: lift holds and delete every version."""
 TableAccess = Literal["read", "read_write"]
 _IDEMPOTENCY: dict[str, TableAccess] = {"idempotency": "read_write"}
 
@@ -35,6 +36,7 @@ class FunctionProfile(BaseModel):
     sends: tuple[str, ...] = Field((), description="Logical SQS queues it sends to.")
     live_video: bool = Field(False, description="Needs Kinesis Video Streams HLS session URLs.")
     signing_key: bool = Field(False, description="Reads the CloudFront URL-signing key secret.")
+    revocation_kvs: bool = Field(False, description="Writes revoked link ids to the CloudFront KeyValueStore.")
     secrets: tuple[str, ...] = Field((), description="Logical catalog secrets it reads (GetSecretValue).")
     batch_submit: bool = Field(False, description="Submits and follows search-shard array jobs on AWS Batch.")
     batch_follow: bool = Field(False, description="Follows search-shard array jobs by id (batch:DescribeJobs only).")
@@ -49,8 +51,18 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
         tables={"audit": "read"},
     ),
     "footage_retention": FunctionProfile(
-        timeout_s=300, reserved_concurrency=1, buckets={"footage": "read_delete"},
-        tables={"footage": "read_write"},
+        timeout_s=300, reserved_concurrency=1, buckets={"footage": "read_delete", "evidence": "held_release"},
+        tables={"footage": "read_write", "records": "read_write", "audit": "read_write"},
+    ),
+    # Copies a recorded export's segments under legal hold (evidence queue); never deletes.
+    "evidence_preserver": FunctionProfile(
+        memory_mb=1024, timeout_s=300, reserved_concurrency=5, buckets={"footage": "read", "evidence": "held_write"},
+        tables={"footage": "read", "records": "read_write", "audit": "read_write"},
+    ),
+    # CloudFront standard logs → edge access audit records (the local edge writes the same ones).
+    "edge_access_log": FunctionProfile(
+        timeout_s=60, reserved_concurrency=2, image=False, layers=("common",), buckets={"edge-logs": "read"},
+        tables={"audit": "read_write", "records": "read"},
     ),
     "sos_escalation": FunctionProfile(
         reserved_concurrency=10, tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
@@ -92,11 +104,19 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
 # The HTTP API (the Chalice app) reaches most of the data plane; it never deletes objects.
 API_PROFILE = FunctionProfile(
     memory_mb=1024, timeout_s=29, reserved_concurrency=50,
-    buckets={"xray": "read_write", "media": "read_write", "footage": "read", "models": "read"},
+    buckets={"xray": "read_write", "media": "read_write", "footage": "read", "models": "read",
+             "evidence": "held_write"},  # a receipt preserves its own export first if the worker has not yet
     tables={"principals": "read_write", "cameras": "read_write", "footage": "read", "records": "read_write",
             "audit": "read_write", "idempotency": "read_write"},
-    publishes=("control-center", "guardian-sms", "center-notify"), sends=("dispatch-112", "sos-escalation"),
-    live_video=True, signing_key=True, batch_submit=True,
+    publishes=("control-center", "guardian-sms", "center-notify"),
+    sends=("dispatch-112", "sos-escalation", "evidence"),
+    signing_key=True, batch_submit=True, revocation_kvs=True,
+)
+
+# The live-playlist origin behind CloudFront (functions/live_playlist): reads gateways' playlists, signs segments.
+LIVE_PLAYLIST_PROFILE = FunctionProfile(
+    memory_mb=256, timeout_s=5, reserved_concurrency=20, image=False, layers=("common",),
+    buckets={"media": "read"}, tables={}, signing_key=True,
 )
 
 # The GPU search shard (AWS Batch job role): reads footage and models, writes shard results to media.

@@ -4,9 +4,10 @@
 (registered range 127.0.0.2/32) and footage on DEMO-CITYHALL-1..3. It tops the scene up to five
 recording cameras (the first demo camera's recording is copied onto the nearest catalog cameras,
 no transcoding), then over real HTTP: police-112 asks from 127.0.0.2 for 5 recorded links near
-Seoul City Hall, plays one clip through the signed media edge (segments decoded with PyAV), is
-refused from 127.0.0.3 (API and edge), revokes the request (the edge refuses at once), and the
-audit log of all of it is printed.
+Seoul City Hall, plays one clip through the signed media edge (segments decoded with PyAV), is refused a
+segment of the same camera just outside the window, verifies the export's signed receipt against
+the bytes it played, is refused from 127.0.0.3 (API and edge), revokes the request (the edge's
+viewer-request function refuses at once), and the audit log of all of it is printed.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.api import context
 from chalicelib.models.camera import Camera, CameraStatus
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.evidence import verify_receipt, verify_segments
 from chalicelib.services.footage import FootageCatalog, segment_key
 from chalicelib.services.principals import principal_id_of
 from local.http_client import session_from
@@ -55,7 +58,8 @@ def _top_up_scene(resources: Resources) -> tuple[list[str], tuple[int, int]]:
     source = found.cameras[0].camera.camera_id
     rows = footage.segments_covering(source, now_ms - LOOKBACK_MS, now_ms)
     t1 = rows[0].start_ms + 5_000
-    t2 = min(rows[-1].end_ms - 1_000, t1 + 30_000)
+    # the window ends where the last recorded segment starts: that segment lies outside it (the demo shows it refused)
+    t2 = min(rows[-1].start_ms if len(rows) > 1 else rows[-1].end_ms - 1_000, t1 + 30_000)
     scene = registry.nearest(CITY_HALL["lat"], CITY_HALL["lon"], k=WANTED, radius_m=300,
                              accept=recorded_between(t1, t2))
     have = {c.camera.camera_id for c in scene.cameras}
@@ -135,6 +139,34 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
           f"{'all 200' if ok else statuses}, {frames} frames decoded, {seconds:.1f} s covering "
           f"{links[0]['covers_from']} … {links[0]['covers_until']}")
     summary.append(("recorded clip via the edge", f"{segments} segments, {frames} frames decoded, {seconds:.1f} s"))
+
+    # the window is the whole grant: the link's signature on a segment of the same camera outside it
+    camera = links[0]["camera_id"]
+    footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), resources.settings)
+    later = [seg for seg in footage.segments_covering(camera, t1 - 3_600_000, t2 + 3_600_000)
+             if seg.start_ms >= t2 or seg.end_ms <= t1]
+    if later:
+        signing = links[0]["url"].split("&", 1)[1]  # Policy, Signature, Key-Pair-Id of the playlist URL
+        stretched = f"{edge}/footage/{later[0].key}?link={grant['request_id']}&{signing}"
+        outside = session_from("127.0.0.2").get(stretched)
+        print(f"  the link's signature on {camera}'s segment outside the window: {outside.status_code} "
+              f"({outside.json()['error']['message']})")
+        summary.append(("out-of-window segment", f"{outside.status_code} {outside.json()['error']['message']}"))
+
+    # chain of custody: the signed receipt, verified with the published key against the bytes played
+    receipt = police.get(f"{api}/v1/video-links/{grant['request_id']}/receipt").json()
+    public_pem = police.get(f"{api}/v1/evidence/public-key").json()["public_key_pem"].encode()
+    document = verify_receipt(receipt, public_pem)
+    player = session_from("127.0.0.2")
+    uris = [line for line in player.get(links[0]["url"]).text.splitlines() if line and not line.startswith("#")]
+    played = {urlsplit(uri).path.removeprefix("/footage/"): player.get(uri).content for uri in uris}
+    mine = {**document, "segments": [s for s in document["segments"] if s["key"] in played]}
+    mismatched = verify_segments(mine, played.__getitem__)
+    print(f"  export receipt: signature verified with the published key ({receipt['algorithm']}); "
+          f"{len(document['segments'])} segments of {len(document['cameras'])} cameras under legal hold; "
+          f"the {len(played)} played segments of {camera} match their SHA-256: {not mismatched}")
+    summary.append(("export receipt", f"verified, {len(document['segments'])} segments held, "
+                                      f"{'hashes match' if not mismatched else 'MISMATCH'}"))
 
     outside_api = session_from("127.0.0.3", token).post(f"{api}/v1/video-links", json=body)
     outside_edge = session_from("127.0.0.3").get(links[0]["url"])

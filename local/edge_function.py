@@ -45,9 +45,11 @@ class FunctionResult:
 
 
 def viewer_request_event(method: str, target: str, client_ip: str, headers: dict[str, str],
-                         host: str = "localhost") -> dict[str, Any]:
-    """The CloudFront Functions viewer-request event for an HTTP request (event structure v1.0)."""
+                         host: str | None = None) -> dict[str, Any]:
+    """The CloudFront Functions viewer-request event for an HTTP request (event structure v1.0);
+    ``host`` (default: the Host header) stands for the distribution's domain name."""
     parts = urlsplit(target)
+    host = host or next((v for k, v in headers.items() if k.lower() == "host"), "localhost")
     querystring: dict[str, Any] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in querystring:

@@ -18,7 +18,6 @@ import ipaddress
 import json
 import logging
 import re
-import socket
 import statistics
 import threading
 import time
@@ -26,9 +25,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from waitress.server import create_server
 
 from chalicelib.errors import ObjectMissing, TransientError
 from chalicelib.ports import ObjectStore
@@ -64,7 +65,13 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
 CHUNK_BYTES = 8 * 1024 * 1024
 """Objects are streamed in ranged reads of this size, so memory stays flat for long footage."""
-IDLE_TIMEOUT_S = 60.0
+IDLE_TIMEOUT_S = 60
+THREADS = 16
+BACKLOG = 1024
+CONNECTION_LIMIT = 200
+MAX_HEADER_BYTES = 16 * 1024
+MAX_BODY_BYTES = 64 * 1024
+"""GET and HEAD carry no body; a larger one is refused (413) before the edge sees the request."""
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _LIVE = re.compile(r"/live/([^/]+)/([^/]+)")
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
@@ -148,49 +155,53 @@ class _Resource:
     cache_control: str | None = None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    edge: MediaEdge
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    target: str
+    """The request target as received (path and query, percent-encoding untouched)."""
+    headers: dict[str, str]
+    """Header names lower-cased."""
+    peer: str
 
-    def __init__(self, address: tuple[str, int], family: socket.AddressFamily) -> None:
-        self.address_family = family
-        self._open: set[socket.socket] = set()
-        self._open_changed = threading.Condition()
-        super().__init__(address, _Handler)
 
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self._open_changed:
-            self._open.add(request)
+def _request_of(environ: dict[str, Any]) -> _Request:
+    headers = {key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items()
+               if key.startswith("HTTP_")}
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if not target:  # PATH_INFO is decoded: re-encode it as a client would have sent it
+        query = environ.get("QUERY_STRING", "")
+        target = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) + (f"?{query}" if query else "")
+    return _Request(method=str(environ.get("REQUEST_METHOD", "GET")), target=str(target), headers=headers,
+                    peer=str(environ.get("REMOTE_ADDR", "")))
+
+
+class _Body:
+    """The response body for the WSGI server; counts what went out and logs the request when done."""
+
+    def __init__(self, chunks: Iterable[bytes], on_close: Callable[[int, BaseException | None], None]) -> None:
+        self._chunks = iter(chunks)
+        self._on_close = on_close
+        self.sent = 0
+        self._failure: BaseException | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
         try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._open_changed:
-                self._open.discard(request)
-                self._open_changed.notify_all()
+            chunk = next(self._chunks)
+        except StopIteration:
+            raise
+        except Exception as exc:  # the status line is out: all that is left is to cut the response short
+            self._failure = exc
+            logger.exception("media edge failed mid-response")
+            raise
+        self.sent += len(chunk)
+        return chunk
 
-    def close_open_connections(self, timeout_s: float) -> None:
-        """Cut idle keep-alive connections and wait for their threads to finish."""
-        with self._open_changed:
-            for sock in list(self._open):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            self._open_changed.wait_for(lambda: not self._open, timeout=timeout_s)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-    timeout = IDLE_TIMEOUT_S
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.client_address[0], *args)
-
-    def _serve(self) -> None:
-        self.server.edge.serve(self)
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve  # noqa: N815 - stdlib names
+    def close(self) -> None:
+        self._on_close(self.sent, self._failure)
 
 
 class MediaEdge:
@@ -212,9 +223,14 @@ class MediaEdge:
         self._on_access = on_access
         self._trusted: tuple[Network, ...] = tuple(ipaddress.ip_network(p.strip(), strict=False) for p in trusted_proxies)
         self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._server = _Server((host, port), family)
-        self._server.edge = self
+        # waitress: a bounded thread pool, listen backlog, idle-connection timeout, request-size limits and
+        # HTTP/1.1 keep-alive, instead of hand-rolled socket handling
+        self._server = create_server(self, host=host, port=port, threads=THREADS, backlog=BACKLOG,
+                                     channel_timeout=IDLE_TIMEOUT_S, connection_limit=CONNECTION_LIMIT,
+                                     max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=MAX_BODY_BYTES,
+                                     clear_untrusted_proxy_headers=False,  # X-Forwarded-For: see client_ip()
+                                     ident="golden-time-media-edge", expose_tracebacks=False)
+        self._host = host
         self._thread: threading.Thread | None = None
         self.verify_seconds: deque[float] = deque(maxlen=verify_samples)
         """Seconds spent verifying each request's signature and policy (latest ``verify_samples``)."""
@@ -224,31 +240,39 @@ class MediaEdge:
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._server.effective_port)  # type: ignore[union-attr]
 
     @property
     def base_url(self) -> str:
         """What links to this edge start with, e.g. ``http://127.0.0.1:8001``."""
         if self._public_base_url:
             return self._public_base_url
-        host = str(self._server.server_address[0])
+        host = self._host
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def start(self) -> MediaEdge:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="media-edge",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._server.run, name="media-edge", daemon=True)
             self._thread.start()
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop accepting, cut open keep-alive connections, wait for in-flight requests."""
+        """Stop accepting, close open keep-alive connections, let in-flight requests finish."""
+        server = self._server
+        server.task_dispatcher.shutdown(timeout=int(timeout_s))  # lets running requests finish
+        channels: dict[int, Any] = getattr(server, "_map", None) or getattr(server, "map", {})
+
+        def close_everything() -> None:  # in the server's own loop thread, so its select never sees a closed fd
+            for channel in list(channels.values()):  # the listener, every open connection, the trigger
+                with contextlib.suppress(OSError):
+                    channel.close()
+
         if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=timeout_s)
+            server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
+            self._thread.join(timeout=timeout_s)  # the loop ends when nothing is left to watch
             self._thread = None
-        self._server.close_open_connections(timeout_s)
-        self._server.server_close()
+        else:
+            close_everything()
 
     def __enter__(self) -> MediaEdge:
         return self.start()
@@ -292,27 +316,31 @@ class MediaEdge:
         host_ok = host_header is not None and _HOST.fullmatch(host_header) is not None
         return (f"http://{host_header}" if host_ok else self.base_url) + target
 
-    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """The WSGI application waitress serves."""
         started = time.time()
-        peer = str(handler.client_address[0])
-        forwarded = ", ".join(handler.headers.get_all("X-Forwarded-For") or []) or None
-        client = self.client_ip(peer, forwarded)
-        if handler.command not in ("GET", "HEAD"):
-            reply = _Reply.error(405, "method_not_allowed", f"{handler.command} not allowed; use GET or HEAD",
-                                 headers={"Allow": "GET, HEAD", "Connection": "close"})
-            handler.close_connection = True  # any request body is left unread
-            self._log(handler, reply, client, peer, self._write(handler, reply), started)
-            return
-        try:
-            reply = self._resolve(handler.command, handler.path, handler.headers.get("Host"), client,
-                                  handler.headers.get("Range"), handler.headers.get("If-Range"))
-            if reply.grant is not None and reply.status < 400 and self._viewer_request is not None:
-                reply = self._run_function(handler, client, reply)
-        except Exception:  # a bug or a failing dependency must not kill the connection thread silently
-            logger.exception("media edge failed on %s", urlsplit(handler.path).path)
-            reply = _Reply.error(500, "internal", "internal error")
-        sent = self._write(handler, reply)
-        self._log(handler, reply, client, peer, sent, started)
+        request = _request_of(environ)
+        client = self.client_ip(request.peer, request.headers.get("x-forwarded-for"))
+        if request.method not in ("GET", "HEAD"):
+            reply = _Reply.error(405, "method_not_allowed", f"{request.method} not allowed; use GET or HEAD",
+                                 headers={"Allow": "GET, HEAD"})
+        else:
+            try:
+                reply = self._resolve(request.method, request.target, request.headers.get("host"), client,
+                                      request.headers.get("range"), request.headers.get("if-range"))
+                if reply.grant is not None and reply.status < 400 and self._viewer_request is not None:
+                    reply = self._run_function(request, client, reply)
+            except Exception:  # a bug or a failing dependency: a 500, never a dropped connection
+                logger.exception("media edge failed on %s", urlsplit(request.target).path)
+                reply = _Reply.error(500, "internal", "internal error")
+        start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", list(reply.headers.items()))
+
+        def finished(sent: int, failure: BaseException | None) -> None:
+            if failure is not None:
+                reply.reason = f"{reply.reason}; aborted ({type(failure).__name__})"
+            self._log(request, reply, client, sent, started)
+
+        return _Body(() if request.method == "HEAD" else reply.body, finished)
 
     def _resolve(self, method: str, target: str, host: str | None, client: str, range_header: str | None,
                  if_range: str | None) -> _Reply:
@@ -332,11 +360,10 @@ class MediaEdge:
         reply.verify_s = verify_s
         return reply
 
-    def _run_function(self, handler: BaseHTTPRequestHandler, client: str, reply: _Reply) -> _Reply:
+    def _run_function(self, request: _Request, client: str, reply: _Reply) -> _Reply:
         """CloudFront's order: the signed URL is checked, then the viewer-request function runs."""
         assert self._viewer_request is not None
-        event = viewer_request_event(handler.command, handler.path, client, dict(handler.headers.items()),
-                                     host=handler.headers.get("Host") or "localhost")
+        event = viewer_request_event(request.method, request.target, client, request.headers)
         result = self._viewer_request(event)
         if result.response is None:
             return reply
@@ -425,39 +452,17 @@ class MediaEdge:
 
         return _Resource(info.size, content_type, read, info.etag, info.last_modified_ms)
 
-    def _write(self, handler: BaseHTTPRequestHandler, reply: _Reply) -> int:
-        sent = 0
-        try:
-            handler.send_response(reply.status)
-            for name, value in reply.headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            if handler.command == "HEAD":
-                return 0
-            for chunk in reply.body:
-                handler.wfile.write(chunk)
-                sent += len(chunk)
-        except (ConnectionError, TimeoutError) as exc:
-            reply.reason = f"{reply.reason}; client went away ({type(exc).__name__})"
-            handler.close_connection = True
-        except Exception as exc:  # the status line is out: all that is left is to cut the response short
-            logger.exception("media edge failed mid-response")
-            reply.reason = f"{reply.reason}; aborted ({type(exc).__name__})"
-            handler.close_connection = True
-        return sent
-
-    def _log(self, handler: BaseHTTPRequestHandler, reply: _Reply, client: str, peer: str, sent: int,
-             started: float) -> None:
+    def _log(self, request: _Request, reply: _Reply, client: str, sent: int, started: float) -> None:
         if self._on_access is None:
             return
         grant = reply.grant
         record: dict[str, Any] = {
             "time": started,
-            "method": handler.command,
-            "path": grant.path if grant else urlsplit(handler.path).path,  # never the signature itself
-            "link": _link_of(handler.path),
+            "method": request.method,
+            "path": grant.path if grant else urlsplit(request.target).path,  # never the signature itself
+            "link": _link_of(request.target),
             "client_ip": client,
-            "peer_ip": peer,
+            "peer_ip": request.peer,
             "status": reply.status,
             "reason": reply.reason,
             "bytes": sent,
@@ -467,7 +472,7 @@ class MediaEdge:
             "expires_at": grant.expires_at if grant else None,
             "verify_s": reply.verify_s,
             "duration_s": time.time() - started,
-            "user_agent": handler.headers.get("User-Agent"),
+            "user_agent": request.headers.get("user-agent"),
         }
         try:
             self._on_access(record)

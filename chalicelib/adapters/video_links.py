@@ -17,7 +17,7 @@ from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import DAY_MS, FootageCatalog
-from chalicelib.services.video_links import EdgeLiveLinks, LiveLinks, VideoLinkService
+from chalicelib.services.video_links import EdgeLiveLinks, ExportPreserver, LiveLinks, VideoLinkService
 from chalicelib.settings import Settings
 
 LIVE_PREFIX = "live"
@@ -63,7 +63,14 @@ def build_video_links(settings: Settings, resources: Resources, cameras: CameraR
                             records=resources.table("records"), audit=AuditLog(resources.table("audit")),
                             signer=signer, edge_base=settings.media_edge_url, live=live,
                             retention_days=settings.footage_retention_days, revocations=revocation_list(settings, resources),
-                            evidence=evidence_locker(settings, resources))
+                            evidence=evidence_locker(settings, resources), evidence_queue=resources.queue("evidence"))
+
+
+def export_preserver(settings: Settings, resources: Resources) -> ExportPreserver:
+    """The evidence worker's and the retention job's preserver (no signing key needed)."""
+    footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
+    return ExportPreserver(resources.table("records"), footage, evidence_locker(settings, resources, receipts=False),
+                           AuditLog(resources.table("audit")))
 
 
 def evidence_locker(settings: Settings, resources: Resources, *, receipts: bool = True) -> EvidenceLocker:

@@ -111,6 +111,14 @@ def _b64decode(value: str) -> bytes:
     return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
 
 
+def decode_policy(policy_b64: str) -> dict[str, Any]:
+    """The JSON of a ``Policy`` parameter (no signature check: for code behind a verifying edge)."""
+    policy = json.loads(_b64decode(policy_b64))
+    if not isinstance(policy, dict):
+        raise ValueError("policy is not a JSON object")
+    return policy
+
+
 @lru_cache(maxsize=1024)
 def _resource_pattern(resource: str) -> re.Pattern[str]:
     body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in resource)

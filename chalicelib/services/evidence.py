@@ -1,8 +1,11 @@
 """Evidence preservation for exported incident footage (chain of custody).
 
-Issuing a recorded link copies the window's segments into the Object-Lock evidence vault under a
-legal hold, records their SHA-256 manifest, and keeps a hold record (``EVIDENCE#<request>`` in
-the records table). The hold lasts while the incident is open; closing it sets the release to
+Issuing a recorded link registers a hold (``EVIDENCE#<request>`` in the records table, status
+``pending``) and queues its preservation: a worker copies the window's segments into the
+Object-Lock evidence vault under a legal hold and records their SHA-256 manifest (``held``). A
+2-hour, 10-camera export is gigabytes: never copied inside the API call. The retention job
+preserves anything still pending before it deletes footage, and a receipt request preserves
+its own request first, so nothing expires unpreserved. The hold lasts while the incident is open; closing it sets the release to
 close + ``hold_days``. The hourly retention job releases and destroys copies whose release has
 passed, and never touches a held one. The agency can fetch a signed receipt of the export
 (incident, cameras, window, hashes, issued/expiry, issuer) and verify it with the published key.
@@ -81,6 +84,19 @@ class EvidenceLocker:
     def _key(request_id: str) -> dict[str, str]:
         return {"pk": f"EVIDENCE#{request_id}", "sk": "hold"}
 
+    def register(self, request_id: str, incident: str, agency: str) -> None:
+        """The hold exists from the moment of issue; its copies follow (``pending``)."""
+        self._records.put({**self._key(request_id), "request_id": request_id, "incident": incident,
+                           "agency": agency, "status": "pending", "release_at": 0})
+
+    def pending(self) -> list[str]:
+        return [str(item["request_id"]) for item in self._records.scan()
+                if str(item.get("pk", "")).startswith("EVIDENCE#") and item.get("status") == "pending"]
+
+    def status(self, request_id: str) -> str | None:
+        item = self._records.get(self._key(request_id))
+        return None if item is None else str(item.get("status"))
+
     def preserve(self, request_id: str, incident: str, agency: str,
                  segments: Iterable[FootageSegment]) -> tuple[str, list[dict[str, Any]]]:
         """Copy the segments into the vault under a legal hold, with their SHA-256 manifest (held
@@ -98,9 +114,11 @@ class EvidenceLocker:
         data = canonical({"request_id": request_id, "segments": manifest})
         manifest_key = f"evidence/{request_id}/manifest.json"
         self._vault.store(manifest_key, data, "application/json")
+        current = self._records.get(self._key(request_id)) or {}
         self._records.put({**self._key(request_id), "request_id": request_id, "incident": incident,
-                           "agency": agency, "status": "held", "release_at": 0, "manifest_key": manifest_key,
-                           "manifest_sha256": segment_digest(data), "segments": len(manifest)})
+                           "agency": agency, "status": "held", "release_at": int(current.get("release_at", 0)),
+                           "manifest_key": manifest_key, "manifest_sha256": segment_digest(data),
+                           "segments": len(manifest)})
         return segment_digest(data), manifest
 
     def _manifest(self, item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -116,7 +134,7 @@ class EvidenceLocker:
         released = 0
         for request_id in request_ids:
             item = self._records.get(self._key(request_id))
-            if item is None or item.get("status") != "held":
+            if item is None or item.get("status") not in ("held", "pending"):
                 continue
             self._records.put({**item, "release_at": release_at})
             released += 1

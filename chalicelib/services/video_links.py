@@ -21,6 +21,7 @@ every issue, denial, rejection, revocation and edge access is an audit record.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import re
 import secrets
@@ -46,7 +47,7 @@ from chalicelib.models.video_link import (
     VideoLinkGrant,
     VideoLinkRequest,
 )
-from chalicelib.ports import ObjectStore, Table
+from chalicelib.ports import MessageQueue, ObjectStore, Table
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.evidence import EvidenceLocker
@@ -62,8 +63,8 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 FUTURE_SLACK_MS = 60_000
 """Clock skew tolerated between an agency's clock and ours for the end of a recorded window."""
 AUDITED_HASHES = 100
-"""Exports up to this many segments list every hash in the issue's audit record (larger ones: the
-manifest's hash, which pins the held manifest object)."""
+"""Exports up to this many segments list every hash in their preservation audit record (larger ones:
+the manifest's hash, which pins the held manifest object)."""
 MAX_PROBES = 64
 """Cameras checked for video per request, nearest first, before the search gives up widening."""
 _REQUEST_ID = re.compile(r"^vl-[0-9a-f]{16}$")
@@ -74,6 +75,7 @@ ACTION_ISSUED = "video-link.issued"
 ACTION_DENIED = "video-link.denied"
 ACTION_REJECTED = "video-link.rejected"
 ACTION_REVOKED = "video-link.revoked"
+ACTION_PRESERVED = "video-link.evidence-preserved"
 ACTION_EDGE = "edge.access"
 ACTION_EDGE_NOISE = "edge.unattributed"
 ACTION_API_NOISE = "video-link.unauthenticated"
@@ -184,9 +186,11 @@ class VideoLinkService:
     def __init__(self, *, cameras: CameraRegistry, footage: FootageCatalog, media: ObjectStore, records: Table,
                  audit: AuditLog, signer: CloudFrontUrlSigner, edge_base: str, live: LiveLinks,
                  retention_days: int, revocations: RevocationList, evidence: EvidenceLocker | None = None,
-                 max_probes: int = MAX_PROBES, clock: Callable[[], float] = time.time) -> None:
+                 evidence_queue: MessageQueue | None = None, max_probes: int = MAX_PROBES,
+                 clock: Callable[[], float] = time.time) -> None:
         self._revocations = revocations
         self._evidence = evidence
+        self._evidence_queue = evidence_queue
         self._cameras = cameras
         self._footage = footage
         self._media = media
@@ -225,14 +229,13 @@ class VideoLinkService:
         exported: list[FootageSegment] = []
         links = self._links(body, request_id=request_id, expires_at=expires_at, cidr=cidr, exported=exported)
         note = self._note(body, len(links))
-        evidence: dict[str, str | int | list[str]] = {}
+        evidence: dict[str, str | int] = {}
         if self._evidence is not None and exported:
-            # chain of custody: the window's segments under a legal hold, their hashes on record
-            manifest_sha256, manifest = self._evidence.preserve(request_id, body.incident_number,
-                                                                principal.principal_id, exported)
-            evidence = {"evidence_manifest_sha256": manifest_sha256, "evidence_segments": len(manifest)}
-            if len(manifest) <= AUDITED_HASHES:
-                evidence["evidence_sha256"] = [f"{entry['key']}={entry['sha256']}" for entry in manifest]
+            # chain of custody: the hold from now on; the copies and their hashes follow from the queue
+            self._evidence.register(request_id, body.incident_number, principal.principal_id)
+            if self._evidence_queue is not None:
+                self._evidence_queue.send(json.dumps({"request_id": request_id}))
+            evidence = {"evidence": "pending", "evidence_segments": len(exported)}
         grant = VideoLinkGrant(
             request_id=request_id, agency_id=principal.principal_id, incident_number=body.incident_number,
             officer_id=body.officer_id, purpose=body.purpose, mode=body.mode, location=body.location,
@@ -362,6 +365,7 @@ class VideoLinkService:
         grant = self.get(principal_id, request_id)
         if self._evidence is None or grant.mode is not LinkMode.RECORDED:
             raise NotFound(f"no export receipt for {request_id} (live video is not exported)")
+        ExportPreserver(self._records, self._footage, self._evidence, self._audit).preserve(request_id)  # no-op once done
         return self._evidence.receipt(grant)
 
     def evidence_public_key(self) -> str:
@@ -380,6 +384,43 @@ class VideoLinkService:
         return revoked
 
 
+class ExportPreserver:
+    """Copies a recorded request's segments under its legal hold and audits their SHA-256 manifest:
+    the evidence worker, the retention job (first, for anything still pending) and the receipt route."""
+
+    def __init__(self, records: OwnedRecords | Table, footage: FootageCatalog, evidence: EvidenceLocker,
+                 audit: AuditLog) -> None:
+        self._records = records if isinstance(records, OwnedRecords) else OwnedRecords(records, RECORD_KIND)
+        self._footage = footage
+        self._evidence = evidence
+        self._audit = audit
+
+    def preserve(self, request_id: str) -> int:
+        """Idempotent: a request already held (or unknown) is left alone. Returns segments preserved."""
+        if self._evidence.status(request_id) != "pending":
+            return 0
+        body = self._records.get(request_id, None)
+        grant = VideoLinkGrant.model_validate({k: v for k, v in body.items() if k in VideoLinkGrant.model_fields})
+        if grant.window is None:
+            return 0
+        segments = [segment for link in grant.links
+                    for segment in self._footage.segments_covering(link.camera_id, grant.window.start_ms,
+                                                                   grant.window.end_ms)]
+        manifest_sha256, manifest = self._evidence.preserve(request_id, grant.incident_number, grant.agency_id,
+                                                            segments)
+        details: dict[str, Any] = {"incident": grant.incident_number, "manifest_sha256": manifest_sha256,
+                                   "segments": len(manifest), "cameras": sorted({e["camera_id"] for e in manifest})}
+        if len(manifest) <= AUDITED_HASHES:
+            details["sha256"] = [f"{entry['key']}={entry['sha256']}" for entry in manifest]
+        self._audit.append(ACTION_PRESERVED, actor=grant.agency_id, result="held", subject=request_id,
+                           details=details)
+        return len(manifest)
+
+    def preserve_pending(self) -> int:
+        """Every export still pending (the retention job runs this before it deletes footage)."""
+        return sum(self.preserve(request_id) for request_id in self._evidence.pending())
+
+
 def record_denial(audit: AuditLog, *, actor: str, source_ip: str, route: str, error: ApiError) -> None:
     """Audit a refused call (wrong address, wrong kind, bad credential) before any view ran."""
     audit.append(ACTION_DENIED, actor=actor, result="denied", source_ip=source_ip, subject=route,
@@ -396,33 +437,6 @@ def recorded_playlist(segments: list[FootageSegment], window: TimeWindow,
     starts at the window's start."""
     return hls.vod_playlist(segments, segment_url, start_offset=hls.start_offset_s(segments, window.start_ms),
                             program_date_time=True)
-
-
-class LinkRevocations:
-    """The edge's revocation check: a link whose request was revoked (or vanished) is refused."""
-
-    def __init__(self, records: Table) -> None:
-        self._records = OwnedRecords(records, RECORD_KIND)
-
-    def __call__(self, path: str, policy: Mapping[str, Any]) -> str | None:
-        request_id = request_id_of(_policy_resource(policy)) or request_id_of(path)
-        if request_id is None:
-            return None  # not a video link (other signed media): nothing to revoke
-        try:
-            body = self._records.get(request_id, None)
-        except NotFound:
-            return "revoked: unknown video-link request"
-        if body.get("status") != LinkStatus.ACTIVE.value:
-            return "revoked: video-link request revoked"
-        return None
-
-
-def _policy_resource(policy: Mapping[str, Any]) -> str | None:
-    try:
-        resource = policy["Statement"][0]["Resource"]
-    except (KeyError, IndexError, TypeError):
-        return None
-    return resource if isinstance(resource, str) else None
 
 
 NOISE_SAMPLE_EVERY = 100

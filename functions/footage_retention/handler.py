@@ -11,10 +11,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.adapters.video_links import evidence_locker
+from chalicelib.adapters.video_links import evidence_locker, export_preserver
 from chalicelib.schedule import slot_ms
 from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import FootageCatalog
+from chalicelib.services.video_links import ExportPreserver
 from chalicelib.settings import get_settings
 
 logger = Logger(service="footage-retention")
@@ -34,10 +35,17 @@ def evidence() -> EvidenceLocker:
     return evidence_locker(resources.settings, resources, receipts=False)
 
 
+@lru_cache(maxsize=1)
+def preserver() -> ExportPreserver:
+    resources = Resources(get_settings())
+    return export_preserver(resources.settings, resources)
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     now_ms = slot_ms(event)
+    preserver().preserve_pending()  # no exported footage is deleted before its evidence copy exists
     expired = footage_catalog().enforce_retention(now_ms)
     released = evidence().enforce(now_ms // 1000)
     metrics.add_metric(name="FootageSegmentsExpired", unit=MetricUnit.Count, value=expired)

@@ -49,6 +49,7 @@ class DataPlane:
     signing_secret_name: str
     secret_arns: dict[str, str]
     secret_key_arn: str
+    revocation_kvs_arn: str | None = None
 
 
 def bucket_arn(name: str) -> str:
@@ -125,6 +126,14 @@ def grant(role: iam.IRole, profile: FunctionProfile, plane: DataPlane) -> list[s
             storage_kms.update(("kms:GenerateDataKey", "kms:Decrypt"))
         if access == "read_delete":
             actions += _BUCKET_DELETE
+        if access == "held_write":
+            actions += _BUCKET_READ + _BUCKET_WRITE + ("s3:PutObjectLegalHold",)
+            storage_kms.update(("kms:GenerateDataKey", "kms:Decrypt"))
+        if access == "held_release":
+            actions += _BUCKET_READ + _BUCKET_DELETE + ("s3:PutObjectLegalHold", "s3:GetObjectLegalHold",
+                                                        "s3:DeleteObjectVersion", "s3:GetObjectVersion")
+            _allow(role, ("s3:ListBucket", "s3:ListBucketVersions"), [bucket_arn(name)])
+            storage_kms.add("kms:Decrypt")
         _allow(role, actions, [f"{bucket_arn(name)}/*"])
         wildcards.append(nag_finding(f"{bucket_arn(name)}/*"))
     if storage_kms:
@@ -158,6 +167,9 @@ def grant(role: iam.IRole, profile: FunctionProfile, plane: DataPlane) -> list[s
         wildcards.append(nag_finding(definition))
     if profile.batch_submit or profile.batch_follow:
         _allow(role, BATCH_DESCRIBE_ACTIONS, ["*"])
+    if profile.revocation_kvs and plane.revocation_kvs_arn is not None:
+        _allow(role, ("cloudfront-keyvaluestore:DescribeKeyValueStore", "cloudfront-keyvaluestore:PutKey",
+                      "cloudfront-keyvaluestore:GetKey"), [plane.revocation_kvs_arn])
     if profile.signing_key:
         _allow(role, ("secretsmanager:GetSecretValue",),
                     [f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:"

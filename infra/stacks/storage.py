@@ -55,6 +55,15 @@ class StorageStack(Stack):
                                               abort_incomplete_multipart_upload_after=Duration.days(1)))
         if spec.versioned and not spec.object_lock:
             lifecycle.append(s3.LifecycleRule(id="noncurrent", noncurrent_version_expiration=NONCURRENT_EXPIRY))
+        if spec.log_delivery:  # CloudFront's log delivery writes with ACLs and cannot use a customer KMS key
+            return s3.Bucket(
+                self, pascal(spec.logical) + "Bucket", bucket_name=spec.name,
+                encryption=s3.BucketEncryption.S3_MANAGED, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                lifecycle_rules=lifecycle or None,
+                server_access_logs_bucket=self.access_logs, server_access_logs_prefix=f"{spec.logical}/",
+                removal_policy=RemovalPolicy.RETAIN,
+            )
         return s3.Bucket(
             self, pascal(spec.logical) + "Bucket", bucket_name=spec.name,
             encryption=s3.BucketEncryption.KMS, encryption_key=self.key, bucket_key_enabled=True,

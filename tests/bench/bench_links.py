@@ -6,7 +6,10 @@ Prints ``BENCH <name> <value> <unit>`` lines; exits 1 when video_links_issue_p95
 
 The camera index holds the 100k-camera Seoul catalog plus six scene cameras near Seoul City
 Hall whose footage (a synthetic 25 s clip, three 10 s segments each) is in the moto footage
-bucket and table; each request asks for a 15 s window, so every link is a 2-segment playlist.
+bucket and table; each request asks for a 15 s window, so every link is a 2-segment playlist
+(3 exact-resource signatures per link) and each export's evidence hold is registered and queued.
+``edge_function_p99_ms``: the viewer-request CloudFront Function's own time per request under
+Node (edge/viewer-request.js as deployed), its KeyValueStore waits excluded.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from moto import mock_aws
 from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.revocations import TableRevocations
+from chalicelib.adapters.video_links import evidence_locker
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.models.video_link import AgencyKind, AgencyProfile, VideoLinkRequest
@@ -112,7 +116,8 @@ def main() -> int:
                 cameras=registry, footage=footage, media=res.store("media"), records=res.table("records"),
                 audit=AuditLog(res.table("audit")), signer=signer, edge_base=edge.base_url,
                 live=EdgeLiveLinks(signer, edge.base_url, lambda camera: True), retention_days=30,
-                revocations=revocations)
+                revocations=revocations, evidence=evidence_locker(settings, res, receipts=False),
+                evidence_queue=res.queue("evidence"))  # as deployed: each export's hold registered and queued
             agency = Principal(principal_id="police-112", kind=PrincipalKind.AGENCY, name="Police",
                                cidrs=("127.0.0.2/32",), token_hash="0" * 64, created_ms=0,
                                attributes=AgencyProfile(kind=AgencyKind.POLICE).to_attributes())

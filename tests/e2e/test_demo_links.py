@@ -58,5 +58,8 @@ def test_demo_step_issues_plays_refuses_revokes_and_prints_the_audit(local_platf
     assert "frames decoded" in rows["recorded clip via the edge"] and not rows["recorded clip via the edge"].startswith("0 ")
     assert rows["from 127.0.0.3"] == "API 403, edge 403"
     assert rows["revoked link at the edge"] == "403"
+    assert rows["out-of-window segment"] == "403 resource mismatch"
+    assert rows["export receipt"].startswith("verified") and rows["export receipt"].endswith("hashes match")
+    assert "revoked: video-link request revoked" in out
     assert "issued 2" in rows["video-link audit records"] and "denied 1" in rows["video-link audit records"]
     assert "edge.access" in out and "demo-links-police" in out

@@ -192,6 +192,10 @@ def test_every_bucket_is_encrypted_private_and_tls_only(synthesised: Synthesised
     for spec in CATALOG.buckets.values():
         props = _by_property(buckets, "BucketName")[spec.name]["Properties"]
         rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        if spec.log_delivery:  # CloudFront's standard-log delivery cannot write with a customer KMS key
+            assert rule == {"SSEAlgorithm": "AES256"} and props["OwnershipControls"]["Rules"] == [
+                {"ObjectOwnership": "BucketOwnerPreferred"}]
+            continue
         assert rule["SSEAlgorithm"] == "aws:kms" and "KMSMasterKeyID" in rule
         assert ("VersioningConfiguration" in props) == (spec.versioned or spec.object_lock)
         assert "LoggingConfiguration" in props
@@ -209,6 +213,12 @@ def test_audit_bucket_has_object_lock_in_compliance_mode(synthesised: Synthesise
                                     "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": Match.any_value()}}},
         "VersioningConfiguration": {"Status": "Enabled"},
     })
+
+
+def test_evidence_bucket_holds_by_legal_hold_only(synthesised: Synthesised) -> None:
+    buckets = _by_property(synthesised.all_resources("AWS::S3::Bucket"), "BucketName")
+    props = buckets[CATALOG.bucket("evidence")]["Properties"]
+    assert props["ObjectLockEnabled"] is True and "Rule" not in props.get("ObjectLockConfiguration", {})
 
 
 def test_footage_expires_after_the_retention_the_privacy_policy_states(synthesised: Synthesised) -> None:
@@ -405,11 +415,51 @@ def test_media_distribution_requires_signed_urls_over_https_with_ipv6_off(synthe
         "IPV6Enabled": False,
         "DefaultCacheBehavior": Match.object_like({
             "TrustedKeyGroups": [Match.any_value()], "ViewerProtocolPolicy": "https-only"}),
-        "Origins": [Match.object_like({"OriginAccessControlId": Match.any_value()})],
     })})
     distribution = next(iter(template.find_resources("AWS::CloudFront::Distribution").values()))
-    assert CATALOG.bucket("media") in json.dumps(distribution["Properties"]["DistributionConfig"]["Origins"])
+    origins = distribution["Properties"]["DistributionConfig"]["Origins"]
+    assert len(origins) == 2 and all("OriginAccessControlId" in origin for origin in origins)
+    assert CATALOG.bucket("media") in json.dumps(origins)
     template.has_parameter("MediaSigningPublicKey", {"Type": "String"})
+
+
+def test_every_behaviour_runs_the_viewer_request_function_with_the_revocation_store(synthesised: Synthesised) -> None:
+    template = synthesised.template("video")
+    functions = template.find_resources("AWS::CloudFront::Function")
+    assert len(functions) == 1
+    (function_id, function), = functions.items()
+    stores = template.find_resources("AWS::CloudFront::KeyValueStore")
+    assert len(stores) == 1
+    config = function["Properties"]["FunctionConfig"]
+    assert config["Runtime"] == "cloudfront-js-2.0"
+    assert config["KeyValueStoreAssociations"] == [
+        {"KeyValueStoreARN": {"Fn::GetAtt": [next(iter(stores)), "Arn"]}}]
+    # the deployed code is the file the local edge runs under Node
+    assert function["Properties"]["FunctionCode"] == (Path(__file__).parents[2] / "edge" / "viewer-request.js").read_text()
+    distribution = next(iter(template.find_resources("AWS::CloudFront::Distribution").values()))["Properties"]
+    config = distribution["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    assert sorted(b.get("PathPattern", "default") for b in behaviours) == ["default", "live/*", "live/*/index.m3u8"]
+    for behaviour in behaviours:
+        assert behaviour["FunctionAssociations"] == [
+            {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionARN"]}}]
+        assert behaviour["TrustedKeyGroups"] and behaviour["ViewerProtocolPolicy"] == "https-only"
+
+
+def test_edge_requests_are_logged_to_the_audit_pipeline_without_a_cfr3_suppression(synthesised: Synthesised) -> None:
+    template = synthesised.template("video")
+    resource = next(iter(template.find_resources("AWS::CloudFront::Distribution").values()))
+    logging = resource["Properties"]["DistributionConfig"]["Logging"]
+    assert CATALOG.bucket("edge-logs") in json.dumps(logging["Bucket"]) and logging["Prefix"] == "cloudfront/"
+    suppressed = json.dumps(resource.get("Metadata", {}).get("cdk_nag", {}))
+    assert "CFR3" not in suppressed and "CFR1" in suppressed
+    # the log files reach functions/edge_access_log through the catalog's S3 → SQS rule
+    assert any(rule.bucket == "edge-logs" and rule.queue == "edge-logs" and rule.prefix == "cloudfront/"
+               for rule in CATALOG.notifications)
+    assert CATALOG.queue("edge-logs").consumer == "functions.edge_access_log.handler.lambda_handler"
+    store_arn = next(iter(template.find_resources("AWS::CloudFront::KeyValueStore")))
+    api_policy = json.dumps(synthesised.all_resources("AWS::IAM::Policy"))
+    assert "cloudfront-keyvaluestore:PutKey" in api_policy and store_arn
 
 
 def test_batch_runs_one_gpu_shard_with_retries_and_timeout(synthesised: Synthesised) -> None:

@@ -55,7 +55,10 @@ def test_an_active_link_passes_unchanged(function, store):
 
     result = function(event)
 
-    assert result.response is None and result.request == event["request"]
+    assert result.response is None and result.request is not None
+    forwarded = result.request
+    assert forwarded["headers"].pop("x-edge-host") == {"value": "d111111abcdef8.cloudfront.net"}
+    assert forwarded == event["request"]  # otherwise unchanged
     assert store.asked[-1] == LINK
 
 
