@@ -103,6 +103,7 @@ def _cmd_credentials(args: argparse.Namespace) -> int:
     """Take a credential away (or give it back); every API process refuses it within a second."""
     res = _resources()
     directory = PrincipalDirectory(res.table("principals"))
+    principal = directory.get(args.id)
     try:
         if args.action == "rotate":
             token = directory.rotate(args.id, expires_ms=_expiry_ms(args.expires_in))
@@ -116,7 +117,18 @@ def _cmd_credentials(args: argparse.Namespace) -> int:
         return 2
     AuditLog(res.table("audit")).append(f"principal.{args.action.removesuffix('e')}ed",
                                         actor="admin-cli", subject=args.id)
+    if principal and principal.kind is PrincipalKind.AGENCY and args.action in {"disable", "delete"}:
+        revoked = revoke_agency_links(args.id, resources=res)  # its signed URLs must stop working too
+        print(f"revoked {len(revoked)} active video-link request(s) of {args.id}")
     return 0
+
+
+def revoke_agency_links(principal_id: str, *, resources: Resources | None = None) -> list[str]:
+    """Revoke every active video-link request of a withdrawn agency (edge revocation list included)."""
+    from chalicelib.adapters.video_links import build_video_links
+
+    return build_video_links(get_settings(), resources or _resources()).revoke_agency(principal_id,
+                                                                                   reason="agency withdrawn")
 
 
 def _cmd_cameras(args: argparse.Namespace) -> int:

@@ -375,3 +375,23 @@ def test_closing_the_incident_stops_its_links_at_the_edge(local_platform, scene)
     assert player.get(other["links"][0]["url"]).status_code == 200
     fire = session_from("127.0.0.2", scene["tokens"]["vl-fire"])
     assert fire.post(_api(local_platform, "/v1/video-links/incidents/112-2026-OPEN/close")).json()["revoked"] == []
+
+
+def test_disabling_an_agency_in_the_admin_cli_stops_its_links_at_the_edge(local_platform, scene):
+    from chalicelib.cli import main as admin_cli
+
+    # GIVEN a third agency with a playing link
+    facts = AgencyProfile(kind=AgencyKind.POLICE, max_link_seconds=900).to_attributes()
+    _, token = create_principal(PrincipalKind.AGENCY, "vl-withdrawn", principal_id="vl-withdrawn",
+                                cidrs=("127.0.0.2/32",), attributes=facts, resources=scene["resources"])
+    scene["tokens"]["vl-withdrawn"] = token
+    url = _issue(local_platform, scene, who="vl-withdrawn", camera_count=1)["links"][0]["url"]
+    player = session_from("127.0.0.2")
+    assert player.get(url).status_code == 200
+
+    # WHEN the administrator disables the agency
+    assert admin_cli(["principal", "disable", "--id", "vl-withdrawn"]) == 0
+
+    # THEN its link is refused at the edge as revoked, not only its API token
+    reply = player.get(url)
+    assert reply.status_code == 403 and reply.json()["error"]["message"].startswith("revoked")
