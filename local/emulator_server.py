@@ -10,7 +10,6 @@ requests restores the guarantee; other services (SQS long polls above all) stay 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import fcntl
 import logging
 import os
@@ -20,21 +19,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from waitress.server import create_server
 
 from local.emulator_state import PersistentState, StateStore
+from local.lifecycle import die_with_parent
 
 logger = logging.getLogger(__name__)
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to send SIGTERM when the parent dies (even by ``kill -9``): no orphan holds the port."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent_pid:  # the parent died before the request took effect
-        sys.exit("the platform that started the emulator is gone")
 
 
 def lock_state_dir(state_dir: Path) -> int:
@@ -50,7 +40,7 @@ def lock_state_dir(state_dir: Path) -> int:
 
 
 def _stop(*_: Any) -> NoReturn:
-    raise KeyboardInterrupt  # leave run_simple; the final checkpoint runs on the way out
+    raise KeyboardInterrupt  # leave the server loop; the final checkpoint runs on the way out
 
 
 def main() -> None:
@@ -75,11 +65,16 @@ def main() -> None:
     logger.info("state restored from %s (generation %d, %d journaled writes replayed)", args.state_dir,
                 state.store.generation, replayed)
     state.start_checkpoints()
+    # waitress, not werkzeug's development server: it keeps botocore's connections alive (werkzeug closes
+    # every one, so each AWS call paid a TCP connect and a new server thread). Threads for the SQS long polls.
+    server = create_server(state, host=args.host, port=args.port, threads=48, connection_limit=1000,
+                           channel_timeout=120, ident="moto")
     try:
-        run_simple(args.host, args.port, state, threaded=True)
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        server.close()
         state.stop()
         logger.info("state checkpointed (generation %d)", state.store.generation)
 

@@ -182,8 +182,13 @@ def restart(args: argparse.Namespace, work: Path) -> int:
     emulator_pid = int((state / "aws" / "emulator.pid").read_text())
     os.kill(emulator_pid, signal.SIGKILL)  # both at once: no last checkpoint, the journal alone
     first.kill_hard()
-    time.sleep(1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and [pid for pid in first.children if alive(pid)]:
+        time.sleep(0.2)
     orphans = [pid for pid in first.children if alive(pid)]
+    for pid in orphans:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200]
+        print(f"# orphan {pid}: {command!r}", flush=True)
     second = serve(state, env=UNLIMITED)
     try:
         missing = _missing_after_restart(second.api_url, resources_for(second), made)
@@ -201,6 +206,9 @@ def restart(args: argparse.Namespace, work: Path) -> int:
 
 def positions(args: argparse.Namespace, work: Path) -> float:
     served = serve(work / "positions", env=UNLIMITED)
+    if args.hold_s:  # time to attach a profiler (py-spy record --pid …) before the load starts
+        print(f"# platform pid {served.process.pid}, children {served.children}", flush=True)
+        time.sleep(args.hold_s)
     try:
         resources = resources_for(served)
         api = served.api_url
@@ -262,6 +270,7 @@ def main() -> int:
     parser.add_argument("--positions-seconds", type=float, default=120.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--only", default="faults,restart,positions")
+    parser.add_argument("--hold-s", type=float, default=0.0, help="pause before the positions load (profiling)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     misses = []
