@@ -49,7 +49,6 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--state-dir", type=Path, required=True, help="checkpoints and journal live here")
     parser.add_argument("--parent-pid", type=int, help="exit when this process dies")
-    parser.add_argument("--checkpoint-every-s", type=float, default=10.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request costs the hot paths
@@ -58,8 +57,7 @@ def main() -> None:
     lock_state_dir(args.state_dir)
     signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    state = PersistentState(DomainDispatcherApplication(create_backend_app), StateStore(args.state_dir),
-                            checkpoint_every_s=args.checkpoint_every_s)
+    state = PersistentState(DomainDispatcherApplication(create_backend_app), StateStore(args.state_dir))
     replayed = state.replay(state.store.load())
     state.checkpoint(everything=True)
     logger.info("state restored from %s (generation %d, %d journaled writes replayed)", args.state_dir,

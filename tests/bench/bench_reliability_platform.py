@@ -276,7 +276,7 @@ def main() -> int:
     misses = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if "faults" in parts and sum(faults(args, work)):
+        if "faults" in parts and any(faults(args, work)):
             misses.append("faults")
         if "restart" in parts and restart(args, work):
             misses.append("restart")
