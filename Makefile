@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv lint test test-fast demo serve bench admin synth deploy clean
+.PHONY: help venv node lint system-deps test test-fast demo serve bench admin synth deploy clean
 
 help:
 	@echo "make demo    - run the platform's main scenario end-to-end on the local platform"
@@ -17,34 +17,42 @@ help:
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q --upgrade "pip>=24,<26.3"
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 venv: $(STAMP)
 
+# The media edge runs the CloudFront Function's JavaScript (edge/viewer-request.js) under Node.
+node:
+	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy app.py chalicelib functions local infra layers
 	$(BIN)/mypy tests --allow-untyped-defs --allow-incomplete-defs --allow-untyped-calls --check-untyped-defs
 
-test: lint
+# System tools the tests need: dcmtk encodes the JPEG transfer syntaxes pydicom cannot (baseline, extended, lossless).
+system-deps:
+	@command -v dcmcjpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk)
+
+test: lint node system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) node
 	$(BIN)/pytest -q -x
 
-demo: $(STAMP)
+demo: $(STAMP) node
 	$(BIN)/python -m local demo
 
-serve: $(STAMP)  ## FAULTS=0.2: 20 % of AWS calls fail transiently, the pump delivers 10 % of messages twice
+serve: $(STAMP) node  ## FAULTS=0.2: 20 % of AWS calls fail transiently, the pump delivers 10 % of messages twice
 	$(BIN)/python -m local serve $(if $(FAULTS),--faults $(FAULTS))
 
 admin: $(STAMP)
 	@. .local/env && $(BIN)/python -m chalicelib.cli $(ARGS)
 
-BENCH_AREAS := foundation xray saferet links search infra monitor
+BENCH_AREAS := foundation xray saferet links search infra monitor reliability
 
 # Every area runs even when one misses a target (its script exits non-zero); the list of misses ends it.
 bench: $(STAMP)
@@ -52,7 +60,7 @@ bench: $(STAMP)
 	if [ -n "$$missed" ]; then echo "benchmarks that missed a target or failed:$$missed"; exit 1; fi
 
 # Each area's script prints `BENCH <name> <value> <unit>` lines.
-$(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP)
+$(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP) node
 	@test -f tests/bench/bench_$*.py || { echo "no benchmark for area $* yet"; exit 1; }
 	PYTHONPATH=. $(BIN)/python tests/bench/bench_$*.py
 

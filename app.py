@@ -10,6 +10,7 @@ from chalice.app import Chalice, Request, Response
 from chalicelib.api.alerts import alerts
 from chalicelib.api.cameras import cameras
 from chalicelib.api.devices import devices
+from chalicelib.api.http import error_boundary
 from chalicelib.api.monitor import monitor
 from chalicelib.api.openapi import docs
 from chalicelib.api.protected import protected
@@ -41,3 +42,6 @@ def correlate(event: Request, get_response: Any) -> Response:
     response: Response = get_response(event)
     response.headers.setdefault("X-Request-Id", str(event.context.get("requestId", "")))
     return response
+
+
+app.register_middleware(error_boundary, "http")  # inside correlate: its answers carry the request id too

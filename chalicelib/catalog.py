@@ -20,6 +20,8 @@ class BucketSpec(_Frozen):
     name: str
     versioned: bool = True
     object_lock: bool = False
+    legal_hold_only: bool = Field(False, description="Object Lock without default retention: objects are kept "
+                                  "by per-object legal holds (evidence), deletable once released.")
     expire_after_days: int | None = Field(None, description="Lifecycle expiry (footage retention).")
 
 
@@ -111,6 +113,8 @@ _BUCKETS: dict[str, dict[str, object]] = {
     "media": {},
     "models": {},
     "audit": {"object_lock": True},
+    # Exported incident footage under legal hold (chain of custody) until the incident is closed + a period.
+    "evidence": {"object_lock": True, "legal_hold_only": True},
 }
 _QUEUES: dict[str, dict[str, object]] = {
     "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30,

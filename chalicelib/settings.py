@@ -27,6 +27,10 @@ class Settings(BaseModel):
     media_edge_url: str = Field("http://127.0.0.1:8001", description="Base URL of the CDN / local media edge.")
     cloudfront_key_pair_id: str = Field("LOCALKEYPAIR", description="Public key id that signed URLs name.")
     signing_key_secret: str | None = Field(None, description="Secrets Manager id or local PEM path of the URL-signing key.")
+    evidence_hold_days: int = Field(90, ge=1, le=3650, description="Days exported incident footage stays under "
+                                    "legal hold after the incident is closed.")
+    revocation_kvs_arn: str | None = Field(None, description="CloudFront KeyValueStore of revoked link ids (cloud); "
+                                           "unset: the records table (local).")
     token_cache_seconds: float = Field(30.0, ge=0, le=600, description="How long a verified API token stays cached.")
     camera_index_key: str = Field("indexes/cameras.npz", description="Object key of the camera nearest-neighbour snapshot.")
     sos_cancel_window_s: int = Field(10, ge=0, le=900, description="Seconds an SOS can be cancelled before it escalates to 112.")

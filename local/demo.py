@@ -183,8 +183,10 @@ def _live_check(platform: LocalPlatform, settings: Any) -> str:
     signer = CloudFrontUrlSigner(settings.cloudfront_key_pair_id, Path(settings.signing_key_secret).read_bytes())
     camera = DEMO_CAMERAS[0][0]
     base = platform.edge_url
-    url = signer.sign(f"{base}/live/{camera}/index.m3u8", expires_at=int(time.time()) + 300,
-                      ip_cidr="127.0.0.1/32", resource=f"{base}/*")
+    from chalicelib.services.live_playlists import live_playlist_url
+
+    url = signer.sign(live_playlist_url(base, camera, "vl-00000000000000de", int(time.time())),
+                      expires_at=int(time.time()) + 300, ip_cidr="127.0.0.1/32")
     client = session_from("127.0.0.1")
     first = client.get(url)
     uris = [line for line in first.text.splitlines() if line and not line.startswith("#")]

@@ -86,8 +86,13 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
         t = reading["timings"]
         print("    timings ms: " + ", ".join(f"{k.removesuffix('_ms')} {t[k]:.0f}" for k in (
             "queue_wait_ms", "fetch_ms", "decode_ms", "preprocess_ms", "inference_ms", "heatmap_ms", "total_ms")))
-        heatmap = requests.get(study["links"]["heatmap"], timeout=10)
-        print(f"    heatmap {heatmap.status_code} {len(heatmap.content)} bytes PNG, report "
+        deadline = time.monotonic() + 10  # the heat map is the step after the reading
+        while study["links"]["heatmap"] is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            study = _wait(api, token, study_id)
+        heatmap = requests.get(study["links"]["heatmap"], timeout=10) if study["links"]["heatmap"] else None
+        print(f"    heatmap ({study['reading'].get('heatmap_method')}) "
+              f"{heatmap.status_code if heatmap else 'not yet'} {len(heatmap.content) if heatmap else 0} bytes PNG, report "
               f"{requests.get(study['links']['report'], timeout=10).status_code} (presigned links, "
               f"{study['links']['expires_in_s']} s)")
         if reading.get("deid_key"):

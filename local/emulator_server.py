@@ -21,8 +21,10 @@ from typing import Any, NoReturn
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from waitress.server import create_server
 
+from local import s3_notifications
 from local.emulator_state import PersistentState, StateStore
 from local.lifecycle import die_with_parent
+from local.s3_post_policy import PostPolicyGate
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ def main() -> None:
     lock_state_dir(args.state_dir)
     signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    s3_notifications.install()  # notifications with versionId, sequencer and the rest S3 sends
     state = PersistentState(DomainDispatcherApplication(create_backend_app), StateStore(args.state_dir))
     replayed = state.replay(state.store.load())
     state.checkpoint(everything=True)
@@ -65,10 +68,10 @@ def main() -> None:
     state.start_checkpoints()
     # waitress, not werkzeug's development server: it keeps botocore's connections alive (werkzeug closes
     # every one, so each AWS call paid a TCP connect and a new server thread). Threads for the SQS long polls.
-    server = create_server(state, host=args.host, port=args.port, threads=48, connection_limit=1000,
+    server = create_server(PostPolicyGate(state), host=args.host, port=args.port, threads=48, connection_limit=1000,
                            channel_timeout=120, ident="moto")
     try:
-        server.run()
+        server.run()  # POST policies checked as S3 does (PostPolicyGate)
     except KeyboardInterrupt:
         pass
     finally:

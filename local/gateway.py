@@ -1,7 +1,12 @@
-"""The local API gateway: serves the Chalice app over real HTTP with the caller's real address.
+"""The local API gateway: the Chalice app over real HTTP, as the deployed REST API calls it.
 
-``chalice local`` writes 127.0.0.1 into ``requestContext.identity.sourceIp`` whatever the
-caller; this gateway writes the socket peer, so IP-bound rules can be exercised from 127.0.0.2.
+Each request becomes the event API Gateway's Lambda proxy integration sends for the cloud API's
+per-route resources (``local/apigw_event.py``), with the socket peer as
+``requestContext.identity.sourceIp`` (``chalice local`` writes 127.0.0.1 whatever the caller), so
+IP-bound rules can be exercised from 127.0.0.2. Served by waitress: a listen backlog, idle and
+half-sent connections closed after ``channel_timeout``, keep-alive, and the gateway's own errors
+(unknown route 404, method 405, body over 10 MB 413, malformed request 400) in the API's JSON shape,
+as the cloud API's gateway responses give them.
 """
 
 from __future__ import annotations
@@ -10,136 +15,177 @@ import base64
 import json
 import logging
 import threading
-import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
+from typing import Any, cast
 
 from chalice.app import Chalice
-from chalice.local import LambdaEventConverter, LocalChalice, RouteMatcher
+from chalice.local import LocalChalice
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer, create_server
+from waitress.task import ErrorTask, WSGITask
 
+from local.apigw_event import GATEWAY_METHODS, ResourceTree, proxy_event
 from local.lambda_runtime import LambdaContext
 
 logger = logging.getLogger(__name__)
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+RAW_HEADERS = "golden_time.raw_headers"  # WSGI environ key
+StartResponse = Callable[..., Any]
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+                413: "payload_too_large", 431: "headers_too_large", 500: "gateway_error", 501: "not_implemented"}
 
 
 def _error(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    gateway: ApiGateway
+class _JsonErrorTask(ErrorTask):
+    """waitress's answer to a request it could not parse (bad Content-Length, oversized body...), in our shape."""
+
+    def execute(self) -> None:
+        error = cast(Any, self.request).error  # the stubs type it as the error; it is the parser
+        code = int(error.code)
+        body = _error(_ERROR_CODES.get(code, "bad_request"), f"{error.reason}: {error.body}")
+        self.status = f"{code} {error.reason}"
+        self.response_headers = [*self.response_headers, ("Content-Type", "application/json")]
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-    server: _Server
+class _Parser(HTTPRequestParser):
+    """Keeps the header lines as sent: API Gateway passes names in the caller's spelling and repeated headers as
+    several values, where WSGI upper-cases names and joins repeats."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.client_address[0], *args)
+    raw_headers: list[tuple[str, str]]
 
-    def _handle(self) -> None:
-        gateway = self.server.gateway
-        length = int(self.headers.get("content-length") or 0)
-        if length > API_GATEWAY_MAX_BODY:
-            self._send(413, {}, _error("payload_too_large", "request body exceeds 10 MB"), close=True)
-            return
-        body = self.rfile.read(length) if length else None
-        status, headers, payload = gateway.handle(self.command, self.path, dict(self.headers.items()), body,
-                                                  self.client_address[0])
-        self._send(status, headers, payload)
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        lines = header_plus.split(b"\r\n")[1:]
+        self.raw_headers = [(name.strip().decode("latin-1"), value.strip().decode("latin-1"))
+                            for name, sep, value in (line.partition(b":") for line in lines) if sep]
 
-    def _send(self, status: int, headers: dict[str, Any], payload: bytes, close: bool = False) -> None:
-        self.send_response(status)
-        headers = {k: v for k, v in headers.items() if k.lower() not in {"content-length", "connection"}}
-        headers.setdefault("Content-Type", "application/json")
-        for name, value in headers.items():
-            for item in value if isinstance(value, list) else [value]:
-                self.send_header(name, str(item))
-        self.send_header("Content-Length", str(len(payload)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815 - stdlib names
+class _Task(WSGITask):
+    def get_environment(self) -> Any:
+        environ = super().get_environment()
+        environ[RAW_HEADERS] = getattr(self.request, "raw_headers", [])
+        return environ
+
+
+class _Channel(HTTPChannel):
+    parser_class = _Parser
+    task_class = _Task
+    error_task_class = _JsonErrorTask
 
 
 class ApiGateway:
     def __init__(self, app: Chalice, *, host: str = "127.0.0.1", port: int = 8000,
-                 trusted_proxies: frozenset[str] = frozenset(), stage: str = "api") -> None:
+                 trusted_proxies: frozenset[str] = frozenset(), stage: str = "api", threads: int = 8,
+                 channel_timeout_s: int = 30, cleanup_interval_s: int = 5, invoke: LambdaHandler | None = None) -> None:
         if not isinstance(app, LocalChalice):  # thread-local current_request, as chalice local does
             app.__class__ = type("ThreadSafeChalice", (LocalChalice, app.__class__), {})
         self._app = app
-        self._converter = LambdaEventConverter(RouteMatcher(list(app.routes)), app.api.binary_types)
+        self._invoke: LambdaHandler = invoke or app
+        self._routes = ResourceTree(app.routes)
+        self._binary_types = list(app.api.binary_types)
         self._trusted_proxies = trusted_proxies
         self._stage = stage
-        self._server = _Server((host, port), _Handler)
-        self._server.gateway = self
+        self._map: dict[int, Any] = {}
+        self._server = cast(TcpWSGIServer, create_server(
+            self._wsgi, map=self._map, host=host, port=port, backlog=1024, threads=threads, connection_limit=1000,
+            channel_timeout=channel_timeout_s, cleanup_interval=cleanup_interval_s,
+            max_request_body_size=API_GATEWAY_MAX_BODY + 1, clear_untrusted_proxy_headers=False, ident="api-gateway"))
+        self._server.channel_class = _Channel
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._server.getsockname()[1])
 
-    def build_event(self, method: str, path: str, headers: dict[str, str], body: bytes | None,
-                    peer: str) -> dict[str, Any]:
-        """The API Gateway REST proxy event for one request; ValueError when no route matches."""
-        event: dict[str, Any] = self._converter.create_lambda_event(method=method, path=path, headers=headers, body=body)
+    def build_event(self, method: str, path: str, headers: dict[str, str] | Sequence[tuple[str, str]],
+                    body: bytes | None, peer: str) -> dict[str, Any]:
+        """The API Gateway REST proxy event for one request (``path`` may carry the query); ValueError when no
+        API Gateway resource matches the path."""
+        raw_path, _, query = path.partition("?")
+        matched = self._routes.match(raw_path)
+        if matched is None:
+            raise ValueError(f"no resource for {raw_path}")
+        resource, parameters = matched
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
         source_ip = peer
-        forwarded = headers.get("X-Forwarded-For") or headers.get("x-forwarded-for")
+        forwarded = next((v for k, v in pairs if k.lower() == "x-forwarded-for"), None)
         if forwarded and peer in self._trusted_proxies:
             source_ip = forwarded.split(",")[0].strip()
-        now = time.time()
-        resource = event["requestContext"]["resourcePath"]
-        event["requestContext"].update({
-            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent")},
-            "requestId": str(uuid.uuid4()), "stage": self._stage, "accountId": "123456789012", "apiId": "local",
-            "resourceId": "local", "protocol": "HTTP/1.1", "requestTimeEpoch": int(now * 1000),
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))})
-        multi = event.get("multiValueQueryStringParameters")
-        event.update({"resource": resource, "path": event["requestContext"]["path"], "httpMethod": method,
-                      "multiValueHeaders": {k: [v] for k, v in event["headers"].items()},
-                      "queryStringParameters": {k: v[-1] for k, v in multi.items()} if multi else None})
-        if isinstance(event.get("body"), bytes):
-            try:
-                event["body"] = event["body"].decode("utf-8")
-                event["isBase64Encoded"] = False
-            except UnicodeDecodeError:
-                event["body"] = base64.b64encode(event["body"]).decode("ascii")
-                event["isBase64Encoded"] = True
-        event.setdefault("isBase64Encoded", False)
-        return event
+        host = next((v for k, v in pairs if k.lower() == "host"), "localhost")
+        # API Gateway appends the caller to X-Forwarded-For and adds the port, scheme and a trace id
+        pairs = [(k, v) for k, v in pairs if k.lower() not in ("x-forwarded-for", "x-forwarded-port",
+                                                              "x-forwarded-proto", "x-amzn-trace-id")]
+        pairs += [("X-Amzn-Trace-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"),
+                  ("X-Forwarded-For", f"{forwarded}, {peer}" if forwarded else peer),
+                  ("X-Forwarded-Port", str(self.port)), ("X-Forwarded-Proto", "http")]
+        return proxy_event(method=method, path=raw_path, query=query, headers=pairs, body=body, source_ip=source_ip,
+                           resource=resource, path_parameters=parameters, stage=self._stage,
+                           binary_media_types=self._binary_types, host=host.split(":")[0])
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes | None,
-               peer: str) -> tuple[int, dict[str, Any], bytes]:
+    def handle(self, method: str, path: str, headers: dict[str, str] | Sequence[tuple[str, str]], body: bytes | None,
+               peer: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        if method not in GATEWAY_METHODS:
+            return 405, [], _error("method_not_allowed", f"{method} is not an API method")
         try:
             event = self.build_event(method, path, headers, body, peer)
-        except ValueError:
-            return 404, {}, _error("not_found", f"no route {method} {path.split('?')[0]}")
+        except ValueError:  # the cloud API's MISSING_AUTHENTICATION_TOKEN gateway response, made a 404
+            return 404, [], _error("not_found", f"no route {method} {path.split('?')[0]}")
         allowed_methods = self._app.routes[event["resource"]]
-        if method not in allowed_methods:
-            allowed = ", ".join(allowed_methods)
-            return 405, {"Allow": allowed}, _error("method_not_allowed", f"{method} not allowed; use {allowed}")
-        response = self._app(event, LambdaContext(function_name="api"))
+        if method not in allowed_methods:  # the cloud API's ANY method on each resource answers this
+            allowed = ", ".join(sorted(allowed_methods))
+            return 405, [("Allow", allowed)], _error("method_not_allowed", f"{method} not allowed; use {allowed}")
+        response = self._invoke(event, LambdaContext(function_name="api"))
         payload = response.get("body") or ""
         raw = base64.b64decode(payload) if response.get("isBase64Encoded") else str(payload).encode()
-        out_headers: dict[str, Any] = dict(response.get("headers") or {})
-        out_headers.update(response.get("multiValueHeaders") or {})
-        return int(response["statusCode"]), out_headers, raw
+        out: dict[str, list[str]] = {k: [str(v)] for k, v in (response.get("headers") or {}).items()}
+        out.update({k: [str(v) for v in vs] for k, vs in (response.get("multiValueHeaders") or {}).items()})
+        return int(response["statusCode"]), [(k, v) for k, vs in out.items() for v in vs], raw
+
+    def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ["REQUEST_METHOD"])
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        path = str(environ.get("REQUEST_URI") or "/")  # as sent: API Gateway's ``path`` is not decoded
+        status, headers, payload = self.handle(method, path, environ[RAW_HEADERS], body,
+                                               str(environ.get("REMOTE_ADDR", "")))
+        skip = {"content-length", "connection", "transfer-encoding"}
+        headers = [(k, v) for k, v in headers if k.lower() not in skip]
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(f"{status} {_reason(status)}", headers)
+        return [] if method == "HEAD" else [payload]
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="api-gateway", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="api-gateway", daemon=True)
         self._thread.start()
 
+    def _serve(self) -> None:
+        while not self._stopping.is_set():  # waitress's loop, one poll at a time, so that stop() can end it
+            wasyncore.loop(timeout=0.2, map=self._map, count=1)
+
     def stop(self) -> None:
-        if self._thread:  # shutdown() would wait forever for a loop that never ran
-            self._server.shutdown()
+        self._stopping.set()
+        if self._thread:
             self._thread.join(timeout=5)
-        self._server.server_close()
+        wasyncore.close_all(self._map)
+        self._server.task_dispatcher.shutdown()
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

@@ -3,11 +3,12 @@
 It stands in for CloudFront (the emulator never checks presigned-URL expiry): every request is
 verified with ``chalicelib.services.edge_policy`` against the socket peer address (or the
 ``X-Forwarded-For`` client when the peer is a trusted proxy), then answered from an
-``ObjectStore`` with HEAD, single byte ranges and keep-alive. Playlists get the caller's signing
-parameters appended to every URI, so a player fetches segments under the same wildcard policy.
+``ObjectStore`` with HEAD, single byte ranges and keep-alive. Objects are served as stored:
+a link's playlist already carries one signed URL per segment.
 
     GET /<route>/<key>                   key from routes[<route>]
-    GET /live/<camera_id>/index.m3u8     text from live_playlist(camera_id)
+    GET /live/<camera_id>/index.m3u8     live.playlist(camera_id, grant): signed per segment
+    GET /live/<camera_id>/<name>.ts      live.segment(camera_id, name): the object it names
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from chalicelib.errors import ObjectMissing, TransientError
 from chalicelib.ports import ObjectStore
@@ -37,14 +38,27 @@ from chalicelib.services.edge_policy import (
     EdgePolicyVerifier,
     PublicKeyInput,
     RevocationCheck,
-    sign_playlist_uris,
 )
+from local.edge_function import FunctionResult, viewer_request_event
 
 logger = logging.getLogger(__name__)
 
-PlaylistProvider = Callable[[str], str | None]
-"""camera id → live HLS playlist text, or ``None`` when the camera has no live stream."""
+
+
+class LiveSource(Protocol):
+    """The live routes' origin (locally the camera simulator)."""
+
+    def playlist(self, camera_id: str, grant: EdgeGrant) -> str | None:
+        """The live playlist for a verified link, or ``None`` when the camera is not live."""
+        ...
+
+    def segment(self, camera_id: str, name: str) -> tuple[ObjectStore, str] | None:
+        """The store and key of a live segment, or ``None`` when there is none by that name."""
+        ...
+
 AccessLog = Callable[[dict[str, Any]], None]
+ViewerRequest = Callable[[dict[str, Any]], FunctionResult]
+"""The viewer-request CloudFront Function (``local.edge_function.ViewerRequestFunction``)."""
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
@@ -52,7 +66,7 @@ CHUNK_BYTES = 8 * 1024 * 1024
 """Objects are streamed in ranged reads of this size, so memory stays flat for long footage."""
 IDLE_TIMEOUT_S = 60.0
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-_LIVE_PLAYLIST = re.compile(r"/live/([^/]+)/index\.m3u8")
+_LIVE = re.compile(r"/live/([^/]+)/([^/]+)")
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -183,7 +197,8 @@ class MediaEdge:
     """A CloudFront-like edge over object stores, on ``host:port`` (``port=0``: any free port)."""
 
     def __init__(self, routes: Mapping[str, ObjectStore], public_keys: Mapping[str, PublicKeyInput], *,
-                 live_playlist: PlaylistProvider | None = None, is_revoked: RevocationCheck | None = None,
+                 live: LiveSource | None = None, is_revoked: RevocationCheck | None = None,
+                 viewer_request: ViewerRequest | None = None,
                  on_access: AccessLog | None = None, trusted_proxies: Iterable[str] = (),
                  host: str = "127.0.0.1", port: int = 8001, public_base_url: str | None = None,
                  clock: Callable[[], float] = time.time, verify_samples: int = 10_000) -> None:
@@ -192,7 +207,8 @@ class MediaEdge:
             raise ValueError(f"route prefixes must be one path segment: {bad}")
         self._routes = dict(routes)
         self._verifier = EdgePolicyVerifier(public_keys, is_revoked=is_revoked, clock=clock)
-        self._live_playlist = live_playlist
+        self._live = live
+        self._viewer_request = viewer_request
         self._on_access = on_access
         self._trusted: tuple[Network, ...] = tuple(ipaddress.ip_network(p.strip(), strict=False) for p in trusted_proxies)
         self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
@@ -290,6 +306,8 @@ class MediaEdge:
         try:
             reply = self._resolve(handler.command, handler.path, handler.headers.get("Host"), client,
                                   handler.headers.get("Range"), handler.headers.get("If-Range"))
+            if reply.grant is not None and reply.status < 400 and self._viewer_request is not None:
+                reply = self._run_function(handler, client, reply)
         except Exception:  # a bug or a failing dependency must not kill the connection thread silently
             logger.exception("media edge failed on %s", urlsplit(handler.path).path)
             reply = _Reply.error(500, "internal", "internal error")
@@ -313,6 +331,19 @@ class MediaEdge:
         reply = self._answer(method, grant, range_header, if_range)
         reply.verify_s = verify_s
         return reply
+
+    def _run_function(self, handler: BaseHTTPRequestHandler, client: str, reply: _Reply) -> _Reply:
+        """CloudFront's order: the signed URL is checked, then the viewer-request function runs."""
+        assert self._viewer_request is not None
+        event = viewer_request_event(handler.command, handler.path, client, dict(handler.headers.items()),
+                                     host=handler.headers.get("Host") or "localhost")
+        result = self._viewer_request(event)
+        if result.response is None:
+            return reply
+        refused = _Reply.error(int(result.response.get("statusCode", 403)), "forbidden", result.refusal or "refused",
+                               reply.grant)
+        refused.verify_s = reply.verify_s
+        return refused
 
     def _record_verify(self, seconds: float) -> None:
         with self._samples_lock:
@@ -363,22 +394,26 @@ class MediaEdge:
         path = grant.path
         if any(segment in (".", "..") for segment in unquote(path).split("/")):
             return None  # dot segments are never resolved: the verified path is the object's key
-        live = _LIVE_PLAYLIST.fullmatch(path)
-        if live and self._live_playlist is not None:
-            text = self._live_playlist(unquote(live.group(1)))
-            if text is None:
+        live = _LIVE.fullmatch(path)
+        if live and self._live is not None:
+            camera_id, name = unquote(live.group(1)), unquote(live.group(2))
+            if name == "index.m3u8":
+                text = self._live.playlist(camera_id, grant)
+                return None if text is None else _in_memory(text.encode(), PLAYLIST_TYPE, "no-cache")
+            found = self._live.segment(camera_id, name)
+            if found is None:
                 return None
-            return _in_memory(sign_playlist_uris(text, _child_query(grant)).encode(), PLAYLIST_TYPE, "no-cache")
-        prefix, _, rest = path.lstrip("/").partition("/")
-        store = self._routes.get(prefix)
-        key = unquote(rest)
-        if store is None or not key:
-            return None
-        if key.endswith(".m3u8"):
-            text = store.get(key).decode("utf-8")
-            return _in_memory(sign_playlist_uris(text, _child_query(grant)).encode(), PLAYLIST_TYPE, None)
+            store, key = found
+        else:
+            prefix, _, rest = path.lstrip("/").partition("/")
+            route = self._routes.get(prefix)
+            key = unquote(rest)
+            if route is None or not key:
+                return None
+            store = route
         info = store.head(key)
-        content_type = SEGMENT_TYPE if key.endswith(".ts") else info.content_type
+        content_type = (SEGMENT_TYPE if key.endswith(".ts") else PLAYLIST_TYPE if key.endswith(".m3u8")
+                        else info.content_type)
 
         def read(start: int, end: int) -> Iterator[bytes]:
             for offset in range(start, end + 1, CHUNK_BYTES):
@@ -420,6 +455,7 @@ class MediaEdge:
             "time": started,
             "method": handler.command,
             "path": grant.path if grant else urlsplit(handler.path).path,  # never the signature itself
+            "link": _link_of(handler.path),
             "client_ip": client,
             "peer_ip": peer,
             "status": reply.status,
@@ -439,11 +475,10 @@ class MediaEdge:
             logger.exception("media edge access log callback failed")
 
 
-def _child_query(grant: EdgeGrant) -> str:
-    """What a playlist's URIs inherit: the playlist request's own (non-signing) query, e.g. a
-    ``link=<request id>`` the policy's resource names, then the signing parameters."""
-    own = urlsplit(grant.url).query
-    return f"{own}&{grant.signing_query}" if own else grant.signing_query
+def _link_of(target: str) -> str | None:
+    """The ``link`` a request names (refused requests included), when there is exactly one."""
+    links = parse_qs(urlsplit(target).query).get("link", [])
+    return links[0] if len(links) == 1 else None
 
 
 def _in_memory(data: bytes, content_type: str, cache_control: str | None) -> _Resource:

@@ -15,18 +15,20 @@ from typing import Any
 
 from chalicelib.adapters import aws
 from chalicelib.adapters.batch import use_local_executor
+from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
 from chalicelib.adapters.resources import Resources
 from chalicelib.api import context
 from chalicelib.catalog import ResourceCatalog, build_catalog
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import Settings, get_settings
-from chalicelib.video.hls import live_playlist
 from local.batch import ProcessPoolBatchExecutor
+from local.edge_function import ViewerRequestFunction
 from local.emulator import Emulator, provision
 from local.faults import DuplicateDelivery, FaultInjector
 from local.gateway import ApiGateway
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
 from local.lambda_runtime import function_name_of, resolve_handler
+from local.live_simulator import SimulatedLive
 from local.media_edge import MediaEdge
 from local.pump import EventPump, QueueBinding
 from local.scheduler import ScheduleBinding, Scheduler, rate_seconds
@@ -64,6 +66,8 @@ class LocalPlatform:
         self.batch: ProcessPoolBatchExecutor | None = None
         self._live_epoch_ms = int(time.time() * 1000)
         self._public_pem = b""
+        self._private_pem = b""
+        self._edge_function: ViewerRequestFunction | None = None
         self.faults: FaultInjector | None = None
 
     @property
@@ -83,7 +87,7 @@ class LocalPlatform:
     def _configure_environment(self) -> Settings:
         state = self.config.state_dir
         state.mkdir(parents=True, exist_ok=True)
-        key_pair_id, _private, self._public_pem = ensure_signing_key(state / "keys")
+        key_pair_id, self._private_pem, self._public_pem = ensure_signing_key(state / "keys")
         env = {
             "STAGE": self.config.stage,
             "AWS_REGION": self.config.region,
@@ -156,20 +160,18 @@ class LocalPlatform:
                                  retention_days=settings.footage_retention_days,
                                  segment_seconds=settings.segment_seconds)
 
-        def live(camera_id: str) -> str | None:
-            now_ms = int(time.time() * 1000)
-            segments = footage.segments_covering(camera_id, 0, now_ms)
-            if not segments:
-                return None
-            return live_playlist(segments, now_ms=now_ms, loop_start_ms=self._live_epoch_ms,
-                                 window=settings.live_window_segments, uri_for=lambda s: f"/footage/{s.key}")
+        signer = CloudFrontUrlSigner(settings.cloudfront_key_pair_id, self._private_pem)
+        live = SimulatedLive(footage, resources.store("footage"), signer, loop_start_ms=self._live_epoch_ms,
+                             window=settings.live_window_segments)
 
+        from chalicelib.adapters.revocations import TableRevocations
         from chalicelib.services.audit import AuditLog
-        from chalicelib.services.video_links import EdgeAccessAudit, LinkRevocations
-
+        from chalicelib.services.video_links import EdgeAccessAudit
+        # the same viewer-request function CloudFront runs, on the revocation list the API writes
+        self._edge_function = ViewerRequestFunction(TableRevocations(resources.table("records")))
         return MediaEdge(routes={"footage": resources.store("footage"), "media": resources.store("media")},
-                         public_keys={settings.cloudfront_key_pair_id: self._public_pem}, live_playlist=live,
-                         is_revoked=LinkRevocations(resources.table("records")),
+                         public_keys={settings.cloudfront_key_pair_id: self._public_pem}, live=live,
+                         viewer_request=self._edge_function,
                          on_access=EdgeAccessAudit(AuditLog(resources.table("audit")), resources.table("records")),
                          host=self.config.host, port=self.config.edge_port)
 
@@ -198,6 +200,9 @@ class LocalPlatform:
                     part.stop()
                 except Exception:
                     logger.exception("stopping %s", type(part).__name__)
+        if self._edge_function is not None:
+            self._edge_function.close()
+            self._edge_function = None
         if self.batch is not None:
             use_local_executor(None)
             self.batch.shutdown()

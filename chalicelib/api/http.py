@@ -6,6 +6,7 @@ import functools
 import inspect
 import json
 import logging
+import re
 import types
 import typing
 from collections.abc import Callable, Collection
@@ -16,6 +17,7 @@ from chalice.app import Blueprint, Chalice, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.context import platform
+from chalicelib.api.json_guard import MAX_JSON_DEPTH, nesting_depth
 from chalicelib.errors import ApiError, BadRequest, Forbidden, PayloadTooLarge, ValidationFailed
 from chalicelib.models.principal import Principal, PrincipalKind
 
@@ -41,6 +43,41 @@ def error_response(exc: ApiError) -> Response:
     return Response(body=body, status_code=exc.status, headers={**JSON_HEADERS, **exc.headers})
 
 
+def _chalice_code(code: str) -> str:
+    """``MethodNotAllowedError`` → ``method_not_allowed``: Chalice's own error codes in our spelling."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", code.removesuffix("Error")).lower()
+
+
+INTERNAL_ERROR = ApiError("internal error; the request id identifies it in the logs", code="internal_error", status=500)
+
+
+def _ours(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("error"), dict)
+
+
+def error_boundary(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: every answer an error has is ``{"error": {code, message}}``.
+
+    Chalice answers an unsupported method (405), media type (415) or an unhandled exception (500) in its
+    own ``{"Code", "Message"}`` shape; this rewrites those and turns any exception that escapes a view
+    into a logged 500 that tells the caller nothing about the internals.
+    """
+    try:
+        response = get_response(request)
+    except Exception:
+        logger.exception("unhandled error")
+        return error_response(INTERNAL_ERROR)
+    body = response.body
+    if response.status_code >= 500 and not _ours(body):  # Chalice caught (and logged) a view's exception
+        return error_response(INTERNAL_ERROR)
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        headers = {k: v if isinstance(v, str) else ", ".join(v) for k, v in response.headers.items()
+                   if k.lower() != "content-type"}
+        return error_response(ApiError(str(body["Message"]), code=_chalice_code(str(body["Code"])),
+                                       status=response.status_code, headers=headers))
+    return response
+
+
 def _validation_message(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -54,18 +91,21 @@ def source_ip(request: Request) -> str:
 
 
 def _parse_body(request: Request, model: type[M]) -> M:
-    """The JSON body as ``model``: 413 over the size limit, 400 when empty or malformed, 422 when invalid."""
+    """The JSON body as ``model``: 413 over the size limit, 400 when empty, too deep or malformed, 422 when
+    invalid. Validation is strict: JSON's own types only (``true`` is no number, ``"123"`` no integer)."""
     raw = request.raw_body or b""
     if len(raw) > platform().settings.api_max_body_bytes:
         raise PayloadTooLarge(f"body exceeds {platform().settings.api_max_body_bytes} bytes")
     if not raw.strip():
         raise BadRequest("a JSON body is required")
+    if nesting_depth(raw if isinstance(raw, bytes) else raw.encode()) > MAX_JSON_DEPTH:
+        raise BadRequest(f"JSON nested too deep (more than {MAX_JSON_DEPTH} levels)")
     try:
         json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON: {exc}") from exc
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise ValidationFailed(_validation_message(exc)) from exc
 
@@ -110,6 +150,7 @@ class RouteDoc:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     body_required: bool = True
+    idempotent: bool = False  # honours an Idempotency-Key header
 
 
 ROUTES: list[RouteDoc] = []
@@ -206,7 +247,7 @@ DeniedHook = Callable[[Request, ApiError], None]
 
 def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
              allow: Collection[PrincipalKind], status: int = 200,
-             on_denied: DeniedHook | None = None) -> Callable[[V], V]:
+             on_denied: DeniedHook | None = None, idempotent: bool = False) -> Callable[[V], V]:
     """Register a view that receives ``(caller, request, **path_params)``; auth, query, body and errors here.
 
     A view that takes a JSON body declares it once, as a keyword-only parameter: ``*, body: Model``.
@@ -218,6 +259,8 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
     after authentication and before the body (422 invalid, naming the field), and the OpenAPI document
     lists the model's fields as its query parameters. The response model is read from the view's
     return annotation.
+
+    ``idempotent`` documents the ``Idempotency-Key`` header the view honours (see ``guards.idempotent_create``).
 
     ``on_denied`` sees every refused authentication (e.g. to audit it); its own failure is logged,
     never turned into a different answer.
@@ -259,7 +302,8 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
         summary = (view.__doc__ or getattr(view, "__name__", "view").replace("_", " ")).strip().splitlines()[0]
         ROUTES.append(RouteDoc(path=path, methods=tuple(methods), allow=tuple(sorted(allow)), status=status,
                                summary=summary, body=declared.model if declared else None, query=query,
-                               response=_response_model(view), body_required=declared.required if declared else True))
+                               response=_response_model(view), body_required=declared.required if declared else True,
+                               idempotent=idempotent))
         return view
 
     return decorator

@@ -8,11 +8,20 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
+from chalicelib.services.request_guard import KEY_PATTERN
 
 docs = Blueprint(__name__)
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+
+
+_ERRORS = (("400", "malformed request"), ("401", "missing or invalid token"),
+           ("403", "principal kind or source address not allowed"), ("404", "not found"),
+           ("405", "method not allowed on this path"), ("409", "the object's state does not allow this"),
+           ("413", "body too large"), ("415", "body is not application/json"), ("422", "invalid values"),
+           ("429", "rate limited"), ("500", "unexpected server error (a bug: report the X-Request-Id)"))
+_BODY_ERRORS = {"413", "415"}
 
 
 def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -33,11 +42,22 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         "responses": {str(route.status): {"description": "success", "content": {"application/json": {
             "schema": _schema(route.response, components) if route.response else {"type": "object"}}}}},
     }
-    for status, why in (("400", "malformed request"), ("401", "missing or invalid token"),
-                        ("403", "principal kind or source address not allowed"), ("404", "not found"),
-                        ("413", "body too large"), ("422", "invalid values"), ("429", "rate limited")):
+    for status, why in _ERRORS:
+        if status in _BODY_ERRORS and route.body is None:
+            continue
         operation["responses"][status] = {"description": why, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
+    operation["responses"]["429"]["headers"] = {"Retry-After": {
+        "description": "Seconds to wait before retrying.", "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+    if route.idempotent:
+        operation["parameters"].append({
+            "name": "Idempotency-Key", "in": "header", "required": False,
+            "description": "A retry with the same key (and body) answers the first result instead of acting twice.",
+            "schema": {"type": "string", "pattern": KEY_PATTERN}})
+        operation["responses"][str(route.status)]["headers"] = {"Idempotent-Replayed": {
+            "description": "true when this answer replays an earlier request with the same key.", "required": True,
+            "schema": {"type": "string", "enum": ["true", "false"]}}}
     if route.query is not None:
         for name, field in route.query.model_fields.items():
             operation["parameters"].append({"name": name, "in": "query", "required": field.is_required(),

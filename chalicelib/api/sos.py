@@ -22,7 +22,7 @@ from chalicelib.models.sos import (
 sos = Blueprint(__name__)
 
 
-@endpoint(sos, "/v1/sos", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+@endpoint(sos, "/v1/sos", methods=["POST"], allow={PrincipalKind.APP}, status=201, idempotent=True)
 def report_sos(caller: Caller, request: Request, *, body: SosRequest) -> Incident:
     """Report an emergency: answers at once with the 5 nearest cameras and the cancel deadline."""
     service = platform().saferet.sos

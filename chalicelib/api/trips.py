@@ -14,7 +14,7 @@ from chalicelib.models.trip import PositionBatch, PositionsAccepted, Trip, TripS
 trips = Blueprint(__name__)
 
 
-@endpoint(trips, "/v1/trips", methods=["POST"], allow={PrincipalKind.APP}, status=201)
+@endpoint(trips, "/v1/trips", methods=["POST"], allow={PrincipalKind.APP}, status=201, idempotent=True)
 def start_trip(caller: Caller, request: Request, *, body: TripStart) -> Trip:
     """Start a monitored walk home; the guardians are told (Idempotency-Key honoured)."""
     service = platform().saferet.trips

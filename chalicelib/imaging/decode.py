@@ -3,18 +3,19 @@
 The result follows MONOCHROME2 semantics whatever the source: 0.0 is black (air, lungs), 1.0 is
 white (bone), float32. DICOM goes through Modality LUT / Rescale, then VOI LUT or window, and
 MONOCHROME1 is inverted; PNG/JPEG 8- and 16-bit greyscale are scaled by their bit depth, RGB is
-reduced to luma after its colourfulness is measured (the quality gate rejects colour photos).
+reduced to luma after its colourfulness is measured (the quality gate rejects colour photos) and
+kept beside it (``rgb``) for models whose manifest asks for colour.
 
 Guards: a byte cap, a pixel cap checked from the header *before* any pixel is decoded (the
 decompression-bomb defence, for Pillow and DICOM alike), and Pillow's own bomb check turned into
-an error. Large images are reduced to ``working_side`` on decode (JPEG via DCT scaling).
+an error. Pixels stay at full resolution: the only resize is the one the model's manifest states
+(a decode-time shrink would change the model's input).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +41,6 @@ class DecodeLimits:
 
     max_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 40_000_000
-    working_side: int = 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class DecodedImage:
     bits: int
     photometric: str
     colourfulness: float = 0.0
+    rgb: NDArray[np.float32] | None = field(default=None, repr=False, compare=False)  # (H, W, 3) in [0, 1]
     view_position: str | None = None
     body_part: str | None = None
     dataset: Any = field(default=None, repr=False, compare=False)
@@ -97,16 +98,6 @@ def _luma(rgb: NDArray[Any]) -> NDArray[np.float32]:
     return luma
 
 
-def _fit(pixels: NDArray[np.float32], side: int) -> NDArray[np.float32]:
-    h, w = pixels.shape
-    if max(h, w) <= side:
-        return pixels
-    scale = side / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    resized = Image.fromarray(pixels, mode="F").resize(size, Image.Resampling.BILINEAR)
-    return np.asarray(resized, dtype=np.float32)
-
-
 def _check_pixels(width: int, height: int, frames: int, limits: DecodeLimits) -> None:
     if width <= 0 or height <= 0:
         raise NotAnImage(f"image header gives {width}×{height} pixels")
@@ -121,9 +112,6 @@ def _decode_pillow(data: bytes, kind: str, limits: DecodeLimits) -> DecodedImage
             image = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
             width, height = image.size
             _check_pixels(width, height, 1, limits)
-            if kind == "jpeg" and max(width, height) > limits.working_side:
-                scale = limits.working_side / max(width, height)
-                image.draft(image.mode, (math.ceil(width * scale), math.ceil(height * scale)))
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageTooLarge(f"decompression bomb refused: {exc}") from exc
@@ -131,6 +119,7 @@ def _decode_pillow(data: bytes, kind: str, limits: DecodeLimits) -> DecodedImage
             raise NotAnImage(f"corrupt or truncated {kind.upper()}: {exc}") from exc
     mode = image.mode
     colour = 0.0
+    rgb_out: NDArray[np.float32] | None = None
     if mode in _GREY_MODES:
         raw = np.asarray(image)
         if mode == "1":
@@ -146,9 +135,10 @@ def _decode_pillow(data: bytes, kind: str, limits: DecodeLimits) -> DecodedImage
         bits = 8
         colour = colourfulness(rgb)
         pixels = _luma(rgb) / 255.0
-    return DecodedImage(pixels=_fit(np.clip(pixels, 0.0, 1.0).astype(np.float32), limits.working_side),
-                        width=width, height=height, format=kind, bits=bits,
-                        photometric="RGB" if mode not in _GREY_MODES else "MONOCHROME2", colourfulness=colour)
+        rgb_out = rgb.astype(np.float32) / np.float32(255.0)
+    return DecodedImage(pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32), width=width, height=height,
+                        format=kind, bits=bits, photometric="RGB" if mode not in _GREY_MODES else "MONOCHROME2",
+                        colourfulness=colour, rgb=rgb_out)
 
 
 def _decode_dicom(data: bytes, limits: DecodeLimits) -> DecodedImage:
@@ -186,9 +176,12 @@ def _decode_dicom_quietly(data: bytes, limits: DecodeLimits) -> DecodedImage:
     bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     colour = 0.0
+    rgb_out: NDArray[np.float32] | None = None
     if samples == 3:
         colour = colourfulness(raw)
-        pixels = _luma(raw) / 255.0
+        scale = float((1 << int(ds.get("BitsStored", 8) or 8)) - 1)
+        pixels = _luma(raw) / scale
+        rgb_out = np.clip(raw.astype(np.float32) / np.float32(scale), 0.0, 1.0)
     elif samples == 1 and photometric in {"MONOCHROME1", "MONOCHROME2"}:
         values = np.asarray(apply_modality_lut(raw, ds), dtype=np.float64)
         windowed = "VOILUTSequence" in ds or "WindowCenter" in ds
@@ -204,7 +197,7 @@ def _decode_dicom_quietly(data: bytes, limits: DecodeLimits) -> DecodedImage:
             pixels = 1.0 - pixels
     else:
         raise UnsupportedImage(f"DICOM photometric interpretation {photometric} with {samples} samples is not supported")
-    return DecodedImage(pixels=_fit(np.clip(pixels, 0.0, 1.0).astype(np.float32), limits.working_side),
+    return DecodedImage(pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32), rgb=rgb_out,
                         width=cols, height=rows, format="dicom", bits=bits, photometric=photometric,
                         colourfulness=colour, view_position=_text(ds.get("ViewPosition")),
                         body_part=_text(ds.get("BodyPartExamined")), dataset=ds)

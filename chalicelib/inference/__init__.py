@@ -6,11 +6,43 @@ pure functions of the manifest.
 """
 
 from chalicelib.inference.classifier import Classifier, Prediction
-from chalicelib.inference.manifest import Activation, FixedRange, LabelSpec, Layout, MeanStd, ModelManifest
+from chalicelib.inference.manifest import (
+    Activation,
+    ClassActivation,
+    Colour,
+    Fit,
+    FixedRange,
+    LabelSpec,
+    Layout,
+    MeanStd,
+    ModelManifest,
+    Resize,
+    manifest_schema,
+)
 from chalicelib.inference.postprocess import FindingScore, findings, triage
 from chalicelib.inference.preprocess import preprocess, stack
 from chalicelib.inference.registry import ModelError, ModelIntegrityError, ModelRegistry
 
-__all__ = ["Activation", "Classifier", "FindingScore", "FixedRange", "LabelSpec", "Layout", "MeanStd", "ModelError",
-           "ModelIntegrityError", "ModelManifest", "ModelRegistry", "Prediction", "findings", "preprocess", "stack",
-           "triage"]
+__all__ = [
+    "Activation",
+    "ClassActivation",
+    "Classifier",
+    "Colour",
+    "FindingScore",
+    "Fit",
+    "FixedRange",
+    "LabelSpec",
+    "Layout",
+    "MeanStd",
+    "ModelError",
+    "ModelIntegrityError",
+    "ModelManifest",
+    "ModelRegistry",
+    "Prediction",
+    "Resize",
+    "findings",
+    "manifest_schema",
+    "preprocess",
+    "stack",
+    "triage",
+]

@@ -25,9 +25,11 @@ class Prediction:
 class Classifier:
     """Holds one ready ``onnxruntime.InferenceSession`` (created and warmed by the registry)."""
 
-    def __init__(self, manifest: ModelManifest, session: Any) -> None:
+    def __init__(self, manifest: ModelManifest, session: Any, cam_weights: NDArray[np.float32] | None = None) -> None:
         self.manifest = manifest
         self.session = session
+        # (labels, K): the final linear layer, when the manifest asks for class activation maps
+        self.cam_weights = cam_weights
         inputs = {i.name: i for i in session.get_inputs()}
         if manifest.input_name not in inputs:
             raise ValueError(f"model has no input {manifest.input_name!r} (inputs: {sorted(inputs)})")
@@ -38,13 +40,34 @@ class Classifier:
 
     def run(self, batch: Tensor) -> NDArray[np.float32]:
         """Probabilities for a ready batch: one session run (in chunks if the model fixes its batch size)."""
+        return self.run_with_features(batch, features=False)[0]
+
+    @property
+    def has_cam(self) -> bool:
+        return self.cam_weights is not None and self.manifest.class_activation is not None
+
+    def run_with_features(self, batch: Tensor, *, features: bool = True
+                          ) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """Probabilities and, when the manifest names a feature-map output, the feature maps of the same run."""
         step = self.max_batch or len(batch)
-        chunks = [self.session.run([self.output_name], {self.manifest.input_name: batch[i:i + step]})[0]
-                  for i in range(0, len(batch), max(step, 1))]
-        raw = np.concatenate([np.asarray(c, dtype=np.float32).reshape(len(c), -1) for c in chunks], axis=0)
+        cam = self.manifest.class_activation if features and self.has_cam else None
+        names = [self.output_name] + ([cam.feature_output] if cam else [])
+        runs = [self.session.run(names, {self.manifest.input_name: batch[i:i + step]})
+                for i in range(0, len(batch), max(step, 1))]
+        raw = np.concatenate([np.asarray(r[0], dtype=np.float32).reshape(len(r[0]), -1) for r in runs], axis=0)
+        maps = np.concatenate([np.asarray(r[1], dtype=np.float32) for r in runs], axis=0) if cam else None
         if raw.shape[1] != len(self.manifest.labels):
             raise ValueError(f"model gives {raw.shape[1]} outputs per image; the manifest names {len(self.manifest.labels)}")
-        return activate(raw, self.manifest.activation)
+        return activate(raw, self.manifest.activation), maps
+
+    def class_activation(self, features: NDArray[np.float32], label_index: int) -> NDArray[np.float32]:
+        """CAM (Zhou et al. 2016) of one image: ``sum_k w[label, k] * features[k]``, clipped at 0, scaled to [0, 1]."""
+        assert self.cam_weights is not None
+        maps = features if features.shape[0] == self.cam_weights.shape[1] else np.moveaxis(features, -1, 0)
+        heat = np.tensordot(self.cam_weights[label_index], maps, axes=(0, 0)).astype(np.float32)
+        heat = np.clip(heat, 0.0, None)
+        peak = float(heat.max())
+        return (heat / peak if peak > 0 else heat).astype(np.float32)
 
     def predict(self, images: Sequence[NDArray[np.float32]]) -> Prediction:
         """One batched inference over decoded grey images."""
@@ -58,7 +81,7 @@ class Classifier:
 
     def warm_up(self) -> None:
         height, width = self.manifest.size
-        self.run(stack([preprocess(np.full((height, width), 0.5, np.float32), self.manifest)]))
+        self.run_with_features(stack([preprocess(np.full((height, width), 0.5, np.float32), self.manifest)]))
 
     def occlusion(self, tensor: Tensor, label_index: int, grid: int = 6) -> NDArray[np.float32]:
         """Occlusion sensitivity (Zeiler & Fergus) of one image: see ``occlusion_batch``."""

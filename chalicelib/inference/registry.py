@@ -27,6 +27,7 @@ from chalicelib.ports import ObjectStore
 logger = logging.getLogger(__name__)
 PREFIX = "models"
 M = TypeVar("M", bound=RegisteredManifest)
+ACTIVE_HISTORY = 10  # earlier active versions kept per task, for rollback
 
 
 class ModelError(PermanentError):
@@ -75,16 +76,52 @@ class ManifestRegistry(Generic[M]):
         return manifest
 
     def activate(self, task: str, name: str, version: str) -> None:
+        """Point ``task`` at a registered version; the versions it replaces are kept for ``rollback``."""
         self.manifest(name, version)  # refuses an unknown model
-        self._store.put(f"{self._prefix}/active/{task}.json", json.dumps({"name": name, "version": version}).encode(),
-                        content_type="application/json")
+        current = self._pointer(task)
+        history = [] if current is None else [{"name": current["name"], "version": current["version"]},
+                                              *current.get("history", [])][:ACTIVE_HISTORY]
+        self._write_pointer(task, name, version, history)
+
+    def rollback(self, task: str) -> tuple[str, str]:
+        """Point ``task`` back at the version active before the current one; returns it."""
+        current = self._pointer(task)
+        if current is None or not current.get("history"):
+            raise ModelError(f"task {task!r} has no earlier active version to roll back to")
+        previous, *older = current["history"]
+        self.manifest(previous["name"], previous["version"])
+        self._write_pointer(task, previous["name"], previous["version"], older)
+        return str(previous["name"]), str(previous["version"])
 
     def active(self, task: str) -> tuple[str, str] | None:
+        pointer = self._pointer(task)
+        return None if pointer is None else (str(pointer["name"]), str(pointer["version"]))
+
+    def active_tasks(self) -> dict[str, tuple[str, str]]:
+        """Every task's active (name, version)."""
+        tasks = [key.rsplit("/", 1)[-1].removesuffix(".json") for key in self._store.keys(f"{self._prefix}/active/")]
+        return {task: pointer for task in sorted(tasks) if (pointer := self.active(task)) is not None}
+
+    def registered(self) -> list[tuple[str, str]]:
+        """Every registered (name, version)."""
+        found = []
+        for key in self._store.keys(f"{self._prefix}/"):
+            parts = key[len(self._prefix) + 1:].split("/")
+            if len(parts) == 3 and parts[2] == "manifest.json":
+                found.append((parts[0], parts[1]))
+        return sorted(found)
+
+    def _pointer(self, task: str) -> dict[str, Any] | None:
         try:
-            pointer = json.loads(self._store.get(f"{self._prefix}/active/{task}.json"))
+            pointer: dict[str, Any] = json.loads(self._store.get(f"{self._prefix}/active/{task}.json"))
         except ObjectMissing:
             return None
-        return str(pointer["name"]), str(pointer["version"])
+        return pointer
+
+    def _write_pointer(self, task: str, name: str, version: str, history: list[dict[str, str]]) -> None:
+        self._store.put(f"{self._prefix}/active/{task}.json",
+                        json.dumps({"name": name, "version": version, "history": history}).encode(),
+                        content_type="application/json")
 
     def manifest(self, name: str, version: str) -> M:
         try:
@@ -121,8 +158,9 @@ class ModelRegistry(ManifestRegistry[ModelManifest]):
             found = _loaded.get(cache_key)
             if found is not None:
                 return found
-            classifier = Classifier(manifest, open_session(self.verified_model(manifest),
-                                                              preferred=manifest.providers))
+            model = self.verified_model(manifest)
+            classifier = Classifier(manifest, open_session(model, preferred=manifest.providers),
+                                    cam_weights=cam_weights(model, manifest))
             classifier.warm_up()
             _loaded[cache_key] = classifier
             logger.info("model loaded", extra={"model": manifest.ref, "providers": classifier.providers})
@@ -133,6 +171,27 @@ class ModelRegistry(ManifestRegistry[ModelManifest]):
         if pointer is None:
             raise ModelError(f"no active model for task {task!r}")
         return self.load(*pointer)
+
+
+def cam_weights(model: bytes, manifest: ModelManifest) -> Any:
+    """The final linear layer's weights as (labels, K), read from the model's initializers, when the manifest
+    asks for class activation maps; None otherwise (heat maps then come from occlusion)."""
+    spec = manifest.class_activation
+    if spec is None:
+        return None
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load_from_string(model).graph
+    found = next((init for init in graph.initializer if init.name == spec.weights), None)
+    if found is None:
+        raise ModelError(f"{manifest.ref}: class_activation.weights names no initializer {spec.weights!r}")
+    weights = np.asarray(numpy_helper.to_array(found), dtype=np.float32)
+    labels = len(manifest.labels)
+    if weights.ndim != 2 or labels not in weights.shape:
+        raise ModelError(f"{manifest.ref}: {spec.weights!r} has shape {weights.shape}, not (labels, K) or (K, labels)")
+    return weights if weights.shape[0] == labels else weights.T
 
 
 def open_session(model: bytes | Path, *, preferred: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider"),

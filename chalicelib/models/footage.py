@@ -16,6 +16,7 @@ class FootageSegment(Message):
     width: int = Field(gt=0, le=8192)
     height: int = Field(gt=0, le=8192)
     bytes: int = Field(ge=0)
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the object, at ingest.")
 
     @property
     def duration_s(self) -> float:

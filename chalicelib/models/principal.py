@@ -27,11 +27,15 @@ class Principal(Message):
     token_hash: str = Field(pattern=r"^[0-9a-f]{64}$", repr=False)
     created_ms: EpochMs
     disabled: bool = False
+    expires_ms: EpochMs | None = Field(None, description="When the token stops working; None = until rotated.")
 
     @field_validator("cidrs")
     @classmethod
     def _valid_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(str(ipaddress.ip_network(c, strict=False)) for c in value)
+
+    def expired(self, now_ms: int) -> bool:
+        return self.expires_ms is not None and now_ms >= self.expires_ms
 
     def allows_address(self, address: str) -> bool:
         if not self.cidrs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -145,3 +145,19 @@ class IncidentClosed(Message):
 
     incident_number: str
     revoked: list[str] = Field(description="Ids of the requests whose links stopped working.")
+
+
+class ExportReceipt(Message):
+    """``GET /v1/video-links/{id}/receipt``: the signed chain-of-custody receipt of a recorded export."""
+
+    document: dict[str, Any] = Field(description="incident, cameras, window, segments with SHA-256, issued/expiry, "
+                                     "issuer; the signature covers its canonical JSON (sorted keys, no white space)")
+    algorithm: str = Field(description="RSASSA-PSS-SHA256 (MGF1 SHA-256, salt = digest length)")
+    signature: str = Field(description="base64 of the signature")
+
+
+class EvidenceKey(Message):
+    """``GET /v1/evidence/public-key``: the key that verifies export receipts."""
+
+    algorithm: str
+    public_key_pem: str

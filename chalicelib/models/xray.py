@@ -93,9 +93,12 @@ class Reading(Message):
     findings: list[Finding]
     triage: Triage
     image: ImageInfo
-    heatmap_key: str
+    heatmap_key: str | None = Field(None, description="Added by the heat-map step, after the reading is stored.")
+    heatmap_method: str | None = Field(None, description="How the heat map was made (class activation map, occlusion).")
     report_key: str
     deid_key: str | None = None
+    deid_withheld: str | None = Field(None, description="Why no de-identified copy was released (burned-in text).")
+    review_required: bool = Field(False, description="The study needs a person's review before any copy is shared.")
     timings: Timings
     completed_ms: EpochMs
 
@@ -123,7 +126,7 @@ class Study(Message):
 
 
 class StudyLinks(Message):
-    heatmap: str
+    heatmap: str | None = None
     report: str
     expires_in_s: int
 

@@ -246,35 +246,3 @@ def verify_signed_url(url: str, *, public_keys: Mapping[str, PublicKeyInput], so
                       now: float | None = None, is_revoked: RevocationCheck | None = None) -> EdgeGrant:
     """One-off verification; an edge serving many requests keeps an ``EdgePolicyVerifier``."""
     return EdgePolicyVerifier(public_keys, is_revoked=is_revoked).verify(url, source_ip=source_ip, now=now)
-
-
-_URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
-
-
-def _with_query(uri: str, query: str) -> str:
-    scheme = urlsplit(uri).scheme.lower()
-    if scheme not in ("", "http", "https"):
-        return uri  # data:, skd:// key URIs and the like are not fetched from the edge
-    base, hash_mark, fragment = uri.partition("#")
-    _, found = split_signing_params(base)
-    if found:
-        return uri  # already carries its own signature
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}{query}{hash_mark}{fragment}"
-
-
-def sign_playlist_uris(playlist: str, query: str) -> str:
-    """Append ``query`` to every URI of an HLS playlist: each non-comment line and each
-    ``URI="…"`` attribute of a tag (``EXT-X-MAP``, ``EXT-X-KEY``, ``EXT-X-MEDIA`` …)."""
-    out: list[str] = []
-    for line in playlist.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        ending = line[len(body):]
-        text = body.strip()
-        if not text:
-            out.append(line)
-        elif text.startswith("#"):
-            out.append(_URI_ATTRIBUTE.sub(lambda m: f'URI="{_with_query(m.group(1), query)}"', body) + ending)
-        else:
-            out.append(_with_query(text, query) + ending)
-    return "".join(out)

@@ -9,6 +9,7 @@ does the same explicitly, so the privacy policy holds wherever the code runs.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -98,7 +99,8 @@ class FootageCatalog:
                 continue
             segment = FootageSegment(camera_id=camera_id, start_ms=seg_start, end_ms=seg_end,
                                      key=segment_key(camera_id, seg_start), fps=encoded.fps, width=encoded.width,
-                                     height=encoded.height, bytes=encoded.size)
+                                     height=encoded.height, bytes=encoded.size,
+                                     sha256=hashlib.sha256(encoded.data).hexdigest())
             self._store.put(segment.key, encoded.data, content_type=CONTENT_TYPE,
                             metadata={"camera-id": camera_id, "start-ms": str(seg_start), "end-ms": str(seg_end)})
             stored.append(segment)

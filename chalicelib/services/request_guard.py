@@ -17,7 +17,8 @@ import re
 from chalicelib.errors import ConditionFailed, TooManyRequests, TransientError, ValidationFailed
 from chalicelib.ports import Table
 
-_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+_KEY = re.compile(KEY_PATTERN)
 _SK = "guard"
 IDEMPOTENCY_TTL_S = 24 * 3600
 

@@ -13,6 +13,7 @@ incident id as its de-duplication key for that rare case.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -76,15 +77,18 @@ class SosService:
             incidents = [i for i in incidents if i.status is status]
         return incidents[:limit]
 
-    def due(self, now_ms: int, limit: int = 1000) -> list[str]:
-        """Pending incidents whose cancel deadline has passed (for the watchdog)."""
-        items = self._table.query("owner_id", PENDING_SOS, index="by-owner", sort_between=(0, now_ms), limit=limit)
+    def due(self, now_ms: int) -> list[str]:
+        """Pending incidents whose cancel deadline has passed (for the watchdog): every marker, page by
+        page, so no number of markers can hide a new one from the backstop."""
+        items = self._table.query("owner_id", PENDING_SOS, index="by-owner", sort_between=(0, now_ms))
         return [str(i["incident_id"]) for i in items if "incident_id" in i]
 
     # -- writes
     def create(self, owner_id: str, incident_id: str, request: SosRequest, now_ms: int) -> Incident:
         """Record the incident and tell the control center at once; an existing id answers the
-        stored incident (idempotent retries)."""
+        stored incident (idempotent retries), and a retry never leaves a watchdog marker behind."""
+        with contextlib.suppress(NotFound):
+            return self.get(incident_id, owner_id)  # a replay: nothing to write
         window_s = self.cancel_window_s if request.cancel_window_s is None \
             else min(request.cancel_window_s, self.cancel_window_s)
         trip_context, device_id = None, request.device_id
@@ -103,14 +107,13 @@ class SosService:
                                                  accuracy_m=request.accuracy_m),
                             created_ms=now_ms, cancel_deadline_ms=now_ms + window_s * 1000)
         # the watchdog's marker goes first, so even a crash right after the record is written is caught
-        self._table.put({"pk": f"PENDING#SOS#{incident_id}", "sk": "marker", "owner_id": PENDING_SOS,
-                         "created_ms": incident.cancel_deadline_ms, "incident_id": incident_id})
+        self._put_marker(incident)
         if window_s == 0:
             return self._create_escalated(incident, now_ms)
         try:
             self._records.create(incident_id, owner_id, incident.model_dump(mode="json"), created_ms=now_ms)
         except Conflict:
-            return self.get(incident_id, owner_id)
+            return self._settle_marker(self.get(incident_id, owner_id))  # a concurrent retry won
         self._announce(incident, window_s, now_ms)
         message = EscalationRequest(incident_id=incident_id, cancel_deadline_ms=incident.cancel_deadline_ms)
         self._escalation.send(message.model_dump_json(), delay_s=min(window_s, SQS_MAX_DELAY_S))
@@ -124,7 +127,7 @@ class SosService:
             self._records.create(incident.incident_id, incident.owner_id,
                                  {**claimed.model_dump(mode="json"), "claim_ms": now_ms}, created_ms=now_ms)
         except Conflict:
-            return self.get(incident.incident_id, incident.owner_id)
+            return self._settle_marker(self.get(incident.incident_id, incident.owner_id))
         try:
             done = self._fan_out(claimed, now_ms)
         except TransientError:
@@ -172,7 +175,7 @@ class SosService:
             self._put(cancelled, expect={"status": IncidentStatus.PENDING.value})
         except ConditionFailed:
             return self.cancel(owner_id, incident_id, now_ms)  # it moved on meanwhile: judge again
-        self._table.delete({"pk": f"PENDING#SOS#{incident_id}", "sk": "marker"})
+        self._delete_marker(incident_id)
         self._publish_feed(cancelled)
         return cancelled
 
@@ -183,7 +186,7 @@ class SosService:
             incident = self.get(incident_id, None)
         except NotFound:
             logger.warning("escalation for unknown incident %s (its creation failed)", incident_id)
-            self._table.delete({"pk": f"PENDING#SOS#{incident_id}", "sk": "marker"})
+            self._delete_marker(incident_id)
             return None
         if incident.status is IncidentStatus.PENDING:
             if now_ms < incident.cancel_deadline_ms:
@@ -197,6 +200,7 @@ class SosService:
                 and incident.escalated_ms is not None and now_ms - self._claim_ms(incident_id) >= self._lease_ms:
             expect = {"status": IncidentStatus.ESCALATED.value, "claim_ms": self._claim_ms(incident_id)}
         else:
+            self._settle_marker(incident)  # a marker left by an older version or a lost race
             return None
         claimed = incident.model_copy(update={"status": IncidentStatus.ESCALATED,
                                               "escalated_ms": incident.escalated_ms or now_ms})
@@ -219,7 +223,7 @@ class SosService:
             self._put(done, expect={"status": IncidentStatus.ESCALATED.value, "claim_ms": now_ms}, claim_ms=now_ms)
         except ConditionFailed:
             logger.warning("claim on %s was taken over while dispatching", incident.incident_id)
-        self._table.delete({"pk": f"PENDING#SOS#{incident.incident_id}", "sk": "marker"})
+        self._delete_marker(incident.incident_id)
         self._publish_feed(done)
         self._alerts.raise_alert(f"{incident.incident_id}.escalated", AlertKind.SOS_ESCALATED,
                                  subject_owner_id=incident.owner_id, reason="SOS not cancelled: dispatched to 112",
@@ -232,6 +236,23 @@ class SosService:
                                         "location": incident.location.model_dump()})
         logger.info("sos escalated", extra={"incident_id": incident.incident_id, "message_id": message_id})
         return done
+
+    def _put_marker(self, incident: Incident) -> None:
+        self._table.put({"pk": f"PENDING#SOS#{incident.incident_id}", "sk": "marker", "owner_id": PENDING_SOS,
+                         "created_ms": incident.cancel_deadline_ms, "incident_id": incident.incident_id})
+
+    def _delete_marker(self, incident_id: str) -> None:
+        self._table.delete({"pk": f"PENDING#SOS#{incident_id}", "sk": "marker"})
+
+    def _settle_marker(self, incident: Incident) -> Incident:
+        """A marker exactly while the incident still needs the backstop: pending, or escalated and not
+        yet dispatched (its claim may expire); none once it is cancelled or dispatched."""
+        if incident.status is IncidentStatus.PENDING or (
+                incident.status is IncidentStatus.ESCALATED and incident.dispatched_ms is None):
+            self._put_marker(incident)
+        else:
+            self._delete_marker(incident.incident_id)
+        return incident
 
     def _claim_ms(self, incident_id: str) -> int:
         item = self._table.get({"pk": f"INCIDENT#{incident_id}", "sk": _SK}) or {}

@@ -1,19 +1,21 @@
 """Agency video links: the nearest cameras with video, one signed, IP-bound, expiring link each.
 
-* recorded: a VOD playlist of the camera's footage segments for the window, written to the
-  media bucket (``links/<request_id>/<camera>/index.m3u8``); the playlist URL and every segment
-  URI carry one CloudFront custom-policy signature per camera whose ``Resource`` is
-  ``<edge>/*/<camera>/*?link=<request_id>`` (the playlist and the segments it references, and
-  nothing of another camera), ``IpAddress`` = the agency range the caller used and
-  ``DateLessThan`` = the expiry.
-* live: a :class:`LiveLinks` source — locally a signed edge URL to the camera simulator's live
-  playlist (:class:`EdgeLiveLinks`), in the cloud a Kinesis Video HLS session URL
-  (``chalicelib.adapters.kvs``).
+Every URL an agency receives authorises exactly one object: CloudFront custom-policy
+signatures whose ``Resource`` is the URL itself (no wildcard), ``IpAddress`` = the agency range
+the caller used and ``DateLessThan`` = the expiry.
+
+* recorded: a VOD playlist of the camera's segments for the window, written to the media
+  bucket (``links/<request_id>/<camera>/index.m3u8``); the playlist URL and each segment URI in
+  it are signed separately, so the link reaches the window's segments and nothing else.
+* live: the camera's live playlist at the edge (``/live/<camera>/index.m3u8?link=…&since=…``),
+  signed exactly; the playlist origin signs each live segment it lists, only those of the link's
+  lifetime (:mod:`chalicelib.services.live_playlists`). The same in the cloud and locally: no
+  agency ever receives a Kinesis Video URL.
 
 The ``link=<request_id>`` query parameter names the request in every URL the edge sees, so the
-edge's revocation check (:class:`LinkRevocations`) and access log find it without a lookup
-table. Requests are owner-scoped records (another agency gets 404) and every issue, denial,
-rejection, revocation and edge access is an audit record.
+edge's revocation check (the viewer-request function and its KeyValueStore) and the access log
+find it without a lookup table. Requests are owner-scoped records (another agency gets 404) and
+every issue, denial, rejection, revocation and edge access is an audit record.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import ipaddress
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
 
 from pydantic import ValidationError
 
@@ -47,7 +49,9 @@ from chalicelib.models.video_link import (
 from chalicelib.ports import ObjectStore, Table
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import DAY_MS, FootageCatalog
+from chalicelib.services.live_playlists import live_playlist_url
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.video import hls
 
@@ -57,6 +61,9 @@ RECORD_KIND = "VIDEOLINK"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 FUTURE_SLACK_MS = 60_000
 """Clock skew tolerated between an agency's clock and ours for the end of a recorded window."""
+AUDITED_HASHES = 100
+"""Exports up to this many segments list every hash in the issue's audit record (larger ones: the
+manifest's hash, which pins the held manifest object)."""
 MAX_PROBES = 64
 """Cameras checked for video per request, nearest first, before the search gives up widening."""
 _REQUEST_ID = re.compile(r"^vl-[0-9a-f]{16}$")
@@ -68,15 +75,17 @@ ACTION_DENIED = "video-link.denied"
 ACTION_REJECTED = "video-link.rejected"
 ACTION_REVOKED = "video-link.revoked"
 ACTION_EDGE = "edge.access"
+ACTION_EDGE_NOISE = "edge.unattributed"
+ACTION_API_NOISE = "video-link.unauthenticated"
 
 
 def new_request_id() -> str:
     return f"vl-{secrets.token_hex(8)}"
 
 
-def link_resource(edge_base: str, camera_id: str, request_id: str) -> str:
-    """The wildcard policy resource of one camera's link: its playlist and its segments only."""
-    return f"{edge_base.rstrip('/')}/*/{camera_id}/*?link={request_id}"
+def object_url(edge_base: str, path: str, request_id: str) -> str:
+    """The unsigned URL of one object of a link: the exact resource its signature covers."""
+    return f"{edge_base.rstrip('/')}{path}?link={request_id}"
 
 
 def request_id_of(resource_or_path: str | None) -> str | None:
@@ -101,8 +110,11 @@ def check_window(window: TimeWindow, now_ms: int, retention_days: int) -> None:
 
 
 def binding_cidr(principal: Principal, source_ip: str) -> str:
-    """The registered range the caller called from (links are bound to it), or its own address
-    when the principal has no ranges. IPv4-mapped IPv6 callers count as their IPv4 address."""
+    """The registered range the caller called from (links are bound to it). An agency without a
+    range is refused: links are never unbound. IPv4-mapped IPv6 callers count as their IPv4 address."""
+    if not principal.cidrs:
+        raise Forbidden(f"agency {principal.principal_id} has no registered address range; ask an admin",
+                        code="agency_unbound")
     try:
         address = ipaddress.ip_address(source_ip.strip())
     except ValueError as exc:
@@ -113,9 +125,7 @@ def binding_cidr(principal: Principal, source_ip: str) -> str:
         network = ipaddress.ip_network(cidr)
         if address.version == network.version and address in network:
             return str(network)
-    if principal.cidrs:
-        raise Forbidden(f"source address {source_ip} is not registered for {principal.principal_id}")
-    return str(ipaddress.ip_network(address))
+    raise Forbidden(f"source address {source_ip} is not registered for {principal.principal_id}")
 
 
 def agency_profile(principal: Principal) -> AgencyProfile:
@@ -146,31 +156,37 @@ class LiveLinks(Protocol):
 
 
 class EdgeLiveLinks:
-    """Local live links: the media edge's simulated live playlist (recorded footage looped)."""
+    """Live links through the edge: the camera's live playlist, signed for that one URL; the
+    playlist origin signs each live segment (cloud: gateways' HLS in S3; local: the simulator)."""
 
-    def __init__(self, signer: CloudFrontUrlSigner, edge_base: str, footage: FootageCatalog, *,
-                 retention_days: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, signer: CloudFrontUrlSigner, edge_base: str, has_live: Callable[[Camera], bool], *,
+                 clock: Callable[[], float] = time.time) -> None:
         self._signer = signer
         self._base = edge_base.rstrip("/")
-        self._footage = footage
-        self._retention_ms = retention_days * DAY_MS
+        self._has_live = has_live
         self._clock = clock
 
     def available(self, camera: Camera) -> bool:
-        now_ms = int(self._clock() * 1000)
-        return self._footage.has_footage(camera.camera_id, now_ms - self._retention_ms, now_ms)
+        return self._has_live(camera)
 
     def link(self, camera: Camera, *, request_id: str, expires_at: int, cidr: str) -> tuple[str, int] | None:
-        url = f"{self._base}/live/{camera.camera_id}/index.m3u8?link={request_id}"
-        signed = self._signer.sign(url, expires_at=expires_at, ip_cidr=cidr,
-                                   resource=link_resource(self._base, camera.camera_id, request_id))
-        return signed, expires_at
+        url = live_playlist_url(self._base, camera.camera_id, request_id, int(self._clock()))
+        return self._signer.sign(url, expires_at=expires_at, ip_cidr=cidr), expires_at
+
+
+class RevocationList(Protocol):
+    """Where the edge's viewer-request function looks revoked link ids up (a KeyValueStore)."""
+
+    def revoke(self, link_id: str, reason: str) -> None: ...
 
 
 class VideoLinkService:
     def __init__(self, *, cameras: CameraRegistry, footage: FootageCatalog, media: ObjectStore, records: Table,
                  audit: AuditLog, signer: CloudFrontUrlSigner, edge_base: str, live: LiveLinks,
-                 retention_days: int, max_probes: int = MAX_PROBES, clock: Callable[[], float] = time.time) -> None:
+                 retention_days: int, revocations: RevocationList, evidence: EvidenceLocker | None = None,
+                 max_probes: int = MAX_PROBES, clock: Callable[[], float] = time.time) -> None:
+        self._revocations = revocations
+        self._evidence = evidence
         self._cameras = cameras
         self._footage = footage
         self._media = media
@@ -206,8 +222,17 @@ class VideoLinkService:
         lifetime = min(body.lifetime_s or profile.max_link_seconds, profile.max_link_seconds)
         expires_at = now_s + lifetime
         request_id = new_request_id()
-        links = self._links(body, request_id=request_id, expires_at=expires_at, cidr=cidr)
+        exported: list[FootageSegment] = []
+        links = self._links(body, request_id=request_id, expires_at=expires_at, cidr=cidr, exported=exported)
         note = self._note(body, len(links))
+        evidence: dict[str, str | int | list[str]] = {}
+        if self._evidence is not None and exported:
+            # chain of custody: the window's segments under a legal hold, their hashes on record
+            manifest_sha256, manifest = self._evidence.preserve(request_id, body.incident_number,
+                                                                principal.principal_id, exported)
+            evidence = {"evidence_manifest_sha256": manifest_sha256, "evidence_segments": len(manifest)}
+            if len(manifest) <= AUDITED_HASHES:
+                evidence["evidence_sha256"] = [f"{entry['key']}={entry['sha256']}" for entry in manifest]
         grant = VideoLinkGrant(
             request_id=request_id, agency_id=principal.principal_id, incident_number=body.incident_number,
             officer_id=body.officer_id, purpose=body.purpose, mode=body.mode, location=body.location,
@@ -220,10 +245,11 @@ class VideoLinkService:
                            details={**self._request_details(body), "cameras": [link.camera_id for link in links],
                                     "links": len(links), "cidr": cidr,
                                     "expires_at": max([grant.expires_at, *(link.expires_at for link in links)]).isoformat(),
-                                    "note": note})
+                                    "note": note, **evidence})
         return grant
 
-    def _links(self, body: VideoLinkRequest, *, request_id: str, expires_at: int, cidr: str) -> list[VideoLink]:
+    def _links(self, body: VideoLinkRequest, *, request_id: str, expires_at: int, cidr: str,
+               exported: list[FootageSegment]) -> list[VideoLink]:
         made: dict[str, VideoLink] = {}
         probes = 0
 
@@ -232,7 +258,8 @@ class VideoLinkService:
             if camera.status is not CameraStatus.ACTIVE or probes >= self._max_probes:
                 return False
             probes += 1
-            link = (self._recorded_link(camera, body.window, request_id=request_id, expires_at=expires_at, cidr=cidr)
+            link = (self._recorded_link(camera, body.window, request_id=request_id, expires_at=expires_at, cidr=cidr,
+                                        exported=exported)
                     if body.window is not None
                     else self._live_link(camera, request_id=request_id, expires_at=expires_at, cidr=cidr))
             if link is None:
@@ -245,19 +272,20 @@ class VideoLinkService:
         return [made[n.camera.camera_id].model_copy(update={"distance_m": n.distance_m}) for n in nearby.cameras]
 
     def _recorded_link(self, camera: Camera, window: TimeWindow, *, request_id: str, expires_at: int,
-                       cidr: str) -> VideoLink | None:
+                       cidr: str, exported: list[FootageSegment]) -> VideoLink | None:
         segments = self._footage.segments_covering(camera.camera_id, window.start_ms, window.end_ms)
         if not segments:
             return None
-        resource = link_resource(self._base, camera.camera_id, request_id)
-        signing = urlencode(self._signer.signed_query(resource, expires_at=expires_at, ip_cidr=cidr), quote_via=quote)
-        query = f"link={request_id}&{signing}"
-        playlist = recorded_playlist(segments, window, query)
+        exported.extend(segments)
+        def signed(path: str) -> str:
+            return self._signer.sign(object_url(self._base, path, request_id), expires_at=expires_at, ip_cidr=cidr)
+
+        playlist = recorded_playlist(segments, window, lambda segment: signed(f"/footage/{segment.key}"))
         key = f"links/{request_id}/{camera.camera_id}/index.m3u8"
         self._media.put(key, playlist.encode(), content_type=PLAYLIST_TYPE,
                         metadata={"request-id": request_id, "camera-id": camera.camera_id})
         return VideoLink(camera_id=camera.camera_id, distance_m=0.0, mode=LinkMode.RECORDED,
-                         url=f"{self._base}/media/{key}?{query}", expires_at=_moment(expires_at),
+                         url=signed(f"/media/{key}"), expires_at=_moment(expires_at),
                          segments=len(segments), covers_from=_moment_ms(segments[0].start_ms),
                          covers_until=_moment_ms(segments[-1].end_ms))
 
@@ -304,6 +332,7 @@ class VideoLinkService:
             return grant
         revoked = grant.model_copy(update={"status": LinkStatus.REVOKED, "revoked_ms": int(self._clock() * 1000),
                                            "revoked_by": principal_id})
+        self._revocations.revoke(request_id, reason)  # the edge first: a failure leaves the record active
         try:
             self._records.replace(request_id, revoked.model_dump(mode="json"),
                                   expect={"status": LinkStatus.ACTIVE.value})
@@ -316,12 +345,39 @@ class VideoLinkService:
 
     def close_incident(self, principal_id: str, incident_number: str, *, source_ip: str | None = None) -> list[str]:
         """Revoke every active request of the agency for a closed incident; returns their ids."""
-        closed = []
+        closed, of_incident = [], []
         for body in self._records.owned_by(principal_id, limit=1000):
-            if body.get("incident_number") == incident_number and body.get("status") == LinkStatus.ACTIVE.value:
+            if body.get("incident_number") != incident_number:
+                continue
+            of_incident.append(str(body["request_id"]))
+            if body.get("status") == LinkStatus.ACTIVE.value:
                 self.revoke(principal_id, str(body["request_id"]), source_ip=source_ip, reason="incident closed")
                 closed.append(str(body["request_id"]))
+        if self._evidence is not None:  # the legal hold now ends hold_days from today
+            self._evidence.release_after_close(of_incident)
         return closed
+
+    def receipt(self, principal_id: str, request_id: str) -> dict[str, Any]:
+        """The signed export receipt of one of the agency's recorded requests."""
+        grant = self.get(principal_id, request_id)
+        if self._evidence is None or grant.mode is not LinkMode.RECORDED:
+            raise NotFound(f"no export receipt for {request_id} (live video is not exported)")
+        return self._evidence.receipt(grant)
+
+    def evidence_public_key(self) -> str:
+        if self._evidence is None:
+            raise NotFound("evidence receipts are not configured")
+        return self._evidence.public_key_pem()
+
+
+    def revoke_agency(self, principal_id: str, *, reason: str = "agency disabled") -> list[str]:
+        """Revoke every active request of an agency (called when the principal is disabled)."""
+        revoked = []
+        for body in self._records.owned_by(principal_id, limit=1000):
+            if body.get("status") == LinkStatus.ACTIVE.value:
+                self.revoke(principal_id, str(body["request_id"]), reason=reason)
+                revoked.append(str(body["request_id"]))
+        return revoked
 
 
 def record_denial(audit: AuditLog, *, actor: str, source_ip: str, route: str, error: ApiError) -> None:
@@ -334,11 +390,12 @@ def _moment_ms(epoch_ms: int) -> datetime:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC)
 
 
-def recorded_playlist(segments: list[FootageSegment], window: TimeWindow, query: str) -> str:
-    """The VOD playlist of a recorded link: segment URIs on the edge's ``/footage`` route, each
-    carrying the link's query; playback starts at the window's start."""
-    return hls.vod_playlist(segments, lambda s: f"/footage/{s.key}?{query}",
-                            start_offset=hls.start_offset_s(segments, window.start_ms), program_date_time=True)
+def recorded_playlist(segments: list[FootageSegment], window: TimeWindow,
+                      segment_url: Callable[[FootageSegment], str]) -> str:
+    """The VOD playlist of a recorded link: each segment URI is its own signed URL; playback
+    starts at the window's start."""
+    return hls.vod_playlist(segments, segment_url, start_offset=hls.start_offset_s(segments, window.start_ms),
+                            program_date_time=True)
 
 
 class LinkRevocations:
@@ -368,14 +425,46 @@ def _policy_resource(policy: Mapping[str, Any]) -> str | None:
     return resource if isinstance(resource, str) else None
 
 
-class EdgeAccessAudit:
-    """The edge's ``on_access`` callback: one audit record per edge request, attributed to the
-    agency whose link it was when the request names one."""
+NOISE_SAMPLE_EVERY = 100
+"""Requests that name no link (scanners, expired bookmarks): one record per this many, with the count."""
 
-    def __init__(self, audit: AuditLog, records: Table) -> None:
+
+class NoiseSampler:
+    """Counts unattributable refusals and keeps one sampled audit record per ``every`` of them,
+    so noise is measured without a 400-day record per request."""
+
+    def __init__(self, audit: AuditLog, action: str, *, every: int = NOISE_SAMPLE_EVERY) -> None:
+        self._audit = audit
+        self._action = action
+        self._every = every
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, *, source_ip: str, subject: str, details: Mapping[str, Any]) -> bool:
+        """Count one; ``True`` when this one was written (the first and every ``every``-th)."""
+        with self._lock:
+            self._seen += 1
+            seen = self._seen
+        if (seen - 1) % self._every:
+            return False
+        try:
+            self._audit.append(self._action, actor="unauthenticated", result="sampled", source_ip=source_ip,
+                               subject=subject, details={**details, "sampled_one_in": self._every, "seen": seen})
+        except ConditionFailed:
+            logger.warning("sampled noise record collided")
+        return True
+
+
+class EdgeAccessAudit:
+    """The edge's ``on_access`` callback: one audit record per request that names a link
+    (allowed or refused, attributed to the agency whose link it is); requests naming none are
+    counted and sampled (:class:`NoiseSampler`)."""
+
+    def __init__(self, audit: AuditLog, records: Table, *, noise_every: int = NOISE_SAMPLE_EVERY) -> None:
         self._audit = audit
         self._records = OwnedRecords(records, RECORD_KIND)
         self._owners: dict[str, tuple[str, str]] = {}
+        self._noise = NoiseSampler(audit, ACTION_EDGE_NOISE, every=noise_every)
 
     def _owner(self, request_id: str) -> tuple[str, str] | None:
         if request_id not in self._owners:
@@ -388,15 +477,19 @@ class EdgeAccessAudit:
 
     def __call__(self, record: Mapping[str, Any]) -> None:
         path = str(record.get("path", ""))
-        request_id = request_id_of(record.get("resource")) or request_id_of(path)
-        owner = self._owner(request_id) if request_id else None
+        named = record.get("link")
+        request_id = (request_id_of(record.get("resource")) or request_id_of(path)
+                      or (named if isinstance(named, str) and _REQUEST_ID.match(named) else None))
         status = int(record.get("status", 0))
+        details = {"path": path, "status": status, "reason": str(record.get("reason", "")),
+                   "bytes": int(record.get("bytes", 0))}
+        if request_id is None:
+            self._noise(source_ip=str(record.get("client_ip", "")), subject=path, details=details)
+            return
+        owner = self._owner(request_id)
         try:
-            self._audit.append(ACTION_EDGE, actor=owner[0] if owner else "anonymous",
+            self._audit.append(ACTION_EDGE, actor=owner[0] if owner else f"unknown-link:{request_id}",
                                result="ok" if status < 400 else "denied", source_ip=str(record.get("client_ip", "")),
-                               subject=request_id or path,
-                               details={"path": path, "status": status, "reason": str(record.get("reason", "")),
-                                        "bytes": int(record.get("bytes", 0)),
-                                        "incident": owner[1] if owner else None})
+                               subject=request_id, details={**details, "incident": owner[1] if owner else None})
         except ConditionFailed:  # a uuid collision: practically impossible, never worth a crash
             logger.warning("edge access audit record collided")

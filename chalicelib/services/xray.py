@@ -81,7 +81,8 @@ class XrayStudies:
         links = None
         if study.reading is not None:
             expires = self.policy.link_expires_s
-            links = StudyLinks(heatmap=self._store.presigned_get(study.reading.heatmap_key, expires_s=expires),
+            heatmap = study.reading.heatmap_key
+            links = StudyLinks(heatmap=self._store.presigned_get(heatmap, expires_s=expires) if heatmap else None,
                                report=self._store.presigned_get(study.reading.report_key, expires_s=expires),
                                expires_in_s=expires)
         return StudyView(study_id=study.study_id, status=study.status, created_ms=study.created_ms,
@@ -106,19 +107,28 @@ class XrayStudies:
     def fail(self, study: Study, reason: Reason, *, now_ms: int) -> Study:
         return self._settle(study, StudyStatus.FAILED, now_ms=now_ms, reason=reason, source=study.source)
 
+    def add_heatmap(self, study: Study, reading: Reading, *, now_ms: int) -> Study:
+        """A done study's reading with its heat map added (the step after the reading): still done."""
+        updated = study.model_copy(update={"updated_ms": now_ms, "reading": reading})
+        return self._write(updated, expect=StudyStatus.DONE)
+
     def _settle(self, study: Study, status: StudyStatus, *, now_ms: int, reading: Reading | None = None,
                 reason: Reason | None = None, source: SourceObject | None = None) -> Study:
         """Pending → final, once: a conditional write, so a racing writer gets ``Conflict``."""
         settled = study.model_copy(update={"status": status, "updated_ms": now_ms, "reading": reading,
                                            "reason": reason, "source": source})
+        return self._write(settled, expect=StudyStatus.PENDING)
+
+    def _write(self, settled: Study, *, expect: StudyStatus) -> Study:
+        study, reading = settled, settled.reading
         item = {**settled.model_dump(mode="json"), "pk": f"{KIND}#{study.study_id}", "sk": "record",
                 "owner_id": study.center_id, "created_ms": study.created_ms}
         if reading is not None:  # one opaque JSON attribute: cheaper to write and read than a deep map
             item["reading"] = reading.model_dump_json()
         try:  # one conditional write; the pending marker is left for the sweeper to drop when it falls due
-            self._table.put(item, expect={"status": StudyStatus.PENDING.value})
+            self._table.put(item, expect={"status": expect.value})
         except ConditionFailed as exc:
-            raise Conflict(f"study {study.study_id} is no longer pending") from exc
+            raise Conflict(f"study {study.study_id} is no longer {expect.value}") from exc
         return settled
 
     def overdue(self, now_ms: int, *, limit: int = 500) -> list[str]:

@@ -1,11 +1,14 @@
 """The X-ray reader: S3 uploads → decode → de-identify → quality gate → one batched inference → reading.
 
 ``prepare`` handles a whole SQS batch: it fetches and decodes every upload whose study is still
-pending, applies the quality gate and scores all accepted images with ONE batched inference.
-``finish`` then settles one upload (the unit the handler makes idempotent): rejected studies get
-their reason, accepted ones a reading with findings, triage, a heatmap and a JSON report in S3 and
-a de-identified DICOM copy; the center is notified. ``give_up`` fails a study whose upload keeps
-failing (last delivery before the DLQ). Pure: ports in, no boto3, no environment.
+pending, applies the quality gate and scores all accepted images with ONE batched inference (which
+also returns the feature maps when the manifest names them). ``finish`` then settles one upload (the
+unit the handler makes idempotent): rejected studies get their reason, accepted ones a reading with
+findings and triage, a JSON report in S3 and a de-identified DICOM copy; the center is notified.
+``explain`` is the step after: once the batch's readings are stored and notified, it makes their heat
+maps (a class activation map from the scoring run's features when the manifest allows, else batched
+occlusion on a coarse grid) and adds each to its reading and report. ``give_up`` fails a study whose
+upload keeps failing (last delivery before the DLQ). Pure: ports in, no boto3, no environment.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ class Prepared:
     quality: QualityReport | None = None
     tensor: Tensor | None = None
     scores: NDArray[np.float32] | None = None
+    features: NDArray[np.float32] | None = None
+    settled: Study | None = None
+    report: dict[str, Any] | None = None
     heat: NDArray[np.float32] | None = None
     heatmap_png: bytes | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -84,7 +90,7 @@ class XrayReader:
     def __init__(self, studies: XrayStudies, store: ObjectStore, classifier: Callable[[], Classifier],
                  notifier: Notifier, *, uid_salt: str, limits: DecodeLimits | None = None,
                  rules: QualityRules | None = None, clock: Callable[[], float] = time.time,
-                 heatmap_grid: int = 6, fetch_workers: int = 4) -> None:
+                 heatmap_grid: int = 4, fetch_workers: int = 4) -> None:
         self._studies = studies
         self._store = store
         self._classifier = classifier
@@ -113,10 +119,11 @@ class XrayReader:
             for item in ready:
                 started = time.perf_counter()
                 assert item.image is not None
-                item.tensor = preprocess(item.image.pixels, classifier.manifest)
+                item.tensor = preprocess(item.image.pixels, classifier.manifest, item.image.rgb)
                 item.timings["preprocess_ms"] = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
-            scores = classifier.run(stack([item.tensor for item in ready if item.tensor is not None]))
+            scores, features = classifier.run_with_features(stack([item.tensor for item in ready
+                                                                   if item.tensor is not None]))
             batch.inference_ms = (time.perf_counter() - started) * 1000
         except Exception as exc:  # a model failure fails every image of the batch; each record retries
             logger.exception("batched inference failed", extra={"images": len(ready)})
@@ -124,25 +131,62 @@ class XrayReader:
                 item.error = exc
             return batch
         batch.batch_size = len(ready)
-        for item, row in zip(ready, scores, strict=True):
+        for n, (item, row) in enumerate(zip(ready, scores, strict=True)):
             item.scores = row
-        self._explain(classifier, ready, batch)
+            item.features = features[n] if features is not None else None
         return batch
 
-    def _explain(self, classifier: Classifier, ready: list[Prepared], batch: PreparedBatch) -> None:
-        """Occlusion heat maps of every image's top finding, in a few large runs after the scoring run."""
+    # ---- the step after the readings: heat maps --------------------------------------------
+    def explain(self, batch: PreparedBatch) -> int:
+        """Heat maps of the readings this batch stored, each added to its reading and report; returns how
+        many. Never raises: an explanation is not worth a redelivery of readings already made."""
+        items = [item for item in batch.items.values() if item.settled is not None and item.scores is not None]
+        if not items:
+            return 0
         started = time.perf_counter()
         try:
-            maps = classifier.occlusion_batch([item.tensor for item in ready if item.tensor is not None],
-                                              [_top(item.scores) for item in ready], grid=self._grid)
-        except Exception:  # an explanation is not worth losing the reading: a flat map says "none"
-            logger.exception("occlusion heat map failed")
-            maps = [np.zeros((self._grid, self._grid), np.float32) for _ in ready]
-        per_image = (time.perf_counter() - started) * 1000 / max(1, len(ready))
-        for item, heat in zip(ready, maps, strict=True):
+            classifier = self._classifier()
+            if classifier.has_cam and all(item.features is not None for item in items):
+                method = "class activation map"
+                maps = [classifier.class_activation(item.features, _top(item.scores))  # type: ignore[arg-type]
+                        for item in items]
+            else:
+                method = f"occlusion sensitivity ({self._grid}x{self._grid}, batched)"
+                maps = classifier.occlusion_batch([item.tensor for item in items if item.tensor is not None],
+                                                  [_top(item.scores) for item in items], grid=self._grid)
+        except Exception:
+            logger.exception("heat maps failed", extra={"images": len(items)})
+            return 0
+        per_image = (time.perf_counter() - started) * 1000 / len(items)
+        for item, heat in zip(items, maps, strict=True):
             item.heat = heat
             item.timings["heatmap_ms"] = per_image
-        list(self._pool.map(_render, ready))  # PNG encoding overlaps (zlib runs without the GIL)
+        # each item: render (zlib runs without the GIL), store, update the reading: items overlap in the pool
+        return sum(self._pool.map(lambda item: self._add_heatmap(item, method), items))
+
+    def _add_heatmap(self, item: Prepared, method: str) -> bool:
+        study = item.settled
+        if study is None or study.reading is None or item.heat is None:
+            return False
+        _render(item)
+        try:
+            key = f"reports/{study.center_id}/{study.study_id}/heatmap.png"
+            self._store.put(key, item.heatmap_png or b"", content_type="image/png")
+            timings = study.reading.timings.model_copy(update={"heatmap_ms": _r(item.timings.get("heatmap_ms", 0.0))})
+            reading = study.reading.model_copy(update={"heatmap_key": key, "heatmap_method": method,
+                                                       "timings": timings})
+            self._studies.add_heatmap(study, reading, now_ms=self._now_ms())
+            if item.report is not None:
+                top = _top(item.scores)
+                report = {**item.report, "reading": reading.model_dump(mode="json"),
+                          "heatmap": {"method": method, "label": reading.findings[top].label,
+                                      "values": np.round(item.heat, 3).tolist()}}
+                self._store.put(reading.report_key, json.dumps(report, indent=2).encode(),
+                                content_type="application/json")
+        except Exception:
+            logger.exception("heat map not stored", extra={"study_id": study.study_id})
+            return False
+        return True
 
     def _load(self, item: Prepared) -> None:
         upload = item.upload
@@ -204,6 +248,7 @@ class XrayReader:
                                                source, now_ms=self._now_ms())
             else:
                 settled = self._studies.complete(study, self._reading(item, batch), source, now_ms=self._now_ms())
+                item.settled = settled
         except Conflict:
             return {"outcome": "ignored", "why": "study settled concurrently", "study_id": study.study_id}
         self._notify(settled)
@@ -237,30 +282,25 @@ class XrayReader:
         study, image = item.study, item.image
         scored = findings(item.scores, manifest)
         base = f"reports/{study.center_id}/{study.study_id}"
-
         started = time.perf_counter()
-        top = int(np.argmax(item.scores))
-        heat = item.heat if item.heat is not None else np.zeros((self._grid, self._grid), np.float32)
-        heatmap_png = item.heatmap_png or overlay_png(image.pixels, heat)
-        heatmap_ms = item.timings.get("heatmap_ms", 0.0) + (time.perf_counter() - started) * 1000
-
-        started = time.perf_counter()
-        deid_key = None
+        deid_key = withheld = None
         deid_info: dict[str, Any] | None = None
         if image.dataset is not None:
             deid = deidentify_dicom(image.dataset, uid_salt=self._salt, pseudonym=study.study_id)
-            deid_key = f"deid/{study.center_id}/{study.study_id}/image.dcm"
-            self._store.put(deid_key, deid.data, content_type="application/dicom")
+            withheld = deid.withheld
+            if deid.data is not None:  # withheld (burned-in identity): no copy, the study is flagged for review
+                deid_key = f"deid/{study.center_id}/{study.study_id}/image.dcm"
+                self._store.put(deid_key, deid.data, content_type="application/dicom")
             deid_info = {"key": deid_key, "profile": "DICOM PS3.15 Basic Application Level Confidentiality Profile",
-                         "attributes_removed": len(deid.removed), "burned_in_annotation": deid.burned_in_annotation}
-        self._store.put(f"{base}/heatmap.png", heatmap_png, content_type="image/png")
+                         "attributes_removed": len(deid.removed), "burned_in_annotation": deid.burned_in_annotation,
+                         "withheld": withheld}
         store_ms = (time.perf_counter() - started) * 1000
         finished_ms = self._now_ms()
         timings = Timings(
             queue_wait_ms=_r(max(0, batch.started_ms - item.upload.sent_ms)) if item.upload.sent_ms else 0.0,
             fetch_ms=_r(item.timings.get("fetch_ms", 0.0)), decode_ms=_r(item.timings.get("decode_ms", 0.0)),
             quality_ms=_r(item.timings.get("quality_ms", 0.0)), preprocess_ms=_r(item.timings.get("preprocess_ms", 0.0)),
-            inference_ms=_r(batch.inference_ms), heatmap_ms=_r(heatmap_ms), store_ms=_r(store_ms),
+            inference_ms=_r(batch.inference_ms), heatmap_ms=0.0, store_ms=_r(store_ms),
             total_ms=_r(finished_ms - (item.upload.sent_ms or batch.started_ms)), batch_size=max(1, batch.batch_size))
         reading = Reading(
             model=ModelInfo(name=manifest.name, version=manifest.version, clinical=manifest.clinical,
@@ -269,17 +309,18 @@ class XrayReader:
             triage=Triage(triage(scored)),
             image=ImageInfo(format=image.format, width=image.width, height=image.height, bits=image.bits,
                             photometric=image.photometric),
-            heatmap_key=f"{base}/heatmap.png", report_key=f"{base}/report.json", deid_key=deid_key,
+            report_key=f"{base}/report.json", deid_key=deid_key,
+            deid_withheld=withheld, review_required=withheld is not None,
             timings=timings, completed_ms=finished_ms)
         report = {
             "study_id": study.study_id, "center_id": study.center_id, "reading": reading.model_dump(mode="json"),
-            "heatmap": {"method": "occlusion sensitivity", "grid": self._grid, "label": scored[top].label,
-                        "values": np.round(heat, 3).tolist()},
+            "heatmap": None,  # added by the heat-map step once the reading is stored and notified
             "quality": vars(item.quality) if item.quality else None, "deidentification": deid_info,
             "model_description": manifest.description,
             "notice": None if manifest.clinical else NON_CLINICAL_NOTE,
         }
         self._store.put(reading.report_key, json.dumps(report, indent=2).encode(), content_type="application/json")
+        item.report = report
         return reading
 
     def _notify(self, study: Study) -> None:

@@ -21,6 +21,8 @@ from itertools import accumulate
 from chalicelib.models.footage import FootageSegment
 
 UriFor = Callable[[FootageSegment], str]
+LiveUriFor = Callable[[int, FootageSegment], str]
+"""(simulated wall-clock start in ms, the recorded segment played then) → the entry's URI."""
 
 VERSION = 3
 
@@ -98,7 +100,7 @@ def vod_playlist(segments: Iterable[FootageSegment], uri_for: UriFor, *, start_o
 
 
 def live_playlist(segments: Iterable[FootageSegment], now_ms: int, loop_start_ms: int, window: int,
-                  uri_for: UriFor) -> str:
+                  uri_for: UriFor, *, live_uri: LiveUriFor | None = None) -> str:
     """A live sliding-window playlist (no ``#EXT-X-ENDLIST``) that loops ``segments`` forever.
 
     The recording is laid end to end from ``loop_start_ms``: position ``k`` of that endless
@@ -109,6 +111,8 @@ def live_playlist(segments: Iterable[FootageSegment], now_ms: int, loop_start_ms
     one per segment duration and never goes back. The wrap from the last recorded segment to the
     first, and every gap inside the recording, carry ``#EXT-X-DISCONTINUITY``;
     ``#EXT-X-DISCONTINUITY-SEQUENCE`` counts the ones that have slid out of the window.
+    ``live_uri`` (when given) names each entry by its simulated wall-clock start instead, as a
+    camera gateway names the live segments it writes (see :func:`live_segment_at`).
     """
     ordered = sorted(segments, key=_start)
     if not ordered:
@@ -142,8 +146,29 @@ def live_playlist(segments: Iterable[FootageSegment], now_ms: int, loop_start_ms
     for position in range(first, last):
         if position > first and discontinuities_through(position) != discontinuities_through(position - 1):
             lines.append("#EXT-X-DISCONTINUITY")
-        lines += _entry(ordered[position % n], uri_for)
+        segment = ordered[position % n]
+        if live_uri is None:
+            lines += _entry(segment, uri_for)
+        else:
+            started = loop_start_ms + (position // n) * lap_ms + ends[position % n] - durations[position % n]
+            lines += [_entry(segment, uri_for)[0], live_uri(started, segment)]
     return "\n".join(lines) + "\n"
+
+
+def live_segment_at(segments: Iterable[FootageSegment], loop_start_ms: int, started_ms: int) -> FootageSegment | None:
+    """The recorded segment that :func:`live_playlist` plays at simulated start ``started_ms``
+    (``None`` when no position starts exactly then)."""
+    ordered = sorted(segments, key=_start)
+    if not ordered or started_ms < loop_start_ms:
+        return None
+    durations = [s.end_ms - s.start_ms for s in ordered]
+    starts = [0, *accumulate(durations)]
+    lap_ms = starts[-1]
+    if lap_ms <= 0:
+        return None
+    _, within = divmod(started_ms - loop_start_ms, lap_ms)
+    index = bisect_right(starts, within) - 1
+    return ordered[index] if starts[index] == within and index < len(ordered) else None
 
 
 def _entry(segment: FootageSegment, uri_for: UriFor) -> list[str]:

@@ -1,4 +1,5 @@
-"""Scheduled (EventBridge, hourly): delete recorded footage past its retention period."""
+"""Scheduled (EventBridge, hourly): delete recorded footage past its retention period, and exported
+evidence copies whose legal hold has ended (incident closed + the hold period); held ones stay."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.adapters.video_links import evidence_locker
 from chalicelib.schedule import slot_ms
+from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import get_settings
 
@@ -25,12 +28,19 @@ def footage_catalog() -> FootageCatalog:
     return FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), resources.settings)
 
 
+@lru_cache(maxsize=1)
+def evidence() -> EvidenceLocker:
+    resources = Resources(get_settings())
+    return evidence_locker(resources.settings, resources, receipts=False)
+
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     now_ms = slot_ms(event)
     expired = footage_catalog().enforce_retention(now_ms)
+    released = evidence().enforce(now_ms // 1000)
     metrics.add_metric(name="FootageSegmentsExpired", unit=MetricUnit.Count, value=expired)
-    logger.info("retention run", extra={"expired": expired, "now_ms": now_ms})
-    return {"expired": expired}
+    metrics.add_metric(name="EvidenceObjectsReleased", unit=MetricUnit.Count, value=released)
+    logger.info("retention run", extra={"expired": expired, "evidence_released": released, "now_ms": now_ms})
+    return {"expired": expired, "evidence_released": released}

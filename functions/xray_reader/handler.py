@@ -34,6 +34,7 @@ def runtime() -> ReaderRuntime:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     rt = runtime()
     rt.idempotency.register_lambda_context(context)
+    rt.classifier.refresh()  # a newly activated (or rolled back) model version applies from this batch on
     batch = rt.reader.prepare(batch_uploads(event.get("Records", [])))
     metrics.add_metric(name="XrayImagesScored", unit=MetricUnit.Count, value=batch.batch_size)
 
@@ -53,4 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             logger.info("upload read", extra={"outcome": outcome.get("outcome"), "study_id": outcome.get("study_id")})
         return outcomes
 
-    return process_partial_response(event=event, record_handler=read, processor=processor, context=context)
+    response = process_partial_response(event=event, record_handler=read, processor=processor, context=context)
+    # The step after: every reading of the batch is stored and its center notified; now the heat maps.
+    metrics.add_metric(name="XrayHeatmapsAdded", unit=MetricUnit.Count, value=rt.reader.explain(batch))
+    return response

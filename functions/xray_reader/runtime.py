@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -18,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.inference.classifier import Classifier
+from chalicelib.inference.active import ActiveModel
 from chalicelib.inference.reference_model import TASK, ensure_reference_model
 from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.xray import XrayUpload
@@ -36,23 +35,14 @@ class ReaderRuntime:
     read_once: Callable[..., dict[str, Any]]
     idempotency: IdempotencyConfig
     max_receives: int
-    classifier: Callable[[], Classifier]
+    classifier: ActiveModel
 
 
-def model_loader(registry: ModelRegistry) -> Callable[[], Classifier]:
-    """The task's active model, loaded and verified once; registers the NON-CLINICAL reference model
-    first when the registry has none (a fresh local platform or stage)."""
-
-    @cache
-    def load() -> Classifier:
-        pointer = registry.active(TASK)
-        if pointer is None:
-            ensure_reference_model(registry)
-            pointer = registry.active(TASK)
-            assert pointer is not None
-        return registry.load(*pointer)
-
-    return load
+def model_loader(registry: ModelRegistry) -> ActiveModel:
+    """The task's active model, re-checked before each batch (an activation reaches this warm container within
+    ``ACTIVE_CHECK_S``); registers the NON-CLINICAL reference model first when the registry has none (a fresh
+    local platform or stage)."""
+    return ActiveModel(registry, TASK, when_missing=ensure_reference_model)
 
 
 def build_runtime(resources: Resources) -> ReaderRuntime:
@@ -69,7 +59,7 @@ def build_runtime(resources: Resources) -> ReaderRuntime:
                                expires_after_seconds=IDEMPOTENCY_TTL_S)
     read_once = idempotent_function(reader.finish, data_keyword_argument="upload", persistence_store=persistence,
                                     config=config)
-    classifier()  # cold start pays the model load and warm-up, not the first batch
+    classifier.refresh()  # cold start pays the model load and warm-up, not the first batch
     return ReaderRuntime(reader=reader, read_once=read_once, idempotency=config,
                          max_receives=resources.catalog.queue("xray-uploads").max_receive_count, classifier=classifier)
 

@@ -1,7 +1,18 @@
-"""API: the Chalice app (``app.app``) behind an API Gateway REST API, with stage throttling and a usage plan."""
+"""API: the Chalice app (``app.app``) behind an API Gateway REST API, with stage throttling and a usage plan.
+
+One API Gateway resource per Chalice route, generated from the app's own route table (as ``chalice package``
+does), each route's methods a Lambda proxy integration: API Gateway then sends ``resource`` /
+``requestContext.resourcePath`` = the route template, which is what Chalice routes on (a ``{proxy+}`` resource
+would send ``/{proxy+}`` and Chalice would answer 405 to everything). Any other method on a route is answered
+405 by a mock integration, and API Gateway's own errors (unknown path, throttling, oversized body) by gateway
+responses, all in the API's ``{"error": {"code", "message"}}`` shape. ``local/gateway.py`` builds the same
+events and errors.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +26,7 @@ from infra.config import DeploymentConfig
 from infra.constructs.function import LOG_RETENTION, DataPlane, GtFunction
 from infra.constructs.packaging import Packaging
 from infra.nag import suppress
-from infra.names import infra_name
+from infra.names import infra_name, pascal
 from infra.profiles import API_PROFILE
 
 API_STAGE = "api"
@@ -38,11 +49,12 @@ class ApiStack(Stack):
         ).function
         access_logs = logs.LogGroup(self, "AccessLogs", log_group_name=f"/gt/{stage}/api-access",
                                     retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN)
-        self.api = apigw.LambdaRestApi(
-            self, "Api", rest_api_name=infra_name(stage, "api"), handler=self.function, proxy=True,
+        routes = chalice_routes()
+        self.api = apigw.RestApi(
+            self, "Api", rest_api_name=infra_name(stage, "api"),
             endpoint_types=[apigw.EndpointType.REGIONAL], cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
-            binary_media_types=["application/dicom", "image/*", "application/octet-stream"],
+            binary_media_types=binary_media_types(),
             deploy_options=apigw.StageOptions(
                 stage_name=API_STAGE, throttling_rate_limit=config.api_rate_limit,
                 throttling_burst_limit=config.api_burst_limit, tracing_enabled=True, metrics_enabled=True,
@@ -53,6 +65,8 @@ class ApiStack(Stack):
                     response_length=True, status=True, user=True),
             ),
         )
+        self._add_routes(routes)
+        self._add_gateway_responses()
         self.usage_plan = self.api.add_usage_plan(
             "UsagePlan", name=infra_name(stage, "api-default"),
             throttle=apigw.ThrottleSettings(rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit),
@@ -71,3 +85,56 @@ class ApiStack(Stack):
                  "policy, as AWS documents.",
                  findings=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                              "AmazonAPIGatewayPushToCloudWatchLogs"])
+
+    def _add_routes(self, routes: Mapping[str, Sequence[str]]) -> None:
+        # One permission for the whole API (per-method permissions would overflow the function's policy).
+        integration = apigw.LambdaIntegration(self.function, proxy=True, allow_test_invoke=False,
+                                              scope_permission_to_method=False)
+        for path, methods in sorted(routes.items()):
+            resource = self.api.root.resource_for_path(path)
+            for method in sorted(methods):
+                resource.add_method(method, integration)
+            allowed = ", ".join(sorted(methods))
+            resource.add_method("ANY", apigw.MockIntegration(
+                request_templates={"application/json": '{"statusCode": 405}'},
+                passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
+                integration_responses=[apigw.IntegrationResponse(
+                    status_code="405", response_parameters={"method.response.header.Allow": f"'{allowed}'"},
+                    response_templates={"application/json": json.dumps({"error": {
+                        "code": "method_not_allowed", "message": f"$context.httpMethod not allowed; use {allowed}"}})},
+                )],
+            ), method_responses=[apigw.MethodResponse(status_code="405",
+                                                      response_parameters={"method.response.header.Allow": True})])
+
+    def _add_gateway_responses(self) -> None:
+        for response_type, status, code, message in GATEWAY_ERRORS:
+            self.api.add_gateway_response(
+                f"Gateway{pascal(code)}", type=response_type, status_code=str(status) if status else None,
+                response_headers={"Content-Type": "'application/json'"},
+                templates={"application/json": json.dumps({"error": {"code": code, "message": "MESSAGE"}})
+                           .replace('"MESSAGE"', message)})
+
+
+# API Gateway's own answers, in the API's error shape (status None: API Gateway's own). An unknown path is
+# MISSING_AUTHENTICATION_TOKEN, a 403 by default: it is a 404 here, as the local gateway answers.
+GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, int | None, str, str], ...] = (
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, "not_found", '"no route $context.httpMethod $context.path"'),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, 413, "payload_too_large", '"request body exceeds 10 MB"'),
+    (apigw.ResponseType.THROTTLED, 429, "rate_limited", "$context.error.messageString"),
+    (apigw.ResponseType.DEFAULT_4_XX, None, "gateway_rejected", "$context.error.messageString"),
+    (apigw.ResponseType.DEFAULT_5_XX, None, "gateway_error", "$context.error.messageString"),
+)
+
+
+def chalice_routes() -> dict[str, list[str]]:
+    """The Chalice app's route table: path template → methods (the app is imported, as ``chalice package`` does)."""
+    from app import app
+
+    return {path: sorted(methods) for path, methods in app.routes.items()}
+
+
+def binary_media_types() -> list[str]:
+    """The content types API Gateway passes base64-encoded: the app's own list, which the local gateway uses too."""
+    from app import app
+
+    return list(app.api.binary_types)

@@ -62,7 +62,7 @@ class StorageStack(Stack):
             versioned=spec.versioned or spec.object_lock,
             object_lock_enabled=spec.object_lock or None,
             object_lock_default_retention=(s3.ObjectLockRetention.compliance(Duration.days(audit_retention_days))
-                                           if spec.object_lock else None),
+                                           if spec.object_lock and not spec.legal_hold_only else None),
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=lifecycle or None,
             server_access_logs_bucket=self.access_logs, server_access_logs_prefix=f"{spec.logical}/",

@@ -73,6 +73,11 @@ def test_upload_to_reading_over_http(local_platform, tokens):
     assert reading["triage"] in {"normal", "abnormal", "urgent"}
     assert {f["label"] for f in reading["findings"]} == {"opacity", "asymmetry", "cardiac_silhouette"}
     assert set(reading["timings"]) >= {"queue_wait_ms", "decode_ms", "preprocess_ms", "inference_ms", "total_ms"}
+    # AND the heat map follows as the step after the reading
+    while study["links"]["heatmap"] is None and time.monotonic() - started < 15:
+        time.sleep(0.05)
+        study = wait_for(local_platform, token, study_id)
+    assert study["reading"]["heatmap_method"].startswith("occlusion sensitivity")
     heatmap = requests.get(study["links"]["heatmap"], timeout=10)
     report = requests.get(study["links"]["report"], timeout=10)
     assert heatmap.content.startswith(b"\x89PNG")

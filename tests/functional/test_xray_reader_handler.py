@@ -3,6 +3,8 @@ retries, poison messages, one batched inference per batch, and a third-party mod
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import time
@@ -26,12 +28,14 @@ from xray_support import (
     third_party_model,
 )
 
+from chalicelib import cli
 from chalicelib.errors import PermanentError
 from chalicelib.imaging import decode_image
 from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.xray import Reading, Reason, StudyCreate, StudyNotice
 from chalicelib.services.xray import XrayStudies
 from functions.xray_reader import handler
+from functions.xray_reader.runtime import batch_uploads
 from local.lambda_runtime import LambdaContext
 
 CENTER = "hc-jongno"
@@ -92,6 +96,10 @@ def reason_of(aws, study_id: str) -> Reason:
     return reason
 
 
+def runtime_uploads(event):
+    return batch_uploads(event["Records"])
+
+
 def invoke(reader, event):
     return reader.lambda_handler(event, LambdaContext(function_name="xray-reader"))
 
@@ -136,7 +144,8 @@ def test_a_dicom_upload_is_read_deidentified_reported_and_notified(reader, aws, 
     report = json.loads(aws.store("xray").get(reading.report_key))
     assert report["reading"]["model"]["clinical"] is False
     assert "NON-CLINICAL" in report["notice"]
-    assert report["heatmap"]["method"] == "occlusion sensitivity"
+    assert report["heatmap"]["method"].startswith("occlusion sensitivity")
+    assert reading.heatmap_method == report["heatmap"]["method"]
     assert aws.store("xray").get(reading.heatmap_key).startswith(b"\x89PNG")
     # AND the center is notified
     assert [(n.study_id, n.status, n.center_id) for n in notices()] == [(study_id, "done", CENTER)]
@@ -165,10 +174,90 @@ def test_deidentified_uids_are_keyed_by_the_stages_secret_deid_key(reader, aws):
     clean = pydicom.dcmread(io.BytesIO(aws.store("xray").get(reading_of(aws, study_id).deid_key)))
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
         value = str(original.get(keyword))
-        assert clean.get(keyword) == generate_uid(entropy_srcs=[key, value]), keyword
+        digest = hmac.new(key.encode(), value.encode(), hashlib.sha256).digest()
+        assert clean.get(keyword) == f"2.25.{int.from_bytes(digest[:16], 'big')}", keyword
         # AND not from the public per-stage constant that used to salt it (anyone could recompute that)
         assert clean.get(keyword) != generate_uid(entropy_srcs=[f"gt-{aws.settings.stage}-deid-uids", value])
         assert clean.get(keyword) != value
+
+
+def test_a_study_with_burned_in_annotation_is_read_but_its_copy_withheld_for_review(reader, aws):
+    # GIVEN a DICOM whose header says identifying text is burned into the pixels
+    ds = pydicom.dcmread(io.BytesIO(dicom_bytes(synthetic_chest(512))))
+    ds.BurnedInAnnotation = "YES"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    study_id, obj = upload(aws, buffer.getvalue(), "chest.dcm")
+    # WHEN the notification arrives
+    assert invoke(reader, s3_sqs_event([obj])) == {"batchItemFailures": []}
+    # THEN the reading is made, but no de-identified copy exists and the study is flagged for review
+    reading = reading_of(aws, study_id)
+    assert reading.findings
+    assert reading.deid_key is None
+    assert reading.review_required is True
+    assert "BurnedInAnnotation" in (reading.deid_withheld or "")
+    assert list(aws.store("xray").keys("deid/")) == []
+
+
+def test_the_reading_is_stored_and_notified_before_its_heatmap_is_made(reader, aws, notices):
+    # GIVEN two uploads read by the reader's steps, as the handler runs them
+    uploads = [upload(aws, png_bytes(synthetic_chest(512, seed=s))) for s in range(2)]
+    events = s3_sqs_event([obj for _, obj in uploads])
+    rt = reader.runtime()
+    batch = rt.reader.prepare(runtime_uploads(events))
+    # WHEN each reading is settled
+    for one in runtime_uploads(events):
+        rt.reader.finish(upload=one, batch=batch)
+    # THEN the readings are stored and the center notified, with no heat map yet
+    assert sorted(n.study_id for n in notices()) == sorted(study_id for study_id, _ in uploads)
+    for study_id, _ in uploads:
+        reading = reading_of(aws, study_id)
+        assert (reading.heatmap_key, reading.heatmap_method) == (None, None)
+        assert json.loads(aws.store("xray").get(reading.report_key))["heatmap"] is None
+    # WHEN the heat-map step runs
+    assert rt.reader.explain(batch) == 2
+    # THEN each reading and report has its heat map, and nothing else changed
+    for study_id, _ in uploads:
+        reading = reading_of(aws, study_id)
+        assert reading.heatmap_key is not None
+        assert aws.store("xray").get(reading.heatmap_key).startswith(b"\x89PNG")
+        assert (reading.heatmap_method or "").startswith("occlusion sensitivity (4x4")
+        assert reading.timings.heatmap_ms > 0
+        report = json.loads(aws.store("xray").get(reading.report_key))
+        assert report["heatmap"]["method"] == reading.heatmap_method
+        assert np.asarray(report["heatmap"]["values"]).shape == (4, 4)
+        assert studies(aws).get(study_id).status == "done"
+    assert notices() == []  # the heat map is no second notification
+
+
+def test_a_model_whose_manifest_names_its_feature_map_gets_class_activation_maps(reader, aws):
+    # GIVEN a registered model ending in global pooling + a linear layer, its manifest naming both
+    from local.standin_models import small_with_features
+
+    model, manifest = small_with_features()
+    assert cli.register_xray_model(model, json.dumps(manifest), activate=True, resources=aws).name == manifest["name"]
+    film = png_bytes(synthetic_chest(512))
+    study_id, obj = upload(aws, film)
+    # WHEN the upload is read
+    assert invoke(reader, s3_sqs_event([obj])) == {"batchItemFailures": []}
+    # THEN the heat map is the class activation map of the top finding: relu(w[top] · features), peak 1
+    reading = reading_of(aws, study_id)
+    assert reading.model.name == manifest["name"]
+    assert reading.heatmap_method == "class activation map"
+    report = json.loads(aws.store("xray").get(reading.report_key))
+    heat = np.asarray(report["heatmap"]["values"])
+    # (computed here from a direct onnxruntime run, Keras-style input: nearest 150 px, grey × 3, x/127.5 − 1)
+    import onnx
+    from onnx import numpy_helper
+    from PIL import Image
+
+    grey = np.asarray(Image.open(io.BytesIO(film)).convert("L").resize((150, 150), Image.Resampling.NEAREST), np.float32)
+    x = np.repeat((grey / 127.5 - 1.0)[None, :, :, None], 3, axis=-1)
+    logits, features = ort.InferenceSession(model).run(["logits", "features"], {"input_1": x})
+    weights = next(numpy_helper.to_array(i) for i in onnx.load_from_string(model).graph.initializer if i.name == "fc_w")
+    cam = np.clip(np.tensordot(weights[int(np.argmax(logits[0]))], features[0], axes=(0, 0)), 0, None)
+    assert heat.shape == cam.shape == (17, 17)  # 150 px after three unpadded stride-2 3×3 convolutions
+    np.testing.assert_allclose(heat, cam / cam.max(), atol=2e-3)
 
 
 def test_a_missing_deid_key_fails_the_cold_start_and_reads_nothing(reader, aws):

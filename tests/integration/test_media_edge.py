@@ -74,6 +74,19 @@ def store() -> Iterator[S3ObjectStore]:
         yield footage
 
 
+class _Live:
+    """A live origin with one camera: its playlist names the link that asked, its one segment is SEGMENT."""
+
+    def __init__(self, store: S3ObjectStore) -> None:
+        self._store = store
+
+    def playlist(self, camera_id: str, grant: Any) -> str | None:
+        return LIVE + f"#asked-by:{urlsplit(grant.url).query}\n" if camera_id == "cam-0001" else None
+
+    def segment(self, camera_id: str, name: str) -> tuple[S3ObjectStore, str] | None:
+        return (self._store, SEGMENT_KEY) if (camera_id, name) == ("cam-0001", "seg-7.ts") else None
+
+
 @pytest.fixture
 def make_edge(store: S3ObjectStore, signing_key: tuple[str, bytes, bytes]) -> Iterator[Callable[..., Edge]]:
     key_id, private_pem, public_pem = signing_key
@@ -81,7 +94,7 @@ def make_edge(store: S3ObjectStore, signing_key: tuple[str, bytes, bytes]) -> It
 
     def make(**kwargs: Any) -> Edge:
         records: list[dict[str, Any]] = []
-        kwargs.setdefault("live_playlist", lambda camera: LIVE if camera == "cam-0001" else None)
+        kwargs.setdefault("live", _Live(store))
         server = MediaEdge({"footage": store}, {key_id: public_pem}, port=0, on_access=records.append, **kwargs)
         started.append(server.start())
         return Edge(server, CloudFrontUrlSigner(key_id, private_pem), records)
@@ -282,36 +295,34 @@ def test_head_sends_headers_only(edge: Edge) -> None:
     assert edge.wait_for_records(1)[0]["bytes"] == 0
 
 
-def test_stored_playlist_passes_its_signature_to_segments(edge: Edge) -> None:
-    # GIVEN one signature for everything under the day's folder (a wildcard resource)
-    url = edge.signed(f"/footage/{PLAYLIST_KEY}", resource=edge.url(f"/footage/{DAY}/*"))
+def test_stored_playlist_is_served_as_stored(edge: Edge) -> None:
+    # GIVEN a playlist signed for itself only
+    url = edge.signed(f"/footage/{PLAYLIST_KEY}")
 
-    # WHEN the player fetches the playlist
+    # WHEN the player fetches it
     response = requests.get(url, timeout=10)
 
-    # THEN every segment URI carries the caller's signing parameters, and a segment resolves
+    # THEN it comes back byte for byte (a link's playlist already carries each segment's own
+    # signature); its relative segment URI, without a signature, is refused
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/vnd.apple.mpegurl"
-    signing = urlsplit(url).query
-    uris = [line for line in response.text.splitlines() if line and not line.startswith("#")]
-    assert uris == [f"seg-00001.ts?{signing}"]
-    assert [line for line in response.text.splitlines() if line.startswith("#")] == \
-        [line for line in PLAYLIST.splitlines() if line.startswith("#")]
-    segment = requests.get(urljoin(url, uris[0]), timeout=10)
-    assert (segment.status_code, segment.content) == (200, SEGMENT)
+    assert response.text == PLAYLIST
+    assert _forbidden(requests.get(urljoin(url, "seg-00001.ts"), timeout=10)) == "missing signature"
 
 
-def test_live_playlist_from_the_provider(edge: Edge) -> None:
-    url = edge.signed("/live/cam-0001/index.m3u8", resource=edge.url("/live/cam-0001/*"))
+def test_live_playlist_and_segments_from_the_live_origin(edge: Edge) -> None:
+    url = edge.signed("/live/cam-0001/index.m3u8?link=vl-00000000000000aa")
 
     response = requests.get(url, timeout=10)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/vnd.apple.mpegurl"
     assert response.headers["Cache-Control"] == "no-cache"
-    assert f"\nseg-7.ts?{urlsplit(url).query}\n" in response.text
-    missing = edge.signed("/live/cam-0404/index.m3u8")
-    assert requests.get(missing, timeout=10).status_code == 404
+    assert response.text.startswith(LIVE) and "#asked-by:link=vl-00000000000000aa\n" in response.text
+    segment = requests.get(edge.signed("/live/cam-0001/seg-7.ts"), timeout=10)
+    assert (segment.status_code, segment.content) == (200, SEGMENT)
+    for missing in ("/live/cam-0404/index.m3u8", "/live/cam-0001/seg-8.ts"):
+        assert requests.get(edge.signed(missing), timeout=10).status_code == 404
 
 
 def test_missing_object_is_404_after_verification(edge: Edge) -> None:

@@ -14,7 +14,7 @@ from chalicelib.services.principals import PrincipalDirectory
 def test_token_authenticates_only_its_principal(aws):
     directory = PrincipalDirectory(aws.table("principals"))
     principal, token = directory.create(PrincipalKind.AGENCY, "Police 112", principal_id="police-1",
-                                        cidrs=["10.20.0.0/16", "2001:db8::/32"])
+                                        cidrs=["10.20.0.0/16", "2001:db8::/48"])
     assert directory.authenticate(f"Bearer {token}").principal_id == "police-1"
     assert principal.allows_address("10.20.3.4")
     assert principal.allows_address("2001:db8::7")
@@ -29,7 +29,7 @@ def test_token_authenticates_only_its_principal(aws):
                                     "Bearer gt.nobody.xxxxxxxxxxxxxxxxxxxxxxxx"])
 def test_bad_credentials_are_unauthorized(aws, header):
     directory = PrincipalDirectory(aws.table("principals"))
-    directory.create(PrincipalKind.AGENCY, "Police 112", principal_id="police-1")
+    directory.create(PrincipalKind.AGENCY, "Police 112", principal_id="police-1", cidrs=["10.20.0.0/16"])
     with pytest.raises(Unauthorized):
         directory.authenticate(header)
 
@@ -50,6 +50,25 @@ def test_duplicate_and_invalid_principals_are_refused(aws):
         directory.create(PrincipalKind.APP, "Phone", principal_id="app-1")
     with pytest.raises(ValidationFailed):
         directory.create(PrincipalKind.AGENCY, "Bad range", cidrs=["10.0.0.0/99"])
+
+
+@pytest.mark.parametrize(("cidrs", "code"), [
+    ((), "agency_without_cidr"),
+    (("10.0.0.0/15",), "agency_cidr_too_wide"),
+    (("10.20.0.0/16", "0.0.0.0/0"), "agency_cidr_too_wide"),
+    (("2001:db8::/47",), "agency_cidr_too_wide"),
+])
+def test_an_agency_must_be_bound_to_narrow_ranges(aws, cidrs, code):
+    directory = PrincipalDirectory(aws.table("principals"))
+    with pytest.raises(ValidationFailed) as refused:
+        directory.create(PrincipalKind.AGENCY, "Unbound", principal_id="police-9", cidrs=cidrs)
+
+    assert refused.value.code == code
+    assert directory.get("police-9") is None
+    agency, _ = directory.create(PrincipalKind.AGENCY, "Bound", principal_id="police-8",
+                                 cidrs=["10.20.0.0/16", "2001:db8:1::/48"])
+    assert agency.cidrs == ("10.20.0.0/16", "2001:db8:1::/48")
+    assert directory.create(PrincipalKind.APP, "Phone", principal_id="app-9")[0].cidrs == ()  # apps are not bound
 
 
 def test_another_owner_reads_a_record_as_missing(aws):

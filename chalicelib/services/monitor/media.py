@@ -17,6 +17,7 @@ import numpy as np
 
 from chalicelib.errors import PermanentError
 from chalicelib.video.detect import Frame
+from chalicelib.video.probe import MAX_IMAGE_PIXELS, ProbeError, check_video_stream, image_size
 
 PREFIX = "monitor/"
 STILLS = frozenset({"jpg", "jpeg", "png"})
@@ -46,15 +47,20 @@ def parse_key(key: str) -> MediaKey:
     return MediaKey(camera_id=match["camera"], start_ms=int(match["t"]), still=ext in STILLS)
 
 
-def decode_still(data: bytes) -> Frame:
+def decode_still(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Frame:
+    try:  # sized from its header first: a small PNG can declare gigabytes of pixels
+        image_size(data, max_pixels=max_pixels)
+    except ProbeError as exc:
+        raise UnusableMedia(f"the image is refused: {exc}") from exc
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise UnusableMedia("the image does not decode")
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
-def sample_clip(data: bytes, fps: float) -> Iterator[tuple[int, Frame]]:
-    """(offset ms from the clip start, BGR frame) at about ``fps``, the first frame always included."""
+def sample_clip(data: bytes, fps: float, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Iterator[tuple[int, Frame]]:
+    """(offset ms from the clip start, BGR frame) at about ``fps``, the first frame always included.
+    The frame size the clip declares is checked before its first frame is decoded."""
     import av
 
     step_ms = 1000.0 / fps
@@ -65,6 +71,10 @@ def sample_clip(data: bytes, fps: float) -> Iterator[tuple[int, Frame]]:
             if not container.streams.video:
                 raise UnusableMedia("the clip has no video stream")
             stream = container.streams.video[0]
+            try:
+                check_video_stream(stream, max_pixels=max_pixels)
+            except ProbeError as exc:
+                raise UnusableMedia(f"the clip is refused: {exc}") from exc
             first: float | None = None
             for frame in container.decode(stream):
                 t = float(frame.time) if frame.time is not None else count * step_ms / 1000.0

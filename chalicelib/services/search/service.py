@@ -32,6 +32,7 @@ from chalicelib.services.search.running import DeadlinePolicy, RunningSearches
 from chalicelib.services.search.shard import finished_shards, plan_key, query_key, result_key
 from chalicelib.services.search.stages import Stages
 from chalicelib.video.detect import Frame
+from chalicelib.video.probe import ProbeError, TooManyPixels, image_size
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +56,16 @@ def decode_photo(index: int, encoded: str) -> Frame:
         raise PhotoRejected(f"photo {index + 1} is not valid base64") from exc
     if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
         raise PhotoRejected(f"photo {index + 1} is not a JPEG or PNG image")
+    try:  # sized from its header: a 146 KB PNG can declare 900 megapixels
+        image_size(data, max_pixels=MAX_PHOTO_PIXELS)
+    except TooManyPixels as exc:
+        raise PhotoRejected(f"photo {index + 1} is larger than {MAX_PHOTO_PIXELS} pixels") from exc
+    except ProbeError as exc:
+        raise PhotoRejected(f"photo {index + 1} could not be decoded as an image") from exc
     decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if decoded is None or decoded.size == 0:
         raise PhotoRejected(f"photo {index + 1} could not be decoded as an image")
     image: Frame = np.asarray(decoded, dtype=np.uint8)
-    if image.shape[0] * image.shape[1] > MAX_PHOTO_PIXELS:
-        raise PhotoRejected(f"photo {index + 1} is larger than {MAX_PHOTO_PIXELS} pixels")
     return image
 
 

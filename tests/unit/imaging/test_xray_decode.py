@@ -96,13 +96,18 @@ def test_sixteen_bit_png_equals_its_eight_bit_twin():
 
 
 @pytest.mark.shared
-def test_a_large_jpeg_is_reduced_on_decode_and_remembers_its_size():
+def test_a_large_jpeg_is_decoded_at_full_resolution_exactly_as_pillow_decodes_it():
     big = next((p for p in real_or_skip() if p.name.startswith("covid")), None)
     if big is None:
         pytest.skip("the 2373 px JPEG is absent")
-    image = decode_image(big.read_bytes(), DecodeLimits(working_side=1024))
+    image = decode_image(big.read_bytes())
     assert (image.width, image.height) == (2373, 2373)
-    assert max(image.pixels.shape) == 1024
+    # no decode-time shrink: every pixel is Pillow's full decode, colour kept beside the luma
+    full = np.asarray(Image.open(big).convert("RGB"), dtype=np.float32) / 255
+    assert image.rgb is not None
+    np.testing.assert_allclose(image.rgb, full, atol=1e-6)
+    luma = full @ np.array([0.299, 0.587, 0.114], np.float32)
+    np.testing.assert_allclose(image.pixels, luma, atol=1e-5)
 
 
 @pytest.mark.parametrize(("data", "error", "words"), [

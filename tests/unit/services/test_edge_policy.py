@@ -17,7 +17,6 @@ from chalicelib.services.edge_policy import (
     EdgeDenied,
     EdgePolicyVerifier,
     resource_matches,
-    sign_playlist_uris,
     split_signing_params,
     verify_signed_url,
 )
@@ -293,30 +292,3 @@ def test_signed_query_matches_sign(signer: CloudFrontUrlSigner) -> None:
     assert list(query) == ["Policy", "Signature", "Key-Pair-Id"]
     assert signer.sign(URL, expires_at=NOW + 60, ip_cidr="2001:db8::/32").endswith(
         "?" + "&".join(f"{k}={v}" for k, v in query.items()))
-
-
-def test_playlist_uris_get_the_signing_query() -> None:
-    # GIVEN a playlist with relative, absolute, already-signed and tag-attribute URIs
-    playlist = (
-        "#EXTM3U\r\n#EXT-X-VERSION:7\r\n"
-        '#EXT-X-MAP:URI="init.mp4"\r\n'
-        '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://key-1"\r\n'
-        "#EXTINF:10.0,\r\nseg-1.ts\r\n"
-        "#EXTINF:10.0,\r\nhttps://media.example/live/cam/seg-2.ts?part=1\r\n"
-        "#EXTINF:10.0,\r\nseg-3.ts?Policy=x&Signature=y&Key-Pair-Id=z\r\n"
-        "\r\n#EXT-X-ENDLIST\r\n"
-    )
-
-    # WHEN
-    signed = sign_playlist_uris(playlist, "Policy=P&Signature=S&Key-Pair-Id=K")
-
-    # THEN every fetchable URI carries it once; comments, foreign schemes and line endings stay
-    assert signed.splitlines(keepends=True) == [
-        "#EXTM3U\r\n", "#EXT-X-VERSION:7\r\n",
-        '#EXT-X-MAP:URI="init.mp4?Policy=P&Signature=S&Key-Pair-Id=K"\r\n',
-        '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://key-1"\r\n',
-        "#EXTINF:10.0,\r\n", "seg-1.ts?Policy=P&Signature=S&Key-Pair-Id=K\r\n",
-        "#EXTINF:10.0,\r\n", "https://media.example/live/cam/seg-2.ts?part=1&Policy=P&Signature=S&Key-Pair-Id=K\r\n",
-        "#EXTINF:10.0,\r\n", "seg-3.ts?Policy=x&Signature=y&Key-Pair-Id=z\r\n",
-        "\r\n", "#EXT-X-ENDLIST\r\n",
-    ]

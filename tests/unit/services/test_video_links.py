@@ -32,7 +32,7 @@ from chalicelib.services.video_links import (
     agency_profile,
     binding_cidr,
     check_window,
-    link_resource,
+    object_url,
     recorded_playlist,
     request_id_of,
 )
@@ -128,11 +128,14 @@ def test_agency_profile_from_principal_attributes():
     (("10.20.0.0/16",), "10.20.3.4", "10.20.0.0/16"),
     (("10.20.0.0/16", "2001:db8::/32"), "2001:db8::7", "2001:db8::/32"),
     (("127.0.0.2/32",), "::ffff:127.0.0.2", "127.0.0.2/32"),  # IPv4-mapped IPv6 peer
-    ((), "2001:db8::9", "2001:db8::9/128"),  # no registered range: bound to the caller itself
-    ((), "192.0.2.1", "192.0.2.1/32"),
 ])
 def test_links_are_bound_to_the_range_the_caller_used(cidrs, source, bound):
     assert binding_cidr(_principal(*cidrs), source) == bound
+
+
+def test_an_agency_without_a_range_is_never_served():
+    with pytest.raises(Forbidden, match="no registered address range"):
+        binding_cidr(_principal(), "192.0.2.1")
 
 
 @pytest.mark.parametrize("source", ["10.21.0.1", "2001:db9::1", "not-an-ip", ""])
@@ -146,14 +149,12 @@ def test_address_outside_every_range_is_forbidden(source):
 # ---- the signed resource ---------------------------------------------------------------------
 
 
-def test_resource_covers_the_cameras_playlist_and_segments_only():
-    resource = link_resource(EDGE, "CAM-1", RID)
-    assert resource_matches(resource, f"{EDGE}/media/links/{RID}/CAM-1/index.m3u8?link={RID}")
+def test_each_object_url_is_its_own_resource():
+    resource = object_url(EDGE, "/footage/footage/CAM-1/1800000000000.ts", RID)
     assert resource_matches(resource, f"{EDGE}/footage/footage/CAM-1/1800000000000.ts?link={RID}")
-    assert resource_matches(resource, f"{EDGE}/live/CAM-1/index.m3u8?link={RID}")
+    assert not resource_matches(resource, f"{EDGE}/footage/footage/CAM-1/1800000010000.ts?link={RID}")
     assert not resource_matches(resource, f"{EDGE}/footage/footage/CAM-10/1800000000000.ts?link={RID}")
     assert not resource_matches(resource, f"{EDGE}/footage/footage/CAM-1/1800000000000.ts")
-    assert not resource_matches(resource, f"{EDGE}/footage/footage/CAM-1/1.ts?link=vl-ffffffffffffffff")
     assert request_id_of(resource) == RID
     assert request_id_of(f"/media/links/{RID}/CAM-1/index.m3u8") == RID
     assert request_id_of("/footage/footage/CAM-1/1.ts") is None
@@ -161,7 +162,7 @@ def test_resource_covers_the_cameras_playlist_and_segments_only():
 
 
 def _signed(signer: CloudFrontUrlSigner, url: str, *, cidr: str, expires_at: int) -> str:
-    query = signer.signed_query(link_resource(EDGE, "CAM-1", RID), expires_at=expires_at, ip_cidr=cidr)
+    query = signer.signed_query(url, expires_at=expires_at, ip_cidr=cidr)
     return f"{url}&{urlencode(query, quote_via=quote)}"
 
 
@@ -201,7 +202,8 @@ def test_tampered_policy_or_signature_is_refused(keys):
     verifier = EdgePolicyVerifier({KEY_ID: public})
     url = _signed(signer, f"{EDGE}/live/CAM-1/index.m3u8?link={RID}", cidr="127.0.0.2/32", expires_at=2_000)
     query = parse_qs(urlsplit(url).query)
-    policy = json.loads(signer.policy(link_resource(EDGE, "CAM-1", RID), expires_at=2_000, ip_cidr="127.0.0.2/32"))
+    policy = json.loads(signer.policy(f"{EDGE}/live/CAM-1/index.m3u8?link={RID}", expires_at=2_000,
+                                      ip_cidr="127.0.0.2/32"))
     # widen the range and push the expiry, keep the old signature
     policy["Statement"][0]["Condition"]["IpAddress"]["AWS:SourceIp"] = "0.0.0.0/0"
     policy["Statement"][0]["Condition"]["DateLessThan"]["AWS:EpochTime"] = 9_999_999_999
@@ -226,16 +228,16 @@ def _segment(start_ms: int, end_ms: int) -> FootageSegment:
                           fps=10, width=160, height=120, bytes=1000)
 
 
-def test_recorded_playlist_starts_at_the_window_and_carries_the_link_query():
+def test_recorded_playlist_starts_at_the_window_and_names_each_segment_url():
     t0 = NOW_MS - 3_600_000
     segments = [_segment(t0, t0 + 10_000), _segment(t0 + 10_000, t0 + 20_000), _segment(t0 + 30_000, t0 + 40_000)]
     window = TimeWindow(start=datetime.fromtimestamp((t0 + 4_000) / 1000, UTC),
                         end=datetime.fromtimestamp((t0 + 35_000) / 1000, UTC))
 
-    text = recorded_playlist(segments, window, f"link={RID}&Policy=p&Signature=s&Key-Pair-Id=k")
+    text = recorded_playlist(segments, window, lambda s: f"{EDGE}/footage/{s.key}?link={RID}&Policy=p{s.start_ms}")
 
     uris = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert uris == [f"/footage/{s.key}?link={RID}&Policy=p&Signature=s&Key-Pair-Id=k" for s in segments]
+    assert uris == [f"{EDGE}/footage/{s.key}?link={RID}&Policy=p{s.start_ms}" for s in segments]
     assert "#EXT-X-START:TIME-OFFSET=4.000,PRECISE=YES" in text
     assert text.count("#EXT-X-DISCONTINUITY\n") == 1  # the 10 s gap
     assert text.rstrip().endswith("#EXT-X-ENDLIST")
