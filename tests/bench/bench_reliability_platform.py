@@ -224,6 +224,7 @@ def positions(args: argparse.Namespace, work: Path) -> float:
         latencies: list[list[float]] = [[] for _ in phones]
         errors = [0] * len(phones)
         stop = threading.Event()
+        began = time.perf_counter()
 
         def walk(i: int) -> None:
             phone, trip_id = phones[i]
@@ -238,10 +239,11 @@ def positions(args: argparse.Namespace, work: Path) -> float:
                 started = time.perf_counter()
                 reply = phone.post(f"{api}/v1/trips/{trip_id}/positions", json={"positions": fixes}, timeout=30)
                 latencies[i].append((time.perf_counter() - started) * 1000)
+                if latencies[i][-1] > 1000:  # where the stalls fall in the run
+                    print(f"# slow request at t={started - began:.1f} s: {latencies[i][-1]:.0f} ms", flush=True)
                 errors[i] += reply.status_code != 200
 
         threads = [threading.Thread(target=walk, args=(i,), daemon=True) for i in range(len(phones))]
-        began = time.perf_counter()
         for thread in threads:
             thread.start()
         time.sleep(args.positions_seconds)
