@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import uuid
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from chalicelib.ports import BatchJobStatus
 from local.lambda_runtime import resolve_handler
+from local.lifecycle import exit_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +25,8 @@ class ProcessPoolBatchExecutor:
     """``spawn`` workers: the parent runs server threads, which must not be forked."""
 
     def __init__(self, max_workers: int | None = None) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=exit_with_parent, initargs=(os.getpid(),))
         self._jobs: dict[str, list[Future[None]]] = {}
         self._lock = threading.Lock()
 

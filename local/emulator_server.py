@@ -10,7 +10,6 @@ requests restores the guarantee; other services (SQS long polls above all) stay 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import fcntl
 import logging
 import os
@@ -20,23 +19,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from waitress.server import create_server
 
 from local import s3_notifications
 from local.emulator_state import PersistentState, StateStore
+from local.lifecycle import die_with_parent
 from local.s3_post_policy import PostPolicyGate
 
 logger = logging.getLogger(__name__)
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to send SIGTERM when the parent dies (even by ``kill -9``): no orphan holds the port."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent_pid:  # the parent died before the request took effect
-        sys.exit("the platform that started the emulator is gone")
 
 
 def lock_state_dir(state_dir: Path) -> int:
@@ -52,7 +42,7 @@ def lock_state_dir(state_dir: Path) -> int:
 
 
 def _stop(*_: Any) -> NoReturn:
-    raise KeyboardInterrupt  # leave run_simple; the final checkpoint runs on the way out
+    raise KeyboardInterrupt  # leave the server loop; the final checkpoint runs on the way out
 
 
 def main() -> None:
@@ -61,7 +51,6 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--state-dir", type=Path, required=True, help="checkpoints and journal live here")
     parser.add_argument("--parent-pid", type=int, help="exit when this process dies")
-    parser.add_argument("--checkpoint-every-s", type=float, default=10.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request costs the hot paths
@@ -71,18 +60,22 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     s3_notifications.install()  # notifications with versionId, sequencer and the rest S3 sends
-    state = PersistentState(DomainDispatcherApplication(create_backend_app), StateStore(args.state_dir),
-                            checkpoint_every_s=args.checkpoint_every_s)
+    state = PersistentState(DomainDispatcherApplication(create_backend_app), StateStore(args.state_dir))
     replayed = state.replay(state.store.load())
     state.checkpoint(everything=True)
     logger.info("state restored from %s (generation %d, %d journaled writes replayed)", args.state_dir,
                 state.store.generation, replayed)
     state.start_checkpoints()
+    # waitress, not werkzeug's development server: it keeps botocore's connections alive (werkzeug closes
+    # every one, so each AWS call paid a TCP connect and a new server thread). Threads for the SQS long polls.
+    server = create_server(PostPolicyGate(state), host=args.host, port=args.port, threads=48, connection_limit=1000,
+                           channel_timeout=120, ident="moto")
     try:
-        run_simple(args.host, args.port, PostPolicyGate(state), threaded=True)  # POST policies checked as S3 does
+        server.run()  # POST policies checked as S3 does (PostPolicyGate)
     except KeyboardInterrupt:
         pass
     finally:
+        server.close()
         state.stop()
         logger.info("state checkpointed (generation %d)", state.store.generation)
 

@@ -33,6 +33,7 @@ import logging
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -273,11 +274,13 @@ class PersistentState:
     """WSGI middleware: serialises each service's writes (DynamoDB: every request, so a conditional write
     is checked and applied atomically, as DynamoDB guarantees) and journals them before answering."""
 
-    def __init__(self, app: WsgiApp, store: StateStore, *, checkpoint_every_s: float = 10.0) -> None:
+    def __init__(self, app: WsgiApp, store: StateStore, *, idle_s: float = 2.0, max_entries: int = 50_000,
+                 max_age_s: float = 300.0) -> None:
         self._app = app
         self.store = store
         self._locks = {service: threading.RLock() for service in SERVICES}
-        self._every_s = checkpoint_every_s
+        self._idle_s, self._max_entries, self._max_age_s = idle_s, max_entries, max_age_s
+        self._last_write = time.monotonic()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -312,6 +315,7 @@ class PersistentState:
             if request.action not in {"DeleteMessage", "DeleteMessageBatch"} or deleted:
                 self.store.journal.append(entry)
                 self.store.dirty.add(request.service)
+                self._last_write = time.monotonic()
         start_response(captured[0], captured[1])
         return [body]
 
@@ -351,9 +355,21 @@ class PersistentState:
             if everything or self.store.dirty or self.store.journal.entries:
                 self.store.checkpoint(services)
 
+    def due(self, now: float, last_checkpoint: float) -> bool:
+        """A checkpoint holds every write for as long as pickling takes: take it when writes pause, and
+        under sustained load only when the journal (the replay after a crash) grows long or old."""
+        if not self.store.dirty:
+            return False
+        return (now - self._last_write >= self._idle_s or self.store.journal.entries >= self._max_entries
+                or now - last_checkpoint >= self._max_age_s)
+
     def start_checkpoints(self) -> None:
         def loop() -> None:
-            while not self._stopping.wait(self._every_s):
+            last = time.monotonic()
+            while not self._stopping.wait(0.5):
+                if not self.due(time.monotonic(), last):
+                    continue
+                last = time.monotonic()
                 try:
                     self.checkpoint()
                 except Exception:

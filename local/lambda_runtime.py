@@ -38,6 +38,16 @@ def resolve_handler(dotted: str) -> Handler:
     return handler
 
 
+def cold_start(dotted: str) -> None:
+    """Empty the per-container caches (``lru_cache``d runtimes, clients) of a handler's module, as a new
+    Lambda container would start: a platform started in a process where the handler already ran against
+    another environment (a test under moto, an earlier platform) must not reuse those clients."""
+    module = importlib.import_module(dotted.rpartition(".")[0])
+    for value in list(vars(module).values()):
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
 def function_name_of(dotted: str) -> str:
     parts = dotted.split(".")
     return parts[1] if len(parts) > 2 and parts[0] == "functions" else parts[-2]

@@ -27,7 +27,7 @@ from local.emulator import Emulator, provision
 from local.faults import DuplicateDelivery, FaultInjector
 from local.gateway import ApiGateway
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
-from local.lambda_runtime import function_name_of, resolve_handler
+from local.lambda_runtime import cold_start, function_name_of, resolve_handler
 from local.live_simulator import SimulatedLive
 from local.media_edge import MediaEdge
 from local.pump import EventPump, QueueBinding
@@ -181,6 +181,7 @@ class LocalPlatform:
         for spec in self.catalog.queues.values():
             if spec.consumer is None:
                 continue
+            cold_start(spec.consumer)
             url = sqs.get_queue_url(QueueName=spec.name)["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             bindings.append(QueueBinding(function_name=function_name_of(spec.consumer), queue_url=url, queue_arn=arn,
@@ -189,6 +190,8 @@ class LocalPlatform:
         return bindings
 
     def _schedule_bindings(self) -> list[ScheduleBinding]:
+        for schedule in self.catalog.schedules.values():
+            cold_start(schedule.handler)
         return [ScheduleBinding(rule_name=s.name, function_name=function_name_of(s.handler),
                                 period_s=rate_seconds(s.rate), handler=resolve_handler(s.handler))
                 for s in self.catalog.schedules.values()]

@@ -58,10 +58,12 @@ class Served:
     children: list[int]
 
     def kill_hard(self) -> None:
+        self.children = sorted(set(self.children) | set(descendants(self.process.pid)))  # pool workers since start
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> int:
+        self.children = sorted(set(self.children) | set(descendants(self.process.pid)))
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=90)
 

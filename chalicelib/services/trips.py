@@ -156,6 +156,9 @@ def overdue(expected_ms: int, now_ms: int, last_fix: PositionFix | None, rules: 
 
 # ---------------------------------------------------------------- the service
 
+STATIONARY_FIXES = 500
+
+
 def _fix_sk(t_ms: int) -> str:
     return f"fix#{t_ms:013d}"
 
@@ -281,7 +284,10 @@ class TripService:
                     overdue(trip.expected_arrival_ms, now_ms, trip.last_fix, self.rules)]
         if trip.last_fix is not None:
             since = trip.last_fix.t_ms - (self.rules.stationary_s + 600) * 1000
-            findings.append(stationary(self.fixes(trip_id, since_ms=since), trip.destination, self.rules))
+            # The newest STATIONARY_FIXES at most: a phone's rate (a fix every few seconds) fits the window
+            # whole, and a flood of fixes cannot make one watchdog read (and the table behind it) unbounded.
+            window = self.fixes(trip_id, since_ms=since, latest=STATIONARY_FIXES)
+            findings.append(stationary(window, trip.destination, self.rules))
         return self._raise(trip, [f for f in findings if f is not None], now_ms)
 
     def _raise(self, trip: Trip, findings: list[Finding], now_ms: int) -> list[Alert]:

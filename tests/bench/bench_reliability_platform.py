@@ -182,8 +182,13 @@ def restart(args: argparse.Namespace, work: Path) -> int:
     emulator_pid = int((state / "aws" / "emulator.pid").read_text())
     os.kill(emulator_pid, signal.SIGKILL)  # both at once: no last checkpoint, the journal alone
     first.kill_hard()
-    time.sleep(1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and [pid for pid in first.children if alive(pid)]:
+        time.sleep(0.2)
     orphans = [pid for pid in first.children if alive(pid)]
+    for pid in orphans:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200]
+        print(f"# orphan {pid}: {command!r}", flush=True)
     second = serve(state, env=UNLIMITED)
     try:
         missing = _missing_after_restart(second.api_url, resources_for(second), made)
@@ -201,6 +206,9 @@ def restart(args: argparse.Namespace, work: Path) -> int:
 
 def positions(args: argparse.Namespace, work: Path) -> float:
     served = serve(work / "positions", env=UNLIMITED)
+    if args.hold_s:  # time to attach a profiler (py-spy record --pid …) before the load starts
+        print(f"# platform pid {served.process.pid}, children {served.children}", flush=True)
+        time.sleep(args.hold_s)
     try:
         resources = resources_for(served)
         api = served.api_url
@@ -216,6 +224,7 @@ def positions(args: argparse.Namespace, work: Path) -> float:
         latencies: list[list[float]] = [[] for _ in phones]
         errors = [0] * len(phones)
         stop = threading.Event()
+        began = time.perf_counter()
 
         def walk(i: int) -> None:
             phone, trip_id = phones[i]
@@ -230,10 +239,11 @@ def positions(args: argparse.Namespace, work: Path) -> float:
                 started = time.perf_counter()
                 reply = phone.post(f"{api}/v1/trips/{trip_id}/positions", json={"positions": fixes}, timeout=30)
                 latencies[i].append((time.perf_counter() - started) * 1000)
+                if latencies[i][-1] > 1000:  # where the stalls fall in the run
+                    print(f"# slow request at t={started - began:.1f} s: {latencies[i][-1]:.0f} ms", flush=True)
                 errors[i] += reply.status_code != 200
 
         threads = [threading.Thread(target=walk, args=(i,), daemon=True) for i in range(len(phones))]
-        began = time.perf_counter()
         for thread in threads:
             thread.start()
         time.sleep(args.positions_seconds)
@@ -262,6 +272,7 @@ def main() -> int:
     parser.add_argument("--positions-seconds", type=float, default=120.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--only", default="faults,restart,positions")
+    parser.add_argument("--hold-s", type=float, default=0.0, help="pause before the positions load (profiling)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     misses = []
