@@ -18,6 +18,7 @@ from chalicelib.models.sos import (
     IncidentStatus,
     SosRequest,
 )
+from chalicelib.services.dispatch.routing import district_first
 
 sos = Blueprint(__name__)
 
@@ -53,6 +54,9 @@ def sos_evidence(caller: Caller, request: Request, incident_id: str, *, body: Ev
 
 @endpoint(sos, "/v1/incidents", allow={PrincipalKind.OPERATOR})
 def list_incidents(caller: Caller, request: Request, *, query: IncidentQuery) -> IncidentList:
-    """SOS incidents for the control center, newest first."""
+    """SOS incidents for the control center, newest first; ``district`` filters, else the operator's own
+    district (principal attribute ``district``) comes first."""
     status = IncidentStatus(query.status) if query.status else None
-    return IncidentList(incidents=platform().saferet.sos.recent(status=status, limit=query.limit))
+    incidents = platform().saferet.sos.recent(status=status, limit=query.limit, district=query.district)
+    return IncidentList(incidents=district_first(incidents, caller.principal.attributes.get("district"),
+                                                 lambda i: i.district.code if i.district else None))

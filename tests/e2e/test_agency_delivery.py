@@ -1,0 +1,80 @@
+"""The last mile over the local platform: an SOS over HTTP reaches the agency's webhook on loopback through
+the event pump (signed), and the agency acknowledges it over HTTP from its registered range."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import pytest
+from agency_support import Receiver, start_receiver
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.cli import create_principal
+from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.saferet import build_safe_return
+from chalicelib.settings import get_settings
+from local.http_client import session_from
+
+pytestmark = pytest.mark.e2e
+LOTTE_WORLD_TOWER = {"lat": 37.5126, "lon": 127.1025}  # Songpa-gu
+
+
+@pytest.fixture(scope="module")
+def world(local_platform):
+    resources = Resources(get_settings())
+    _, phone = create_principal(PrincipalKind.APP, "ad-phone", principal_id="ad-phone", resources=resources)
+    _, fire = create_principal(PrincipalKind.AGENCY, "Seoul fire 119", principal_id="ad-fire-119",
+                               cidrs=("127.0.0.2/32",), attributes={"agency_kind": "fire"}, resources=resources)
+    _, operator = create_principal(PrincipalKind.OPERATOR, "Songpa operator", principal_id="ad-operator",
+                                   attributes={"district": "SP"}, resources=resources)
+    receiver = start_receiver(secrets.token_hex(32))
+    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
+        target=AgencyTarget.FIRE, url=receiver.url, secret=receiver.secret, principal_id="ad-fire-119"))
+    yield {"api": local_platform.api_url, "phone": phone, "fire": fire, "operator": operator, "receiver": receiver}
+    assert receiver.server is not None
+    receiver.server.shutdown()
+
+
+def wait_for(receiver: Receiver, dispatch_id: str, timeout_s: float = 15.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [r for r in receiver.received if r["dispatch_id"] == dispatch_id]
+        if found:
+            first: dict[str, Any] = found[0]
+            return first
+        time.sleep(0.02)
+    raise AssertionError(f"{dispatch_id} never reached the webhook")
+
+
+def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
+    phone = session_from(token=world["phone"])
+    reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "medical", "cancel_window_s": 0})
+    assert reply.status_code == 201, reply.text
+    incident = reply.json()
+    assert incident["agency"] == "119" and incident["district"]["code"] == "SP"
+    # THEN 119's webhook receives it (its own verifier accepted the signature)
+    got = wait_for(world["receiver"], incident["incident_id"])
+    assert got["body"]["kind"] == "medical" and world["receiver"].bad_signatures == 0
+    assert "응급환자" in got["body"]["summary"] and "송파구" in got["body"]["summary"]
+    # WHEN 119 acknowledges from its registered address
+    fire = session_from("127.0.0.2", token=world["fire"])
+    ack = fire.post(f"{world['api']}/v1/dispatches/{incident['incident_id']}/ack",
+                    json={"receipt_id": "SFS-2026-55120", "officer_id": "park-77"})
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["status"] == "acknowledged" and ack.json()["receipt_id"] == "SFS-2026-55120"
+    # AND from anywhere else it is refused
+    elsewhere = session_from("127.0.0.3", token=world["fire"])
+    refused = elsewhere.post(f"{world['api']}/v1/dispatches/{incident['incident_id']}/ack",
+                             json={"receipt_id": "SFS-2026-55120"})
+    assert refused.status_code == 403
+    # AND the Songpa operator sees it, their district first, and can filter by district
+    operator = session_from(token=world["operator"])
+    mine = operator.get(f"{world['api']}/v1/incidents", params={"district": "SP"}).json()["incidents"]
+    assert incident["incident_id"] in [i["incident_id"] for i in mine]
+    assert all(i["district"]["code"] == "SP" for i in mine)
+    listed = operator.get(f"{world['api']}/v1/incidents").json()["incidents"]
+    codes = [(i.get("district") or {}).get("code") for i in listed]
+    assert codes[0] == "SP" and codes == sorted(codes, key=lambda c: c != "SP")
