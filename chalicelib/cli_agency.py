@@ -15,8 +15,10 @@ from typing import Any
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sms import TableSmsOutbox
 from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.principal import PrincipalKind
 from chalicelib.saferet import build_safe_return
 from chalicelib.services.audit import AuditLog
+from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.services.texts import kst
 from chalicelib.settings import get_settings
 
@@ -47,9 +49,13 @@ def _cmd_agency(args: argparse.Namespace) -> int:
         return 0
     if not (args.target and args.principal and args.url):
         raise SystemExit("agency webhook needs --target, --principal and --url")
+    principal = PrincipalDirectory(resources.table("principals")).get(args.principal)
+    if principal is None or principal.kind is not PrincipalKind.AGENCY:
+        raise SystemExit(f"{args.principal} is no agency principal")
     secret = secrets.token_hex(32)
     agencies.set_endpoint(AgencyEndpoint(target=AgencyTarget(args.target), url=args.url, secret=secret,
-                                         principal_id=args.principal, locale=args.locale))
+                                         principal_id=args.principal, locale=args.locale,
+                                         cidr=principal.cidrs[0] if principal.cidrs else None))
     AuditLog(resources.table("audit")).append("agency.webhook.set", actor="admin-cli", subject=args.target,
                                               details={"url": args.url, "principal": args.principal})
     print(f"webhook for {args.target} set; signing secret (shown once, give it to the agency): {secret}")

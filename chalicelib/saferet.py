@@ -10,6 +10,7 @@ from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.ports import SmsSender
 from chalicelib.services.alerts import AlertService
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.dispatch.evidence import EvidenceLinks
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.guardians import GuardianSms
 from chalicelib.services.owned import OwnedRecords
@@ -35,7 +36,7 @@ class SafeReturn:
 
 
 def build_safe_return(resources: Resources, cameras: CameraRegistry | None = None,
-                      rules: DetectionRules | None = None) -> SafeReturn:
+                      rules: DetectionRules | None = None, evidence: EvidenceLinks | None = None) -> SafeReturn:
     settings = resources.settings
     table = resources.table("records")
     registry = cameras or CameraRegistry(resources.table("cameras"), resources.store("media"),
@@ -43,7 +44,7 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     alerts = AlertService(table, resources.topic("control-center"))
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
     agencies = DispatchService(table, resources.queue("agency-dispatch"), HttpWebhookClient(), alerts,
-                               ack_timeout_s=settings.dispatch_ack_timeout_s)
+                               ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence)
     trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
                      dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
@@ -63,3 +64,14 @@ def build_sms_sender(resources: Resources) -> SmsSender:
         return EndUserMessagingSms(resources.client("pinpoint-sms-voice-v2"), settings.sms_origination_identity,
                                    settings.sms_configuration_set)
     return TableSmsOutbox(resources.table("records"))
+
+
+def build_evidence_links(resources: Resources) -> EvidenceLinks | None:
+    """Signed evidence links for dispatches, where the stage has a URL-signing key."""
+    settings = resources.settings
+    if not settings.signing_key_secret:
+        return None
+    from chalicelib.adapters.signing_key import signer_from_settings
+
+    signer = signer_from_settings(settings, lambda: resources.client("secretsmanager"))
+    return EvidenceLinks(resources.store("media"), signer, settings.media_edge_url)

@@ -48,7 +48,7 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     # Delivers dispatches to the agencies' webhooks (outbound HTTPS); the safe-return wiring it shares names
     # the other queues and topics, and it backs off on its own queue.
     "agency_dispatch": FunctionProfile(
-        reserved_concurrency=10, image=False, layers=("common",),
+        reserved_concurrency=10, image=False, layers=("common",), signing_key=True,  # signed evidence links
         tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"}, buckets={"media": "read"},
         publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
     ),

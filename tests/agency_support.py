@@ -25,7 +25,7 @@ class Receiver:
     duplicates: int = 0
     refused: int = 0  # down, or a bad signature
     bad_signatures: int = 0
-    arrived_ns: dict[str, int] = field(default_factory=dict)
+    arrived_ms: dict[str, int] = field(default_factory=dict)  # wall clock, first arrival of each dispatch
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -56,7 +56,7 @@ class Receiver:
             if any(r["dispatch_id"] == dispatch_id for r in self.received):
                 self.duplicates += 1
                 return 200
-            self.arrived_ns[dispatch_id] = time.perf_counter_ns()
+            self.arrived_ms[dispatch_id] = time.time_ns() // 1_000_000
             self.received.append({"dispatch_id": dispatch_id, "round": headers.get("X-GT-Delivery-Round"),
                                   "body": json.loads(body)})
             return 200

@@ -34,6 +34,8 @@ class AgencyEndpoint(Message):
     secret: str = Field(min_length=32, max_length=128, description="Shared HMAC key, shown once when set.")
     principal_id: str = Field(description="The agency principal allowed to acknowledge this target's dispatches.")
     locale: Locale = LOCALE_FIELD
+    cidr: str | None = Field(None, description="The agency's range that evidence links are bound to (from its "
+                             "principal); no evidence links without one.")
 
 
 class DispatchRecord(Message):

@@ -140,6 +140,8 @@ class Dispatch112(Message):
     caller_principal: str
     evidence_prefix: str = Field(description="Media-bucket prefix of photos/videos the phone uploads.")
     summary: str | None = Field(None, description="One line for the dispatcher, in the agency's language (KST).")
+    evidence: list[dict[str, Any]] = Field(default_factory=list, description="Added at delivery: {key, url, "
+                                           "expires_ms} per photo/video, each URL signed for the agency's range.")
 
     @model_validator(mode="before")
     @classmethod

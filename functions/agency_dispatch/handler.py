@@ -29,7 +29,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.errors import TransientError
 from chalicelib.models.dispatch import DispatchEnvelope
-from chalicelib.saferet import build_safe_return
+from chalicelib.saferet import build_evidence_links, build_safe_return
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.settings import get_settings
 
@@ -51,7 +51,7 @@ class Runtime:
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
     resources = Resources(get_settings())
-    agencies = build_safe_return(resources).agencies
+    agencies = build_safe_return(resources, evidence=build_evidence_links(resources)).agencies
 
     def deliver(envelope: DispatchEnvelope) -> dict[str, Any]:
         return agencies.deliver(envelope, time.time_ns() // 1_000_000).model_dump(mode="json")

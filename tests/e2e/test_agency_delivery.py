@@ -3,12 +3,15 @@ the event pump (signed), and the agency acknowledges it over HTTP from its regis
 
 from __future__ import annotations
 
+import io
 import secrets
 import time
 from typing import Any
 
 import pytest
+import requests
 from agency_support import Receiver, start_receiver
+from PIL import Image
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
@@ -32,7 +35,8 @@ def world(local_platform):
                                    attributes={"district": "SP"}, resources=resources)
     receiver = start_receiver(secrets.token_hex(32))
     build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
-        target=AgencyTarget.FIRE, url=receiver.url, secret=receiver.secret, principal_id="ad-fire-119"))
+        target=AgencyTarget.FIRE, url=receiver.url, secret=receiver.secret, principal_id="ad-fire-119",
+        cidr="127.0.0.2/32"))
     yield {"api": local_platform.api_url, "phone": phone, "fire": fire, "operator": operator, "receiver": receiver}
     assert receiver.server is not None
     receiver.server.shutdown()
@@ -78,3 +82,27 @@ def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
     listed = operator.get(f"{world['api']}/v1/incidents").json()["incidents"]
     codes = [(i.get("district") or {}).get("code") for i in listed]
     assert codes[0] == "SP" and codes == sorted(codes, key=lambda c: c != "SP")
+
+
+def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_its_range(world):
+    # GIVEN a fire SOS with a short cancel window, and a photo the phone uploads inside it
+    phone = session_from(token=world["phone"])
+    reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire", "cancel_window_s": 3})
+    incident = reply.json()
+    grant = phone.post(f"{world['api']}/v1/sos/{incident['incident_id']}/evidence", json={"content_type": "image/jpeg"})
+    assert grant.status_code == 201, grant.text
+    upload = grant.json()
+    jpeg = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(jpeg, format="JPEG")
+    posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("e.jpg", jpeg.getvalue())}, timeout=10)
+    assert posted.status_code in (200, 204), posted.text
+    # WHEN the window closes and the dispatch reaches 119
+    got = wait_for(world["receiver"], incident["incident_id"])
+    # THEN it carries one signed link per evidence object
+    [link] = got["body"]["evidence"]
+    assert link["key"] == upload["key"]
+    # AND the link opens from 119's registered range, and from nowhere else
+    opened = session_from("127.0.0.2").get(link["url"], timeout=10)
+    assert opened.status_code == 200, opened.text
+    assert opened.status_code == 200 and opened.content == jpeg.getvalue()
+    assert session_from("127.0.0.3").get(link["url"], timeout=10).status_code == 403

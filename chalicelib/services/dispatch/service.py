@@ -25,6 +25,7 @@ from chalicelib.models.dispatch import (
 )
 from chalicelib.ports import MessageQueue, Table, WebhookClient
 from chalicelib.services.alerts import AlertService
+from chalicelib.services.dispatch.evidence import EvidenceLinks
 from chalicelib.services.dispatch.signing import signed_headers
 from chalicelib.services.texts import agency_text, render
 
@@ -40,12 +41,13 @@ def _pk(dispatch_id: str) -> str:
 
 class DispatchService:
     def __init__(self, table: Table, queue: MessageQueue, webhook: WebhookClient, alerts: AlertService, *,
-                 ack_timeout_s: int) -> None:
+                 ack_timeout_s: int, evidence: EvidenceLinks | None = None) -> None:
         self._table = table
         self._queue = queue
         self._webhook = webhook
         self._alerts = alerts
         self._ack_ms = ack_timeout_s * 1000
+        self._evidence = evidence
 
     # -- agencies
     def set_endpoint(self, endpoint: AgencyEndpoint) -> None:
@@ -79,7 +81,7 @@ class DispatchService:
         endpoint = self.endpoint(envelope.target)
         if endpoint is None:
             raise TransientError(f"no webhook registered for {envelope.target.value}")
-        body = envelope.payload.encode()
+        body = self._with_evidence(envelope, endpoint, now_ms).encode()
         headers = signed_headers(endpoint.secret, body, now_s=now_ms // 1000, dispatch_id=envelope.dispatch_id,
                                  round_=envelope.round)
         error: str | None = None
@@ -150,6 +152,18 @@ class DispatchService:
         return _record(item)
 
     # -- internals
+    def _with_evidence(self, envelope: DispatchEnvelope, endpoint: AgencyEndpoint, now_ms: int) -> str:
+        """The payload, plus signed links to the evidence uploaded so far when it names an evidence prefix."""
+        if self._evidence is None or endpoint.cidr is None:
+            return envelope.payload
+        document = json.loads(envelope.payload)
+        prefix = document.get("evidence_prefix") if isinstance(document, dict) else None
+        if not isinstance(prefix, str):
+            return envelope.payload
+        links = self._evidence.for_agency(envelope.dispatch_id, prefix, endpoint.cidr, now_ms)
+        return json.dumps({**document, "evidence": [link.model_dump(mode="json") for link in links]},
+                          ensure_ascii=False)
+
     def _enqueue(self, record: DispatchRecord, payload: str) -> str:
         envelope = DispatchEnvelope(dispatch_id=record.dispatch_id, target=record.target, round=record.round,
                                     payload=payload)
