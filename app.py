@@ -12,6 +12,7 @@ from chalicelib.api.cameras import cameras
 from chalicelib.api.devices import devices
 from chalicelib.api.dispatches import dispatches
 from chalicelib.api.http import error_boundary
+from chalicelib.api.link_bundles import link_bundles
 from chalicelib.api.monitor import monitor
 from chalicelib.api.openapi import docs
 from chalicelib.api.protected import protected
@@ -35,6 +36,7 @@ app.register_blueprint(xray)
 app.register_blueprint(monitor)
 app.register_blueprint(searches)
 app.register_blueprint(dispatches)
+app.register_blueprint(link_bundles)
 
 
 @app.middleware("http")

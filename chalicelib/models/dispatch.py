@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.video_link import LinkMode, TimeWindow
 
 Locale = str  # "ko" (default) or "en"
 LOCALE_FIELD = Field("ko", pattern=r"^(ko|en)$", description="Language of human-facing text: ko (default) or en.")
@@ -71,3 +72,13 @@ class DispatchAck(Message):
     receipt_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
                             description="The agency's own case number for this dispatch.")
     officer_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class LinkBundleRequest(Message):
+    """Body of POST /v1/incidents/{id}/link-bundles: an operator sends video to an agency before it asks."""
+
+    agency: AgencyTarget
+    mode: LinkMode
+    window: TimeWindow | None = Field(None, description="Recorded only, as in POST /v1/video-links.")
+    purpose: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{1,31}$", description="Purpose / legal-basis code (required).")
+    camera_count: int = Field(5, ge=1, le=10)

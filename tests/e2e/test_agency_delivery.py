@@ -18,6 +18,7 @@ from chalicelib.cli import create_principal
 from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.saferet import build_safe_return
+from chalicelib.services.audit import AuditLog
 from chalicelib.settings import get_settings
 from local.http_client import session_from
 
@@ -106,3 +107,28 @@ def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_it
     assert opened.status_code == 200, opened.text
     assert opened.status_code == 200 and opened.content == jpeg.getvalue()
     assert session_from("127.0.0.3").get(link["url"], timeout=10).status_code == 403
+
+
+def test_an_operator_pushes_a_link_bundle_to_119_audited_and_delivered(world):
+    # GIVEN an SOS the Songpa operator is handling
+    phone = session_from(token=world["phone"])
+    incident = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire",
+                                                          "cancel_window_s": 0}).json()
+    operator = session_from(token=world["operator"])
+    bundles = f"{world['api']}/v1/incidents/{incident['incident_id']}/link-bundles"
+    # WHEN they push live video to 119 without a purpose THEN it is refused
+    assert operator.post(bundles, json={"agency": "119", "mode": "live"}).status_code == 422
+    # WHEN they push it with a purpose
+    pushed = operator.post(bundles, json={"agency": "119", "mode": "live", "purpose": "FIRE-RESPONSE"})
+    assert pushed.status_code == 201, pushed.text
+    grant = pushed.json()
+    # THEN the links are issued to 119 and bound to its range, as if 119 had asked
+    assert grant["agency_id"] == "ad-fire-119" and grant["source_cidr"] == "127.0.0.2/32"
+    assert grant["purpose"] == "FIRE-RESPONSE" and grant["officer_id"] == "ad-operator"
+    # AND the push is audited with the operator as actor
+    audit = AuditLog(Resources(get_settings()).table("audit"))
+    pushes = [r for r in audit.records(since_ms=incident["created_ms"] - 1000) if r.action == "video-link.pushed"]
+    assert [(r.actor, r.subject) for r in pushes] == [("ad-operator", grant["request_id"])]
+    # AND 119's webhook receives the bundle, signed, as a dispatch of its own
+    got = wait_for(world["receiver"], f"{incident['incident_id']}.{grant['request_id']}")
+    assert got["body"]["request_id"] == grant["request_id"] and len(got["body"]["links"]) == len(grant["links"])
