@@ -12,6 +12,7 @@ from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.sos import (
     EvidenceRequest,
     EvidenceUpload,
+    HandoverRequest,
     Incident,
     IncidentList,
     IncidentQuery,
@@ -19,6 +20,7 @@ from chalicelib.models.sos import (
     SosRequest,
 )
 from chalicelib.services.dispatch.routing import district_first
+from chalicelib.services.sos import control_center
 
 sos = Blueprint(__name__)
 
@@ -59,4 +61,10 @@ def list_incidents(caller: Caller, request: Request, *, query: IncidentQuery) ->
     status = IncidentStatus(query.status) if query.status else None
     incidents = platform().saferet.sos.recent(status=status, limit=query.limit, district=query.district)
     return IncidentList(incidents=district_first(incidents, caller.principal.attributes.get("district"),
-                                                 lambda i: i.district.code if i.district else None))
+                                                 control_center))
+
+
+@endpoint(sos, "/v1/incidents/{incident_id}/handover", methods=["POST"], allow={PrincipalKind.OPERATOR})
+def hand_over_incident(caller: Caller, request: Request, incident_id: str, *, body: HandoverRequest) -> Incident:
+    """Hand an incident to another district's control center (its operators see it first)."""
+    return platform().saferet.sos.hand_over(incident_id, body.district, now_ms())

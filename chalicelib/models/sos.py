@@ -88,6 +88,8 @@ class Incident(Message):
     trigger: SosTrigger = SosTrigger.BUTTON
     agency: str = Field("112", description="The receiving agency's dispatch target (112, 119, disaster-room).")
     district: DistrictRef | None = Field(None, description="The district it happened in (None outside Seoul).")
+    control_center: str | None = Field(None, description="Code of the district control center handling it: where "
+                                       "it happened, until an operator hands it over.")
     location: PositionFix
     device_id: str | None = None
     trip: TripContext | None = None
@@ -114,6 +116,12 @@ class IncidentQuery(Message):
     district: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="Only this district's incidents (code); "
                                  "without it an operator's own district comes first.")
     limit: int = Field(100, ge=1, le=500)
+
+
+class HandoverRequest(Message):
+    """Body of POST /v1/incidents/{id}/handover: another district's control center takes the incident."""
+
+    district: str = Field(pattern=r"^[A-Z]{2}$", description="Code of the receiving district (e.g. GN).")
 
 
 class EscalationRequest(Message):

@@ -18,7 +18,7 @@ import logging
 import secrets
 from typing import Any
 
-from chalicelib.errors import ConditionFailed, Conflict, NotFound, TransientError
+from chalicelib.errors import ConditionFailed, Conflict, NotFound, TransientError, ValidationFailed
 from chalicelib.models.alert import AlertKind
 from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.sos import (
@@ -38,7 +38,7 @@ from chalicelib.services.dispatch.routing import agency_for, district_of
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.guardians import GuardianSms
 from chalicelib.services.owned import OwnedRecords
-from chalicelib.services.texts import agency_text, district_name, kind_text, kst, render
+from chalicelib.services.texts import DISTRICT_KO, agency_text, district_name, kind_text, kst, render
 from chalicelib.services.trips import NearestCameras, TripService
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class SosService:
         if status is not None:
             incidents = [i for i in incidents if i.status is status]
         if district is not None:
-            incidents = [i for i in incidents if i.district is not None and i.district.code == district]
+            incidents = [i for i in incidents if control_center(i) == district]
         return incidents[:limit]
 
     def due(self, now_ms: int) -> list[str]:
@@ -110,9 +110,11 @@ class SosService:
         if device_id is not None:
             self._guardians.device(device_id, owner_id)  # 404 for another owner's device
         cameras = self._cameras.nearest(request.lat, request.lon, k=5, radius_m=self._radius_m).cameras
+        district = district_of(request.lat, request.lon)
         incident = Incident(incident_id=incident_id, owner_id=owner_id, status=IncidentStatus.PENDING,
                             kind=request.kind, trigger=request.trigger, agency=agency_for(request.kind).value,
-                            district=district_of(request.lat, request.lon), device_id=device_id, trip=trip_context,
+                            district=district, control_center=district.code if district else None,
+                            device_id=device_id, trip=trip_context,
                             cameras=cameras,
                             location=PositionFix(t_ms=now_ms, lat=request.lat, lon=request.lon,
                                                  accuracy_m=request.accuracy_m),
@@ -158,6 +160,23 @@ class SosService:
                                  now_ms=now_ms, last_position=incident.location, cameras=incident.cameras,
                                  incident_id=incident.incident_id, district=_district_code(incident),
                                  trip_id=incident.trip.trip_id if incident.trip else None)
+
+    def hand_over(self, incident_id: str, district: str, now_ms: int) -> Incident:
+        """Another district's control center takes the incident (its operators see it first from now on)."""
+        if district not in DISTRICT_KO:
+            raise ValidationFailed(f"no district {district}")
+        for _ in range(3):
+            incident = self.get(incident_id, None)
+            moved = incident.model_copy(update={"control_center": district})
+            try:
+                self._put(moved, expect={"status": incident.status.value}, claim_ms=self._claim_ms(incident_id) or None)
+            except ConditionFailed:
+                continue  # it moved on meanwhile: read it again
+            self._publish_feed(moved)
+            logger.info("incident handed over", extra={"incident_id": incident_id, "district": district,
+                                                       "at_ms": now_ms})
+            return moved
+        raise Conflict(f"incident {incident_id} is changing; try again")
 
     def evidence_upload(self, owner_id: str, incident_id: str, request: EvidenceRequest, now_ms: int) -> EvidenceUpload:
         """A size-capped presigned upload for a photo or video of the owner's incident."""
@@ -299,6 +318,11 @@ class SosService:
     def _publish_feed(self, incident: Incident) -> None:
         self._table.put({"pk": f"FEED#INCIDENT#{incident.incident_id}", "sk": "feed", "owner_id": INCIDENT_FEED,
                          "created_ms": incident.created_ms, "incident": incident.model_dump(mode="json")})
+
+
+def control_center(incident: Incident) -> str | None:
+    """The district control center handling the incident (older records: where it happened)."""
+    return incident.control_center or (incident.district.code if incident.district else None)
 
 
 def _place(incident: Incident, lang: str) -> str:

@@ -81,8 +81,17 @@ def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
     assert incident["incident_id"] in [i["incident_id"] for i in mine]
     assert all(i["district"]["code"] == "SP" for i in mine)
     listed = operator.get(f"{world['api']}/v1/incidents").json()["incidents"]
-    codes = [(i.get("district") or {}).get("code") for i in listed]
+    codes = [i["control_center"] for i in listed]
     assert codes[0] == "SP" and codes == sorted(codes, key=lambda c: c != "SP")
+    # WHEN the Songpa operator hands it over to Gangdong THEN Gangdong's list has it, Songpa's no longer
+    handed = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover", json={"district": "GD"})
+    assert handed.status_code == 200, handed.text
+    assert handed.json()["control_center"] == "GD" and handed.json()["district"]["code"] == "SP"
+    ids = lambda d: [i["incident_id"] for i in operator.get(f"{world['api']}/v1/incidents",  # noqa: E731
+                                                              params={"district": d}).json()["incidents"]]
+    assert incident["incident_id"] in ids("GD") and incident["incident_id"] not in ids("SP")
+    bad = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover", json={"district": "XX"})
+    assert bad.status_code == 422
 
 
 def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_its_range(world):
