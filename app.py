@@ -10,7 +10,9 @@ from chalice.app import Chalice, Request, Response
 from chalicelib.api.alerts import alerts
 from chalicelib.api.cameras import cameras
 from chalicelib.api.devices import devices
+from chalicelib.api.dispatches import dispatches
 from chalicelib.api.http import error_boundary
+from chalicelib.api.link_bundles import link_bundles
 from chalicelib.api.monitor import monitor
 from chalicelib.api.openapi import docs
 from chalicelib.api.protected import protected
@@ -33,6 +35,8 @@ app.register_blueprint(video_links)
 app.register_blueprint(xray)
 app.register_blueprint(monitor)
 app.register_blueprint(searches)
+app.register_blueprint(dispatches)
+app.register_blueprint(link_bundles)
 
 
 @app.middleware("http")

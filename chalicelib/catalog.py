@@ -81,6 +81,13 @@ class NotificationRule(_Frozen):
     events: tuple[str, ...] = ("s3:ObjectCreated:*",)
 
 
+class SubscriptionRule(_Frozen):
+    """An SQS queue subscribed to an SNS topic (raw message delivery): the topic's worker."""
+
+    topic: str = Field(description="Logical topic name.")
+    queue: str = Field(description="Logical queue name.")
+
+
 class ResourceCatalog(_Frozen):
     stage: str
     buckets: dict[str, BucketSpec]
@@ -90,6 +97,7 @@ class ResourceCatalog(_Frozen):
     schedules: dict[str, ScheduleSpec]
     secrets: dict[str, SecretSpec]
     notifications: tuple[NotificationRule, ...]
+    subscriptions: tuple[SubscriptionRule, ...] = ()
 
     def bucket(self, logical: str) -> str:
         return self.buckets[logical].name
@@ -124,6 +132,12 @@ _QUEUES: dict[str, dict[str, object]] = {
     "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30,
                      "consumer": "functions.xray_reader.handler.lambda_handler"},
     "dispatch-112": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10},
+    # Deliveries to the agencies' webhooks; a failure backs off (2, 4, 8 ... 60 s) before SQS redelivers it.
+    "agency-dispatch": {"max_receive_count": 10, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
+                        "consumer": "functions.agency_dispatch.handler.lambda_handler"},
+    # Guardian texts published on the guardian-sms topic, sent through End User Messaging SMS.
+    "guardian-sms": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
+                     "consumer": "functions.guardian_sms.handler.lambda_handler"},
     "sos-escalation": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
                        "consumer": "functions.sos_escalation.handler.lambda_handler"},
     "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
@@ -154,6 +168,7 @@ _SCHEDULES: dict[str, dict[str, str]] = {
     "xray-sweeper": {"rate": "rate(5 minutes)", "handler": "functions.xray_sweeper.handler.lambda_handler"},
     "search-sweeper": {"rate": "rate(2 minutes)", "handler": "functions.search_sweeper.handler.lambda_handler"},
     "trip-watchdog": {"rate": "rate(1 minute)", "handler": "functions.trip_watchdog.handler.lambda_handler"},
+    "dispatch-receipts": {"rate": "rate(1 minute)", "handler": "functions.dispatch_receipts.handler.lambda_handler"},
     "audit-archive": {"rate": "rate(1 hour)", "handler": "functions.audit_archive.handler.lambda_handler"},
 }
 # Generated once per stage (random value) and never rotated: a new value would change every value derived from it.
@@ -167,6 +182,8 @@ _NOTIFICATIONS = (
     NotificationRule(bucket="media", queue="search-shards-done", prefix="searches/", suffix="/done.json"),
     NotificationRule(bucket="edge-logs", queue="edge-logs", prefix="cloudfront/", suffix=".gz"),
 )
+
+_SUBSCRIPTIONS = (SubscriptionRule(topic="guardian-sms", queue="guardian-sms"),)
 
 
 def _physical(stage: str, logical: str) -> str:
@@ -188,4 +205,5 @@ def build_catalog(stage: str) -> ResourceCatalog:
         schedules={k: ScheduleSpec(logical=k, name=_physical(stage, k), **v) for k, v in _SCHEDULES.items()},
         secrets={k: SecretSpec(logical=k, name=_physical(stage, k), description=v) for k, v in _SECRETS.items()},
         notifications=_NOTIFICATIONS,
+        subscriptions=_SUBSCRIPTIONS,
     )

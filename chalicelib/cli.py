@@ -13,6 +13,7 @@ Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT
     python -m chalicelib.cli models list | activate NAME VERSION [--role xray] | rollback ROLE
     python -m chalicelib.cli models register --model model.onnx --manifest manifest.json [--activate]
     python -m chalicelib.cli models schema
+    python -m chalicelib.cli agency webhook|list …, sms outbox (see chalicelib/cli_agency.py)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.cli_agency import register as register_last_mile
 from chalicelib.errors import PermanentError, ValidationFailed
 from chalicelib.inference.classifier import Classifier
 from chalicelib.inference.manifest import ModelManifest, manifest_schema
@@ -307,6 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models.add_argument("--manifest", help="register: its manifest.json (see `models schema`)")
     models.add_argument("--activate", action="store_true", help="register: make it the X-ray reader's model")
     models.set_defaults(run=_cmd_models)
+    register_last_mile(sub)
 
     args = parser.parse_args(argv)
     if args.command == "principal" and args.action == "create" and not (args.kind and args.name):

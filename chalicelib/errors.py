@@ -90,3 +90,7 @@ class ConditionFailed(AppError):
 
 class ObjectMissing(AppError):
     """The object store has no object under that key."""
+
+
+class RecipientOptedOut(PermanentError):
+    """The phone number opted out of our text messages: never retry."""

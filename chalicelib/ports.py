@@ -112,3 +112,19 @@ class BatchExecutor(Protocol):
     def submit(self, job_name: str, entry_point: str, size: int, parameters: Mapping[str, str]) -> str: ...
 
     def status(self, job_id: str) -> BatchJobStatus: ...
+
+
+class WebhookClient(Protocol):
+    """HTTPS POST to an agency's receiving system."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float) -> int:
+        """The HTTP status; ``TransientError`` when the agency cannot be reached at all."""
+        ...
+
+
+class SmsSender(Protocol):
+    """One text message to one phone (E.164)."""
+
+    def send(self, phone: str, text: str, *, kind: str) -> str:
+        """The provider's message id; ``RecipientOptedOut`` when the number opted out of our messages."""
+        ...

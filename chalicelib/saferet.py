@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.adapters.sms import EndUserMessagingSms, TableSmsOutbox
+from chalicelib.adapters.webhook import HttpWebhookClient
+from chalicelib.ports import SmsSender
 from chalicelib.services.alerts import AlertService
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.dispatch.evidence import EvidenceLinks
+from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.guardians import GuardianSms
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.protected import ProtectedPersons
@@ -27,21 +32,46 @@ class SafeReturn:
     api_limit: RateLimiter
     sos_limit: RateLimiter
     protected: ProtectedPersons
+    agencies: DispatchService
 
 
 def build_safe_return(resources: Resources, cameras: CameraRegistry | None = None,
-                      rules: DetectionRules | None = None) -> SafeReturn:
+                      rules: DetectionRules | None = None, evidence: EvidenceLinks | None = None) -> SafeReturn:
     settings = resources.settings
     table = resources.table("records")
     registry = cameras or CameraRegistry(resources.table("cameras"), resources.store("media"),
                                          index_key=settings.camera_index_key)
     alerts = AlertService(table, resources.topic("control-center"))
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
+    agencies = DispatchService(table, resources.queue("agency-dispatch"), HttpWebhookClient(), alerts,
+                               ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence)
     trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
                      dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
-                     cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"))
+                     cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"),
+                     agencies=agencies)
     return SafeReturn(trips=trips, sos=sos, alerts=alerts, keys=IdempotencyKeys(table),
                       api_limit=RateLimiter(table, limit=settings.device_requests_per_minute),
                       sos_limit=RateLimiter(table, limit=SOS_PER_MINUTE),
-                      protected=ProtectedPersons(table, resources.store("media"), alerts=alerts, cameras=registry))
+                      protected=ProtectedPersons(table, resources.store("media"), alerts=alerts, cameras=registry),
+                      agencies=agencies)
+
+
+def build_sms_sender(resources: Resources) -> SmsSender:
+    """End User Messaging SMS when the stage has an origination identity, else the outbox table."""
+    settings = resources.settings
+    if settings.sms_origination_identity:
+        return EndUserMessagingSms(resources.client("pinpoint-sms-voice-v2"), settings.sms_origination_identity,
+                                   settings.sms_configuration_set)
+    return TableSmsOutbox(resources.table("records"))
+
+
+def build_evidence_links(resources: Resources) -> EvidenceLinks | None:
+    """Signed evidence links for dispatches, where the stage has a URL-signing key."""
+    settings = resources.settings
+    if not settings.signing_key_secret:
+        return None
+    from chalicelib.adapters.signing_key import signer_from_settings
+
+    signer = signer_from_settings(settings, lambda: resources.client("secretsmanager"))
+    return EvidenceLinks(resources.store("media"), signer, settings.media_edge_url)

@@ -34,6 +34,12 @@ class Settings(BaseModel):
     token_cache_seconds: float = Field(30.0, ge=0, le=600, description="How long a verified API token stays cached.")
     camera_index_key: str = Field("indexes/cameras.npz", description="Object key of the camera nearest-neighbour snapshot.")
     sos_cancel_window_s: int = Field(10, ge=0, le=900, description="Seconds an SOS can be cancelled before it escalates to 112.")
+    dispatch_ack_timeout_s: int = Field(120, ge=10, le=3600, description="Seconds an agency has to acknowledge a "
+                                        "dispatch before the control center gets an urgent alert and it is resent.")
+    sms_origination_identity: str | None = Field(None, description="End User Messaging SMS phone number, sender "
+                                                 "id or pool guardian texts come from; unset: the outbox table.")
+    sms_configuration_set: str | None = Field(None, description="End User Messaging SMS configuration set "
+                                              "(delivery events), optional.")
     device_requests_per_minute: int = Field(600, ge=1, le=100_000,
                                             description="Safe-return API calls one device may make per minute.")
     search_deadline_min_s: int = Field(1800, ge=60, le=86_400,

@@ -39,6 +39,7 @@ class FunctionProfile(BaseModel):
     revocation_kvs: bool = Field(False, description="Writes revoked link ids to the CloudFront KeyValueStore.")
     secrets: tuple[str, ...] = Field((), description="Logical catalog secrets it reads (GetSecretValue).")
     batch_submit: bool = Field(False, description="Submits and follows search-shard array jobs on AWS Batch.")
+    sms: bool = Field(False, description="Sends text messages (sms-voice:SendTextMessage).")
     batch_follow: bool = Field(False, description="Follows search-shard array jobs by id (batch:DescribeJobs only).")
 
 
@@ -46,6 +47,23 @@ DEFAULT_PROFILE = FunctionProfile()
 
 # Keyed by the function package under functions/ (the second part of the handler's dotted path).
 FUNCTION_PROFILES: dict[str, FunctionProfile] = {
+    # Delivers dispatches to the agencies' webhooks (outbound HTTPS); the safe-return wiring it shares names
+    # the other queues and topics, and it backs off on its own queue.
+    "agency_dispatch": FunctionProfile(
+        reserved_concurrency=10, image=False, layers=("common",), signing_key=True,  # signed evidence links
+        tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"}, buckets={"media": "read"},
+        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+    ),
+    "dispatch_receipts": FunctionProfile(
+        timeout_s=60, reserved_concurrency=1, image=False, layers=("common",),
+        tables={"records": "read_write", "cameras": "read"}, buckets={"media": "read"},
+        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+    ),
+    # Sends guardian texts (End User Messaging SMS; the outbox table where the stage has no origination identity).
+    "guardian_sms": FunctionProfile(
+        reserved_concurrency=5, image=False, layers=("common",),
+        tables={"records": "read_write", "idempotency": "read_write"}, sms=True,
+    ),
     "audit_archive": FunctionProfile(
         timeout_s=300, reserved_concurrency=1, image=False, layers=("common",), buckets={"audit": "read_write"},
         tables={"audit": "read"},
@@ -67,13 +85,13 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     "sos_escalation": FunctionProfile(
         reserved_concurrency=10, tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
         buckets={"media": "read"},  # the camera index snapshot
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation"),
+        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
     ),
     "trip_watchdog": FunctionProfile(
         timeout_s=120, reserved_concurrency=1, tables={"records": "read_write", "cameras": "read",
                                                        "idempotency": "read_write"},
         buckets={"media": "read"},  # the camera index snapshot
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation"),
+        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
     ),
     "search_reducer": FunctionProfile(
         memory_mb=1024, reserved_concurrency=5, buckets={"media": "read_write"},
@@ -109,7 +127,7 @@ API_PROFILE = FunctionProfile(
     tables={"principals": "read_write", "cameras": "read_write", "footage": "read", "records": "read_write",
             "audit": "read_write", "idempotency": "read_write"},
     publishes=("control-center", "guardian-sms", "center-notify"),
-    sends=("dispatch-112", "sos-escalation", "evidence"),
+    sends=("dispatch-112", "sos-escalation", "evidence", "agency-dispatch"),
     signing_key=True, batch_submit=True, revocation_kvs=True,
 )
 

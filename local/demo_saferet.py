@@ -3,10 +3,14 @@ an alert, then an SOS nobody cancels that escalates to 112 by itself (through th
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget, DeliveryStatus
+from chalicelib.saferet import build_safe_return
+from local.agency_receiver import AgencyReceiver
 from local.capture import capture_topic, drain
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, as_uploaded, offset, walk
 from local.http_client import session_from
@@ -34,11 +38,28 @@ def _wait_for_dispatch(resources: Resources, incident_id: str, timeout_s: float 
     return None
 
 
+def _agency_receipt(api: str, tokens: dict[str, str], receiver: AgencyReceiver, incident_id: str) -> tuple[str, str]:
+    got = receiver.wait_for(incident_id)
+    if got is None:
+        return ("saferet: 112 webhook + receipt", "NOT RECEIVED")
+    print(f"  police 112's webhook received it, signature verified: {got.get('summary')}")
+    police = session_from("127.0.0.2", tokens["police-112"])
+    acked = police.post(f"{api}/v1/dispatches/{incident_id}/ack", json={"receipt_id": "SMPA-DEMO-0001"}).json()
+    print(f"  police acknowledged: receipt {acked.get('receipt_id')} ({acked.get('status')})")
+    ok = acked.get("status") == DeliveryStatus.ACKNOWLEDGED.value
+    return ("saferet: 112 webhook + receipt", f"signed, acknowledged ({acked.get('receipt_id')})" if ok else "NO RECEIPT")
+
+
 def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -> list[tuple[str, str]]:
     api = platform.api_url
     alice = session_from(token=tokens["app-alice"])
     operator = session_from(token=tokens["operator-1"])
     sms_queue = capture_topic(resources, "guardian-sms", "demo-guardian-sms")
+    # police 112's receiving system, on loopback: the dispatch reaches it signed, and police acknowledge it
+    receiver = AgencyReceiver(secrets.token_hex(32))
+    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
+        target=AgencyTarget.POLICE, url=receiver.url, secret=receiver.secret, principal_id="police-112",
+        cidr="127.0.0.2/32"))
     rows: list[tuple[str, str]] = []
 
     _section("Safe return: a walk home from City Hall")
@@ -93,6 +114,8 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
         print(f"    cameras: {', '.join(c['camera']['camera_id'] for c in dispatch['cameras'])}")
     late = alice.post(f"{api}/v1/sos/{incident['incident_id']}/cancel")
     print(f"  a cancel after the window: {late.status_code} {late.json().get('error', {}).get('message', '')}")
+    rows.append(_agency_receipt(api, tokens, receiver, incident["incident_id"]))
+    receiver.stop()
     rows.append(("saferet: SOS → 112", f"dispatched after {time.perf_counter() - started:.1f} s with "
                  f"{len(dispatch['cameras'])} cameras" if dispatch else "NOT DISPATCHED"))
 

@@ -142,8 +142,10 @@ def provision(catalog: ResourceCatalog, *, s3: Any, sqs: Any, dynamodb: Any, sns
             dynamodb.update_time_to_live(TableName=table.name, TimeToLiveSpecification={
                 "Enabled": True, "AttributeName": table.ttl_attribute})
 
-    for topic in catalog.topics.values():
-        sns.create_topic(Name=topic.name)
+    topic_arns = {k: sns.create_topic(Name=topic.name)["TopicArn"] for k, topic in catalog.topics.items()}
+    for subscription in catalog.subscriptions:
+        sns.subscribe(TopicArn=topic_arns[subscription.topic], Protocol="sqs",
+                      Endpoint=queue_arns[subscription.queue], Attributes={"RawMessageDelivery": "true"})
 
     by_bucket: dict[str, list[dict[str, Any]]] = {}
     for rule in catalog.notifications:

@@ -30,3 +30,11 @@ class SqsQueue:
         except ClientError as exc:
             raise StoreError(f"send to {self.url}: {exc}") from exc
         return str(reply["MessageId"])
+
+    def retry_after(self, receipt_handle: str, delay_s: int) -> None:
+        """Back off: keep a failed message invisible for ``delay_s`` before SQS redelivers it."""
+        try:
+            self._sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt_handle,
+                                                VisibilityTimeout=delay_s)
+        except ClientError as exc:
+            raise StoreError(f"change visibility on {self.url}: {exc}") from exc

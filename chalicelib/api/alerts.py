@@ -9,6 +9,7 @@ from chalicelib.api.guards import now_ms
 from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.alert import Alert, AlertList, AlertQuery, AlertStatus
 from chalicelib.models.principal import PrincipalKind
+from chalicelib.services.dispatch.routing import district_first
 
 alerts = Blueprint(__name__)
 
@@ -17,7 +18,8 @@ alerts = Blueprint(__name__)
 def list_alerts(caller: Caller, request: Request, *, query: AlertQuery) -> AlertList:
     """Control-center alerts (trips, SOS, safe zones), newest first, with position and cameras."""
     status = AlertStatus(query.status) if query.status else None
-    return AlertList(alerts=platform().saferet.alerts.recent(status=status, limit=query.limit))
+    found = platform().saferet.alerts.recent(status=status, limit=query.limit, district=query.district)
+    return AlertList(alerts=district_first(found, caller.principal.attributes.get("district"), lambda a: a.district))
 
 
 @endpoint(alerts, "/v1/alerts/{alert_id}/ack", methods=["POST"], allow={PrincipalKind.OPERATOR})

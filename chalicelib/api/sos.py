@@ -12,12 +12,15 @@ from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.sos import (
     EvidenceRequest,
     EvidenceUpload,
+    HandoverRequest,
     Incident,
     IncidentList,
     IncidentQuery,
     IncidentStatus,
     SosRequest,
 )
+from chalicelib.services.dispatch.routing import district_first
+from chalicelib.services.sos import control_center
 
 sos = Blueprint(__name__)
 
@@ -53,6 +56,15 @@ def sos_evidence(caller: Caller, request: Request, incident_id: str, *, body: Ev
 
 @endpoint(sos, "/v1/incidents", allow={PrincipalKind.OPERATOR})
 def list_incidents(caller: Caller, request: Request, *, query: IncidentQuery) -> IncidentList:
-    """SOS incidents for the control center, newest first."""
+    """SOS incidents for the control center, newest first; ``district`` filters, else the operator's own
+    district (principal attribute ``district``) comes first."""
     status = IncidentStatus(query.status) if query.status else None
-    return IncidentList(incidents=platform().saferet.sos.recent(status=status, limit=query.limit))
+    incidents = platform().saferet.sos.recent(status=status, limit=query.limit, district=query.district)
+    return IncidentList(incidents=district_first(incidents, caller.principal.attributes.get("district"),
+                                                 control_center))
+
+
+@endpoint(sos, "/v1/incidents/{incident_id}/handover", methods=["POST"], allow={PrincipalKind.OPERATOR})
+def hand_over_incident(caller: Caller, request: Request, incident_id: str, *, body: HandoverRequest) -> Incident:
+    """Hand an incident to another district's control center (its operators see it first)."""
+    return platform().saferet.sos.hand_over(incident_id, body.district, now_ms())

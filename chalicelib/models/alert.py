@@ -21,6 +21,7 @@ class AlertKind(StrEnum):
     SOS = "sos"
     SOS_ESCALATED = "sos-escalated"
     ZONE_EXIT = "zone-exit"
+    DISPATCH_UNACKNOWLEDGED = "dispatch-unacknowledged"  # urgent: an agency has not taken a dispatch
 
 
 class AlertStatus(StrEnum):
@@ -35,6 +36,7 @@ class Alert(Message):
     subject_owner_id: str = Field(description="The app principal the alert is about.")
     trip_id: str | None = None
     incident_id: str | None = None
+    district: str | None = Field(None, description="Code of the district (gu) whose control center handles it.")
     reason: str = Field(max_length=500)
     last_position: PositionFix | None = None
     cameras: list[NearbyCamera] = Field(default_factory=list)
@@ -50,4 +52,6 @@ class AlertList(Message):
 
 class AlertQuery(Message):
     status: Literal["open", "acknowledged"] | None = Field(None, description="Only alerts in this state.")
+    district: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="Only this district's alerts (code); "
+                                 "without it an operator's own district comes first.")
     limit: int = Field(100, ge=1, le=500)

@@ -11,6 +11,7 @@ class GuardianContact(Message):
     name: str = Field(min_length=1, max_length=64)
     phone: str = Field(pattern=r"^\+[1-9]\d{7,14}$", description="E.164 phone number for SMS.")
     relation: str | None = Field(None, max_length=32)
+    locale: str = Field("ko", pattern=r"^(ko|en)$", description="Language of their text messages: ko (default) or en.")
 
 
 class DeviceRegistration(Message):
@@ -19,6 +20,7 @@ class DeviceRegistration(Message):
     platform: str = Field(pattern=r"^(ios|android|wearable)$")
     label: str | None = Field(None, max_length=64)
     guardians: list[GuardianContact] = Field(default_factory=list, max_length=5)
+    locale: str = Field("ko", pattern=r"^(ko|en)$", description="Language of texts about this device: ko or en.")
 
 
 class Device(Message):
@@ -27,4 +29,5 @@ class Device(Message):
     platform: str
     label: str | None = None
     guardians: list[GuardianContact]
+    locale: str = "ko"
     created_ms: int

@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chalicelib.models.camera import NearbyCamera
 from chalicelib.models.common import EpochMs, GeoPoint, Latitude, Longitude, Message
 from chalicelib.models.trip import PositionFix
 
 
-class SosKind(StrEnum):
+class SosTrigger(StrEnum):
+    """How the phone raised the SOS."""
+
     BUTTON = "button"
     SHAKE = "shake"
     VOICE = "voice"
+
+
+class EmergencyKind(StrEnum):
+    """What is happening; decides the receiving agency (crime/fall/other: 112, fire/medical: 119)."""
+
+    CRIME = "crime"
+    FIRE = "fire"
+    MEDICAL = "medical"
+    FALL = "fall"
+    OTHER = "other"
+
+
+class DistrictRef(Message):
+    """The district (gu) a report happened in: its control center receives it."""
+
+    code: str = Field(pattern=r"^[A-Z]{2}$")
+    name: str
+
+
+def _legacy_trigger(data: Any) -> Any:
+    """Before 2026-11 ``kind`` held the trigger (button/shake/voice): read those as a trigger, kind other."""
+    if isinstance(data, dict) and data.get("kind") in {t.value for t in SosTrigger}:
+        data = {**data, "kind": EmergencyKind.OTHER.value, "trigger": data.get("trigger", data["kind"])}
+    return data
 
 
 class IncidentStatus(StrEnum):
@@ -30,12 +56,19 @@ class SosRequest(Message):
     lat: Latitude
     lon: Longitude
     accuracy_m: float = Field(20.0, gt=0, le=5_000)
-    kind: SosKind = SosKind.BUTTON
+    kind: EmergencyKind = Field(EmergencyKind.OTHER, description="crime, fall, other: 112; fire, medical: 119. "
+                                "The former trigger values (button, shake, voice) are still read as a trigger.")
+    trigger: SosTrigger = SosTrigger.BUTTON
     device_id: str | None = Field(None, pattern=r"^dev-[0-9a-f]{1,64}$", description="Whose guardians to tell.")
     trip_id: str | None = Field(None, pattern=r"^trip-[0-9a-f]{1,64}$", description="The walk in progress, if any.")
     cancel_window_s: int | None = Field(
         None, ge=0, le=900,
         description="Shorten the cancel window (0 = escalate at once); never longer than the configured window.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        return _legacy_trigger(data)
 
 
 class TripContext(Message):
@@ -51,7 +84,12 @@ class Incident(Message):
     incident_id: str
     owner_id: str
     status: IncidentStatus
-    kind: SosKind
+    kind: EmergencyKind
+    trigger: SosTrigger = SosTrigger.BUTTON
+    agency: str = Field("112", description="The receiving agency's dispatch target (112, 119, disaster-room).")
+    district: DistrictRef | None = Field(None, description="The district it happened in (None outside Seoul).")
+    control_center: str | None = Field(None, description="Code of the district control center handling it: where "
+                                       "it happened, until an operator hands it over.")
     location: PositionFix
     device_id: str | None = None
     trip: TripContext | None = None
@@ -63,6 +101,11 @@ class Incident(Message):
     dispatched_ms: EpochMs | None = Field(None, description="When the 112 message was enqueued.")
     dispatch_message_id: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        return _legacy_trigger(data)
+
 
 class IncidentList(Message):
     incidents: list[Incident]
@@ -70,7 +113,15 @@ class IncidentList(Message):
 
 class IncidentQuery(Message):
     status: Literal["pending", "cancelled", "escalated"] | None = Field(None, description="Only incidents in this state.")
+    district: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="Only this district's incidents (code); "
+                                 "without it an operator's own district comes first.")
     limit: int = Field(100, ge=1, le=500)
+
+
+class HandoverRequest(Message):
+    """Body of POST /v1/incidents/{id}/handover: another district's control center takes the incident."""
+
+    district: str = Field(pattern=r"^[A-Z]{2}$", description="Code of the receiving district (e.g. GN).")
 
 
 class EscalationRequest(Message):
@@ -81,10 +132,14 @@ class EscalationRequest(Message):
 
 
 class Dispatch112(Message):
-    """Body of a message on the dispatch-112 queue: everything the police situation room needs."""
+    """Body of a message on the dispatch queue (named dispatch-112 for history): everything the receiving
+    situation room (police 112, fire 119, disaster room) needs."""
 
     incident_id: str = Field(description="Also the receivers' de-duplication key.")
-    kind: SosKind
+    kind: EmergencyKind
+    trigger: SosTrigger = SosTrigger.BUTTON
+    agency: str = Field("112", description="Dispatch target: 112, 119 or disaster-room.")
+    district: DistrictRef | None = None
     location: PositionFix
     cameras: list[NearbyCamera]
     trip: TripContext | None = None
@@ -92,6 +147,14 @@ class Dispatch112(Message):
     escalated_ms: EpochMs
     caller_principal: str
     evidence_prefix: str = Field(description="Media-bucket prefix of photos/videos the phone uploads.")
+    summary: str | None = Field(None, description="One line for the dispatcher, in the agency's language (KST).")
+    evidence: list[dict[str, Any]] = Field(default_factory=list, description="Added at delivery: {key, url, "
+                                           "expires_ms} per photo/video, each URL signed for the agency's range.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        return _legacy_trigger(data)
 
 
 class EvidenceRequest(Message):

@@ -35,11 +35,11 @@ class AlertService:
     def raise_alert(self, alert_id: str, kind: AlertKind, *, subject_owner_id: str, reason: str, now_ms: int,
                     last_position: PositionFix | None = None, cameras: list[NearbyCamera] | None = None,
                     trip_id: str | None = None, incident_id: str | None = None,
-                    search: SearchSeed | None = None) -> Alert | None:
+                    search: SearchSeed | None = None, district: str | None = None) -> Alert | None:
         """Raise the alert; ``None`` when an alert with this id was raised before (nothing is sent)."""
         alert = Alert(alert_id=alert_id, kind=kind, subject_owner_id=subject_owner_id, reason=reason[:500],
                       last_position=last_position, cameras=cameras or [], raised_ms=now_ms, trip_id=trip_id,
-                      incident_id=incident_id, search=search)
+                      incident_id=incident_id, search=search, district=district)
         item = {**alert.model_dump(mode="json"), "pk": _pk(alert_id), "sk": _SK, "owner_id": ALERT_FEED,
                 "created_ms": now_ms}
         try:
@@ -58,12 +58,16 @@ class AlertService:
             raise NotFound(f"no alert {alert_id}")
         return _alert(item)
 
-    def recent(self, *, status: AlertStatus | None = None, limit: int = 100) -> list[Alert]:
+    def recent(self, *, status: AlertStatus | None = None, limit: int = 100,
+               district: str | None = None) -> list[Alert]:
+        filtered = status is not None or district is not None
         items = self._table.query("owner_id", ALERT_FEED, index="by-owner", descending=True,
-                                  limit=limit if status is None else None)
+                                  limit=None if filtered else limit)
         alerts = [_alert(i) for i in items if str(i.get("pk", "")).startswith("ALERT#")]
         if status is not None:
             alerts = [a for a in alerts if a.status is status]
+        if district is not None:
+            alerts = [a for a in alerts if a.district == district]
         return alerts[:limit]
 
     def ack(self, alert_id: str, operator_id: str, now_ms: int) -> Alert:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, RecipientOptedOut
 from chalicelib.models.device import Device
-from chalicelib.ports import Notifier
+from chalicelib.models.sms import GuardianText
+from chalicelib.ports import Notifier, SmsSender
 from chalicelib.services.owned import OwnedRecords
 
 logger = logging.getLogger(__name__)
@@ -27,8 +29,9 @@ class GuardianSms:
         """The caller's device (404 for someone else's)."""
         return Device.model_validate(self._devices.get(device_id, owner_id))
 
-    def notify(self, device_id: str | None, kind: str, text: str, *, context: dict[str, Any]) -> int:
-        """Tell every guardian of the device; returns how many messages were published."""
+    def notify(self, device_id: str | None, kind: str, text: Callable[[str], str], *, context: dict[str, Any]) -> int:
+        """Tell every guardian of the device, each in their language (``text(locale)``); returns how many
+        messages were published."""
         if device_id is None:
             return 0
         try:
@@ -37,8 +40,18 @@ class GuardianSms:
             logger.warning("no device %s to notify guardians of", device_id)
             return 0
         for guardian in device.guardians:
-            body = {"kind": kind, "phone": guardian.phone, "guardian": guardian.name, "text": text,
+            body = {"kind": kind, "phone": guardian.phone, "guardian": guardian.name, "text": text(guardian.locale),
                     "device_id": device_id, **context}
             self._topic.publish(json.dumps(body, ensure_ascii=False), subject=kind,
                                 attributes={"kind": kind})
         return len(device.guardians)
+
+
+def send_text(sender: SmsSender, message: GuardianText) -> str | None:
+    """Send one guardian text; ``None`` when the number opted out (recorded, never retried: sending to an
+    opted-out number is what the opt-out forbids)."""
+    try:
+        return sender.send(message.phone, message.text, kind=message.kind)
+    except RecipientOptedOut:
+        logger.warning("guardian opted out of texts; %s not sent", message.kind)
+        return None

@@ -18,8 +18,9 @@ import logging
 import secrets
 from typing import Any
 
-from chalicelib.errors import ConditionFailed, Conflict, NotFound, TransientError
+from chalicelib.errors import ConditionFailed, Conflict, NotFound, TransientError, ValidationFailed
 from chalicelib.models.alert import AlertKind
+from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.sos import (
     Dispatch112,
     EscalationRequest,
@@ -33,8 +34,11 @@ from chalicelib.models.sos import (
 from chalicelib.models.trip import PositionFix
 from chalicelib.ports import MessageQueue, ObjectStore, Table
 from chalicelib.services.alerts import AlertService
+from chalicelib.services.dispatch.routing import agency_for, district_of
+from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.guardians import GuardianSms
 from chalicelib.services.owned import OwnedRecords
+from chalicelib.services.texts import DISTRICT_KO, agency_text, district_name, kind_text, kst, render
 from chalicelib.services.trips import NearestCameras, TripService
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,7 @@ class SosService:
     def __init__(self, table: Table, *, cameras: NearestCameras, alerts: AlertService, guardians: GuardianSms,
                  trips: TripService, dispatch: MessageQueue, escalation: MessageQueue, cancel_window_s: int,
                  evidence: ObjectStore | None = None, claim_lease_s: int = 30,
-                 camera_radius_m: float = 3000.0) -> None:
+                 camera_radius_m: float = 3000.0, agencies: DispatchService | None = None) -> None:
         self._table = table
         self._records = OwnedRecords(table, "INCIDENT")
         self._cameras = cameras
@@ -64,17 +68,22 @@ class SosService:
         self._lease_ms = claim_lease_s * 1000
         self._radius_m = camera_radius_m
         self._evidence = evidence
+        self._agencies = agencies
 
     # -- reads
     def get(self, incident_id: str, owner_id: str | None) -> Incident:
         return _incident(self._records.get(incident_id, owner_id))
 
-    def recent(self, *, status: IncidentStatus | None = None, limit: int = 100) -> list[Incident]:
+    def recent(self, *, status: IncidentStatus | None = None, limit: int = 100,
+               district: str | None = None) -> list[Incident]:
+        filtered = status is not None or district is not None
         items = self._table.query("owner_id", INCIDENT_FEED, index="by-owner", descending=True,
-                                  limit=limit if status is None else None)
+                                  limit=None if filtered else limit)
         incidents = [_incident(i["incident"]) for i in items if "incident" in i]
         if status is not None:
             incidents = [i for i in incidents if i.status is status]
+        if district is not None:
+            incidents = [i for i in incidents if control_center(i) == district]
         return incidents[:limit]
 
     def due(self, now_ms: int) -> list[str]:
@@ -101,8 +110,12 @@ class SosService:
         if device_id is not None:
             self._guardians.device(device_id, owner_id)  # 404 for another owner's device
         cameras = self._cameras.nearest(request.lat, request.lon, k=5, radius_m=self._radius_m).cameras
+        district = district_of(request.lat, request.lon)
         incident = Incident(incident_id=incident_id, owner_id=owner_id, status=IncidentStatus.PENDING,
-                            kind=request.kind, device_id=device_id, trip=trip_context, cameras=cameras,
+                            kind=request.kind, trigger=request.trigger, agency=agency_for(request.kind).value,
+                            district=district, control_center=district.code if district else None,
+                            device_id=device_id, trip=trip_context,
+                            cameras=cameras,
                             location=PositionFix(t_ms=now_ms, lat=request.lat, lon=request.lon,
                                                  accuracy_m=request.accuracy_m),
                             created_ms=now_ms, cancel_deadline_ms=now_ms + window_s * 1000)
@@ -142,10 +155,28 @@ class SosService:
         """The control center hears of every SOS at once, with its cameras."""
         self._publish_feed(incident)
         self._alerts.raise_alert(f"{incident.incident_id}.sos", AlertKind.SOS, subject_owner_id=incident.owner_id,
-                                 reason=f"SOS ({incident.kind.value}); escalates to 112 unless cancelled in {window_s} s",
+                                 reason=f"SOS ({incident.kind.value}); escalates to {incident.agency} unless "
+                                        f"cancelled in {window_s} s",
                                  now_ms=now_ms, last_position=incident.location, cameras=incident.cameras,
-                                 incident_id=incident.incident_id,
+                                 incident_id=incident.incident_id, district=_district_code(incident),
                                  trip_id=incident.trip.trip_id if incident.trip else None)
+
+    def hand_over(self, incident_id: str, district: str, now_ms: int) -> Incident:
+        """Another district's control center takes the incident (its operators see it first from now on)."""
+        if district not in DISTRICT_KO:
+            raise ValidationFailed(f"no district {district}")
+        for _ in range(3):
+            incident = self.get(incident_id, None)
+            moved = incident.model_copy(update={"control_center": district})
+            try:
+                self._put(moved, expect={"status": incident.status.value}, claim_ms=self._claim_ms(incident_id) or None)
+            except ConditionFailed:
+                continue  # it moved on meanwhile: read it again
+            self._publish_feed(moved)
+            logger.info("incident handed over", extra={"incident_id": incident_id, "district": district,
+                                                       "at_ms": now_ms})
+            return moved
+        raise Conflict(f"incident {incident_id} is changing; try again")
 
     def evidence_upload(self, owner_id: str, incident_id: str, request: EvidenceRequest, now_ms: int) -> EvidenceUpload:
         """A size-capped presigned upload for a photo or video of the owner's incident."""
@@ -213,10 +244,15 @@ class SosService:
     # -- internals
     def _fan_out(self, incident: Incident, now_ms: int) -> Incident:
         assert incident.escalated_ms is not None
-        dispatch = Dispatch112(incident_id=incident.incident_id, kind=incident.kind, location=incident.location,
+        dispatch = Dispatch112(incident_id=incident.incident_id, kind=incident.kind, trigger=incident.trigger,
+                               agency=incident.agency, district=incident.district, location=incident.location,
                                cameras=incident.cameras, trip=incident.trip, reported_ms=incident.created_ms,
                                escalated_ms=incident.escalated_ms, caller_principal=incident.owner_id,
-                               evidence_prefix=evidence_prefix(incident.incident_id))
+                               evidence_prefix=evidence_prefix(incident.incident_id),
+                               summary=self._summary(incident))
+        if self._agencies is not None:  # the agency's webhook first: it is what sends help
+            self._agencies.submit(incident.incident_id, AgencyTarget(incident.agency), dispatch.model_dump_json(),
+                                  subject_owner_id=incident.owner_id, district=_district_code(incident), now_ms=now_ms)
         message_id = self._dispatch.send(dispatch.model_dump_json(), attributes={"incident_id": incident.incident_id})
         done = incident.model_copy(update={"dispatched_ms": now_ms, "dispatch_message_id": message_id})
         try:
@@ -226,16 +262,30 @@ class SosService:
         self._delete_marker(incident.incident_id)
         self._publish_feed(done)
         self._alerts.raise_alert(f"{incident.incident_id}.escalated", AlertKind.SOS_ESCALATED,
-                                 subject_owner_id=incident.owner_id, reason="SOS not cancelled: dispatched to 112",
+                                 subject_owner_id=incident.owner_id,
+                                 reason=f"SOS not cancelled: dispatched to {incident.agency}",
                                  now_ms=now_ms, last_position=incident.location, cameras=incident.cameras,
-                                 incident_id=incident.incident_id,
+                                 incident_id=incident.incident_id, district=_district_code(incident),
                                  trip_id=incident.trip.trip_id if incident.trip else None)
         self._guardians.notify(incident.device_id, "sos-escalated",
-                               "Emergency: an SOS was sent and police (112) have been dispatched.",
+                               lambda lang: render("sos-escalated", lang, time=kst(incident.created_ms, lang),
+                                                   kind=kind_text(incident.kind.value, lang),
+                                                   agency=agency_text(incident.agency, lang),
+                                                   place=_place(incident, lang)),
                                context={"incident_id": incident.incident_id,
                                         "location": incident.location.model_dump()})
         logger.info("sos escalated", extra={"incident_id": incident.incident_id, "message_id": message_id})
         return done
+
+    def _summary(self, incident: Incident) -> str:
+        """The dispatcher's one line, in the receiving agency's language."""
+        endpoint = None if self._agencies is None else self._agencies.endpoint(AgencyTarget(incident.agency))
+        lang = endpoint.locale if endpoint is not None else "ko"
+        district = incident.district
+        return render("dispatch-summary", lang, kind=kind_text(incident.kind.value, lang),
+                      time=kst(incident.created_ms, lang), place=_place(incident, lang), cameras=len(incident.cameras),
+                      district=district_name(district.code if district else None,
+                                             district.name if district else None, lang))
 
     def _put_marker(self, incident: Incident) -> None:
         self._table.put({"pk": f"PENDING#SOS#{incident.incident_id}", "sk": "marker", "owner_id": PENDING_SOS,
@@ -268,6 +318,21 @@ class SosService:
     def _publish_feed(self, incident: Incident) -> None:
         self._table.put({"pk": f"FEED#INCIDENT#{incident.incident_id}", "sk": "feed", "owner_id": INCIDENT_FEED,
                          "created_ms": incident.created_ms, "incident": incident.model_dump(mode="json")})
+
+
+def control_center(incident: Incident) -> str | None:
+    """The district control center handling the incident (older records: where it happened)."""
+    return incident.control_center or (incident.district.code if incident.district else None)
+
+
+def _place(incident: Incident, lang: str) -> str:
+    district = incident.district
+    name = district_name(district.code if district else None, district.name if district else None, lang)
+    return f"{name} ({incident.location.lat:.5f}, {incident.location.lon:.5f})"
+
+
+def _district_code(incident: Incident) -> str | None:
+    return None if incident.district is None else incident.district.code
 
 
 def evidence_prefix(incident_id: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ from chalicelib.services.alerts import AlertService
 from chalicelib.services.geo import haversine_m, polyline_distance_m
 from chalicelib.services.guardians import GuardianSms
 from chalicelib.services.owned import OwnedRecords
+from chalicelib.services.texts import ALERT_REASON_KO, kst, render
 
 logger = logging.getLogger(__name__)
 ACTIVE_TRIPS = "feed:active-trips"
@@ -209,9 +210,9 @@ class TripService:
             return self.get(trip_id, owner_id)
         self._table.put({"pk": f"ACTIVE#TRIP#{trip_id}", "sk": "marker", "owner_id": ACTIVE_TRIPS,
                          "created_ms": now_ms, "trip_id": trip_id})
-        eta_min = (expected - now_ms) / 60_000
+        minutes = f"{(expected - now_ms) / 60_000:.0f}"
         self._guardians.notify(body.device_id, "trip-started",
-                               f"Safe-return walk started; expected home in {eta_min:.0f} min.",
+                               lambda lang: render("trip-started", lang, eta=kst(expected, lang), minutes=minutes),
                                context={"trip_id": trip_id, "expected_arrival_ms": expected,
                                         "destination": body.destination.model_dump()})
         return trip
@@ -270,7 +271,8 @@ class TripService:
         except Conflict:
             return self.get(trip_id, owner_id)
         self._table.delete({"pk": f"ACTIVE#TRIP#{trip_id}", "sk": "marker"})
-        self._guardians.notify(trip.device_id, "trip-arrived", "Arrived home safely.",
+        self._guardians.notify(trip.device_id, "trip-arrived",
+                               lambda lang: render("trip-arrived", lang, time=kst(now_ms, lang)),
                                context={"trip_id": trip_id, "arrived_ms": now_ms})
         return arrived
 
@@ -302,8 +304,7 @@ class TripService:
             if alert is None:
                 continue  # raised before
             raised.append(alert)
-            self._guardians.notify(trip.device_id, f"trip-{finding.kind.value}",
-                                   f"Safe-return alert: {finding.reason}. The control center is calling.",
+            self._guardians.notify(trip.device_id, f"trip-{finding.kind.value}", _alert_text(finding, now_ms),
                                    context={"trip_id": trip.trip_id, "alert_id": alert.alert_id,
                                             "last_position": where.model_dump() if where else None})
         if raised:
@@ -321,3 +322,9 @@ class TripService:
             except Conflict:
                 continue
         logger.warning("could not record alerts %s on trip %s", alert_ids, trip_id)
+
+
+def _alert_text(finding: Finding, now_ms: int) -> Callable[[str], str]:
+    """A guardian's alert SMS in their language (the rules' reasons are English)."""
+    reasons = {"ko": ALERT_REASON_KO.get(finding.kind.value, finding.reason), "en": finding.reason}
+    return lambda lang: render("trip-alert", lang, time=kst(now_ms, lang), reason=reasons.get(lang, reasons["en"]))

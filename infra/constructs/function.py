@@ -157,6 +157,11 @@ def grant(role: iam.IRole, profile: FunctionProfile, plane: DataPlane) -> list[s
         _allow(role, ("sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"),
                     [f"arn:{Aws.PARTITION}:sqs:{Aws.REGION}:{Aws.ACCOUNT_ID}:{catalog.queue(q).name}"
                      for q in sorted(profile.sends)])
+    if profile.sms:  # the origination identity is chosen per stage at deploy time: any of this account's
+        sms_arn = f"arn:{Aws.PARTITION}:sms-voice:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        sms_resources = [f"{sms_arn}:{kind}/*" for kind in ("phone-number", "sender-id", "pool", "configuration-set")]
+        _allow(role, ("sms-voice:SendTextMessage",), sms_resources)
+        wildcards.extend(nag_finding(arn) for arn in sms_resources)
     if profile.live_video and plane.live_video_policy is not None:
         role.add_managed_policy(plane.live_video_policy)
     if profile.batch_submit:

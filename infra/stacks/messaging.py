@@ -8,6 +8,7 @@ from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -47,3 +48,6 @@ class MessagingStack(Stack):
                                     enforce_ssl=True)
             for spec in catalog.topics.values()
         }
+        for sub in catalog.subscriptions:  # a topic's worker queue (raw delivery: the queue gets the message itself)
+            self.topics[sub.topic].add_subscription(
+                subscriptions.SqsSubscription(self.queues[sub.queue], raw_message_delivery=True))

@@ -131,7 +131,8 @@ def test_an_sos_nobody_cancels_reaches_112_by_itself(world):
     # WHEN nobody calls anything THEN the delayed message + pump dispatch it to 112 exactly once
     messages = dispatched(world, incident["incident_id"])
     assert len(messages) == 1
-    assert messages[0]["kind"] == "shake"
+    assert messages[0]["trigger"] == "shake" and messages[0]["kind"] == "other"  # a legacy trigger kind
+    assert messages[0]["agency"] == "112" and messages[0]["district"]["code"] == "JG"  # City Hall: Jung-gu
     assert len(messages[0]["cameras"]) == 5
     assert time.monotonic() - started < 10
     status = alice.get(url(world, f"/v1/sos/{incident['incident_id']}")).json()

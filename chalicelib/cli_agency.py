@@ -1,0 +1,72 @@
+"""Admin CLI commands of the last mile: agency webhooks and the SMS outbox.
+
+    python -m chalicelib.cli agency webhook --target 112 --principal police-112 --url https://... [--locale en]
+    python -m chalicelib.cli agency list
+    python -m chalicelib.cli sms outbox [--limit 20] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+from typing import Any
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.adapters.sms import TableSmsOutbox
+from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.saferet import build_safe_return
+from chalicelib.services.audit import AuditLog
+from chalicelib.services.principals import PrincipalDirectory
+from chalicelib.services.texts import kst
+from chalicelib.settings import get_settings
+
+
+def register(sub: Any) -> None:
+    agency = sub.add_parser("agency", help="the receiving agencies' webhooks (112, 119, disaster-room)")
+    agency.add_argument("action", choices=["webhook", "list"])
+    agency.add_argument("--target", choices=[t.value for t in AgencyTarget])
+    agency.add_argument("--principal", help="the agency principal allowed to acknowledge its dispatches")
+    agency.add_argument("--url", help="the agency's HTTPS webhook")
+    agency.add_argument("--locale", choices=["ko", "en"], default="ko")
+    agency.set_defaults(run=_cmd_agency)
+    sms = sub.add_parser("sms", help="guardian text messages")
+    sms.add_argument("action", choices=["outbox"])
+    sms.add_argument("--limit", type=int, default=20)
+    sms.add_argument("--json", action="store_true")
+    sms.set_defaults(run=_cmd_sms)
+
+
+def _cmd_agency(args: argparse.Namespace) -> int:
+    resources = Resources(get_settings())
+    agencies = build_safe_return(resources).agencies
+    if args.action == "list":
+        for target in AgencyTarget:
+            endpoint = agencies.endpoint(target)
+            print(f"{target.value:14} " + (f"{endpoint.url}  principal={endpoint.principal_id}  "
+                                           f"locale={endpoint.locale}" if endpoint else "(no webhook)"))
+        return 0
+    if not (args.target and args.principal and args.url):
+        raise SystemExit("agency webhook needs --target, --principal and --url")
+    principal = PrincipalDirectory(resources.table("principals")).get(args.principal)
+    if principal is None or principal.kind is not PrincipalKind.AGENCY:
+        raise SystemExit(f"{args.principal} is no agency principal")
+    secret = secrets.token_hex(32)
+    agencies.set_endpoint(AgencyEndpoint(target=AgencyTarget(args.target), url=args.url, secret=secret,
+                                         principal_id=args.principal, locale=args.locale,
+                                         cidr=principal.cidrs[0] if principal.cidrs else None))
+    AuditLog(resources.table("audit")).append("agency.webhook.set", actor="admin-cli", subject=args.target,
+                                              details={"url": args.url, "principal": args.principal})
+    print(f"webhook for {args.target} set; signing secret (shown once, give it to the agency): {secret}")
+    return 0
+
+
+def _cmd_sms(args: argparse.Namespace) -> int:
+    outbox = TableSmsOutbox(Resources(get_settings()).table("records"))
+    for entry in outbox.recent(limit=args.limit):
+        if args.json:
+            print(json.dumps(entry.model_dump(mode="json"), ensure_ascii=False))
+        else:
+            print(f"{kst(entry.created_ms, 'en')}  {entry.phone}  [{entry.kind}]  {entry.text}")
+    return 0

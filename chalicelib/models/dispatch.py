@@ -1,0 +1,84 @@
+"""Agency dispatch: the receiving situation rooms, their webhooks, and each dispatch's delivery and receipt."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.video_link import LinkMode, TimeWindow
+
+Locale = str  # "ko" (default) or "en"
+LOCALE_FIELD = Field("ko", pattern=r"^(ko|en)$", description="Language of human-facing text: ko (default) or en.")
+
+
+class AgencyTarget(StrEnum):
+    """Who receives a dispatch."""
+
+    POLICE = "112"
+    FIRE = "119"
+    DISASTER_ROOM = "disaster-room"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"  # on the dispatch queue, not yet taken by the agency's webhook
+    DELIVERED = "delivered"  # the webhook answered 2xx: their system has it
+    ACKNOWLEDGED = "acknowledged"  # a person in the situation room took the case (the receipt)
+
+
+class AgencyEndpoint(Message):
+    """One agency's webhook (set with the admin CLI); the secret signs every delivery (HMAC-SHA256)."""
+
+    target: AgencyTarget
+    url: str = Field(pattern=r"^https?://", max_length=2048)
+    secret: str = Field(min_length=32, max_length=128, description="Shared HMAC key, shown once when set.")
+    principal_id: str = Field(description="The agency principal allowed to acknowledge this target's dispatches.")
+    locale: Locale = LOCALE_FIELD
+    cidr: str | None = Field(None, description="The agency's range that evidence links are bound to (from its "
+                             "principal); no evidence links without one.")
+
+
+class DispatchRecord(Message):
+    """The delivery state of one dispatch (id = the incident id, the receivers' de-duplication key)."""
+
+    dispatch_id: str
+    target: AgencyTarget
+    district: str | None = None
+    status: DeliveryStatus
+    queued_ms: EpochMs
+    ack_deadline_ms: EpochMs
+    round: int = Field(1, ge=1, description="Raised each time an unacknowledged dispatch is sent again.")
+    attempts: int = Field(0, ge=0, description="Webhook calls made, successful or not.")
+    delivered_ms: EpochMs | None = None
+    acked_ms: EpochMs | None = None
+    acked_by: str | None = None
+    receipt_id: str | None = None
+    last_error: str | None = Field(None, max_length=300)
+
+
+class DispatchEnvelope(Message):
+    """Body of a message on the dispatch queue: the payload the agency receives, and the round it belongs to."""
+
+    dispatch_id: str
+    target: AgencyTarget
+    round: int = Field(1, ge=1)
+    payload: str = Field(description="The JSON document POSTed to the agency, byte for byte.")
+
+
+class DispatchAck(Message):
+    """Body of POST /v1/dispatches/{id}/ack: the agency's receipt."""
+
+    receipt_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+                            description="The agency's own case number for this dispatch.")
+    officer_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class LinkBundleRequest(Message):
+    """Body of POST /v1/incidents/{id}/link-bundles: an operator sends video to an agency before it asks."""
+
+    agency: AgencyTarget
+    mode: LinkMode
+    window: TimeWindow | None = Field(None, description="Recorded only, as in POST /v1/video-links.")
+    purpose: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{1,31}$", description="Purpose / legal-basis code (required).")
+    camera_count: int = Field(5, ge=1, le=10)

@@ -1,0 +1,196 @@
+"""Dispatches to agencies: submitted on the dispatch queue, delivered to the agency's signed webhook, and
+kept open until the agency's receipt (the ack) arrives.
+
+Delivered means the agency's system answered 2xx; acknowledged means a person in the situation room took
+the case (``POST /v1/dispatches/{id}/ack``, with their case number). Every open dispatch has a deadline
+marker; the scheduled check raises an urgent control-center alert for each one past it and sends it again
+(a new round), until someone acknowledges.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalicelib.errors import ConditionFailed, Conflict, NotFound, TransientError
+from chalicelib.models.alert import AlertKind
+from chalicelib.models.dispatch import (
+    AgencyEndpoint,
+    AgencyTarget,
+    DeliveryStatus,
+    DispatchAck,
+    DispatchEnvelope,
+    DispatchRecord,
+)
+from chalicelib.ports import MessageQueue, Table, WebhookClient
+from chalicelib.services.alerts import AlertService
+from chalicelib.services.dispatch.evidence import EvidenceLinks
+from chalicelib.services.dispatch.signing import signed_headers
+from chalicelib.services.texts import agency_text, render
+
+logger = logging.getLogger(__name__)
+UNACKED_FEED = "feed:unacked-dispatch"
+WEBHOOK_TIMEOUT_S = 5.0
+_SK = "record"
+
+
+def _pk(dispatch_id: str) -> str:
+    return f"DISPATCH#{dispatch_id}"
+
+
+class DispatchService:
+    def __init__(self, table: Table, queue: MessageQueue, webhook: WebhookClient, alerts: AlertService, *,
+                 ack_timeout_s: int, evidence: EvidenceLinks | None = None) -> None:
+        self._table = table
+        self._queue = queue
+        self._webhook = webhook
+        self._alerts = alerts
+        self._ack_ms = ack_timeout_s * 1000
+        self._evidence = evidence
+
+    # -- agencies
+    def set_endpoint(self, endpoint: AgencyEndpoint) -> None:
+        self._table.put({"pk": f"AGENCY#{endpoint.target.value}", "sk": "webhook", **endpoint.model_dump(mode="json")})
+
+    def endpoint(self, target: AgencyTarget) -> AgencyEndpoint | None:
+        item = self._table.get({"pk": f"AGENCY#{target.value}", "sk": "webhook"})
+        return None if item is None else AgencyEndpoint.model_validate(
+            {k: v for k, v in item.items() if k in AgencyEndpoint.model_fields})
+
+    # -- the life of a dispatch
+    def submit(self, dispatch_id: str, target: AgencyTarget, payload: str, *, subject_owner_id: str,
+               district: str | None, now_ms: int) -> str:
+        """Record the dispatch with its acknowledgement deadline and queue its delivery; a second submit of
+        the same id (a re-claimed escalation) queues it again under the same record."""
+        record = DispatchRecord(dispatch_id=dispatch_id, target=target, district=district,
+                                status=DeliveryStatus.QUEUED, queued_ms=now_ms, ack_deadline_ms=now_ms + self._ack_ms)
+        try:
+            self._put(record, payload=payload, owner=subject_owner_id, if_absent=True)
+            self._put_marker(record)
+        except ConditionFailed:
+            record = self.get(dispatch_id)
+        return self._enqueue(record, payload)
+
+    def deliver(self, envelope: DispatchEnvelope, now_ms: int) -> DispatchRecord:
+        """POST the payload to the agency's webhook, signed; ``TransientError`` (retry with backoff) when
+        the agency has no webhook yet, cannot be reached or does not answer 2xx."""
+        record = self.get(envelope.dispatch_id)
+        if record.status is DeliveryStatus.ACKNOWLEDGED or envelope.round < record.round:
+            return record  # they have it already, or a newer round is on its way
+        endpoint = self.endpoint(envelope.target)
+        if endpoint is None:
+            raise TransientError(f"no webhook registered for {envelope.target.value}")
+        body = self._with_evidence(envelope, endpoint, now_ms).encode()
+        headers = signed_headers(endpoint.secret, body, now_s=now_ms // 1000, dispatch_id=envelope.dispatch_id,
+                                 round_=envelope.round)
+        error: str | None = None
+        try:
+            status = self._webhook.post(endpoint.url, body, headers, timeout_s=WEBHOOK_TIMEOUT_S)
+            if not 200 <= status < 300:
+                error = f"webhook answered {status}"
+        except TransientError as exc:
+            error = str(exc)[:300]
+        update: dict[str, Any] = {"attempts": record.attempts + 1, "last_error": error}
+        if error is None and record.status is DeliveryStatus.QUEUED:
+            update |= {"status": DeliveryStatus.DELIVERED, "delivered_ms": now_ms}
+        self._update(record, update)
+        if error is not None:
+            raise TransientError(f"dispatch {envelope.dispatch_id} to {envelope.target.value}: {error}")
+        logger.info("dispatch delivered", extra={"dispatch_id": envelope.dispatch_id, "round": envelope.round})
+        return self.get(envelope.dispatch_id)
+
+    def ack(self, dispatch_id: str, principal_id: str, receipt: DispatchAck, now_ms: int) -> DispatchRecord:
+        """The agency's receipt; only the principal registered for the target may give it (404 otherwise).
+        The same receipt again answers the same record; a different one is a conflict."""
+        record = self.get(dispatch_id)
+        endpoint = self.endpoint(record.target)
+        if endpoint is None or endpoint.principal_id != principal_id:
+            raise NotFound(f"no dispatch {dispatch_id}")
+        if record.status is DeliveryStatus.ACKNOWLEDGED:
+            if record.receipt_id == receipt.receipt_id:
+                return record
+            raise Conflict(f"dispatch {dispatch_id} was acknowledged with receipt {record.receipt_id}")
+        self._update(record, {"status": DeliveryStatus.ACKNOWLEDGED, "acked_ms": now_ms, "acked_by": principal_id,
+                              "receipt_id": receipt.receipt_id,
+                              "delivered_ms": record.delivered_ms or now_ms})
+        self._table.delete({"pk": f"UNACKED#{dispatch_id}", "sk": "marker"})
+        return self.get(dispatch_id)
+
+    def check_overdue(self, now_ms: int) -> list[DispatchRecord]:
+        """Every open dispatch past its deadline: an urgent alert to the control center (once per round) and
+        the dispatch sent again with a fresh deadline. Returns the dispatches resent."""
+        resent = []
+        for marker in self._table.query("owner_id", UNACKED_FEED, index="by-owner", sort_between=(0, now_ms)):
+            item = self._table.get({"pk": _pk(str(marker["dispatch_id"])), "sk": _SK})
+            if item is None:
+                continue
+            record = _record(item)
+            if record.status is DeliveryStatus.ACKNOWLEDGED:
+                self._table.delete({"pk": f"UNACKED#{record.dispatch_id}", "sk": "marker"})
+                continue
+            minutes = max(1, (now_ms - record.queued_ms) // 60_000)
+            reason = render("dispatch-unacknowledged", "ko", agency=agency_text(record.target.value, "ko"),
+                            dispatch_id=record.dispatch_id, minutes=minutes, round=record.round + 1)
+            self._alerts.raise_alert(f"{record.dispatch_id}.unacked.{record.round}", AlertKind.DISPATCH_UNACKNOWLEDGED,
+                                     subject_owner_id=str(item.get("subject_owner_id", "")), reason=reason,
+                                     now_ms=now_ms, incident_id=record.dispatch_id, district=record.district)
+            again = record.model_copy(update={"round": record.round + 1, "ack_deadline_ms": now_ms + self._ack_ms})
+            try:
+                self._update(record, {"round": again.round, "ack_deadline_ms": again.ack_deadline_ms})
+            except Conflict:
+                continue  # acknowledged or resent concurrently
+            self._put_marker(again)
+            self._enqueue(again, str(item["payload"]))
+            resent.append(again)
+        return resent
+
+    def get(self, dispatch_id: str) -> DispatchRecord:
+        item = self._table.get({"pk": _pk(dispatch_id), "sk": _SK})
+        if item is None:
+            raise NotFound(f"no dispatch {dispatch_id}")
+        return _record(item)
+
+    # -- internals
+    def _with_evidence(self, envelope: DispatchEnvelope, endpoint: AgencyEndpoint, now_ms: int) -> str:
+        """The payload, plus signed links to the evidence uploaded so far when it names an evidence prefix."""
+        if self._evidence is None or endpoint.cidr is None:
+            return envelope.payload
+        document = json.loads(envelope.payload)
+        prefix = document.get("evidence_prefix") if isinstance(document, dict) else None
+        if not isinstance(prefix, str):
+            return envelope.payload
+        links = self._evidence.for_agency(envelope.dispatch_id, prefix, endpoint.cidr, now_ms)
+        return json.dumps({**document, "evidence": [link.model_dump(mode="json") for link in links]},
+                          ensure_ascii=False)
+
+    def _enqueue(self, record: DispatchRecord, payload: str) -> str:
+        envelope = DispatchEnvelope(dispatch_id=record.dispatch_id, target=record.target, round=record.round,
+                                    payload=payload)
+        return self._queue.send(envelope.model_dump_json(),
+                                attributes={"dispatch_id": record.dispatch_id, "target": record.target.value})
+
+    def _put_marker(self, record: DispatchRecord) -> None:
+        self._table.put({"pk": f"UNACKED#{record.dispatch_id}", "sk": "marker", "owner_id": UNACKED_FEED,
+                         "created_ms": record.ack_deadline_ms, "dispatch_id": record.dispatch_id})
+
+    def _put(self, record: DispatchRecord, *, payload: str, owner: str, if_absent: bool = False,
+             expect: dict[str, Any] | None = None) -> None:
+        item = {**json.loads(record.model_dump_json()), "pk": _pk(record.dispatch_id), "sk": _SK,
+                "payload": payload, "subject_owner_id": owner}
+        self._table.put(item, if_absent=if_absent, expect=expect)
+
+    def _update(self, record: DispatchRecord, changes: dict[str, Any]) -> None:
+        """Conditional on the state read (status and round), so a concurrent ack or resend is never undone."""
+        item = self._table.get({"pk": _pk(record.dispatch_id), "sk": _SK})
+        assert item is not None
+        updated = record.model_copy(update=changes)
+        try:
+            self._put(updated, payload=str(item["payload"]), owner=str(item.get("subject_owner_id", "")),
+                      expect={"status": record.status.value, "round": record.round})
+        except ConditionFailed as exc:
+            raise Conflict(f"dispatch {record.dispatch_id} changed concurrently") from exc
+
+
+def _record(item: dict[str, Any]) -> DispatchRecord:
+    return DispatchRecord.model_validate({k: v for k, v in item.items() if k in DispatchRecord.model_fields})

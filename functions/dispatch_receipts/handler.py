@@ -1,0 +1,37 @@
+"""Scheduled (EventBridge, every minute): every dispatch an agency has not acknowledged in time raises an
+urgent control-center alert and is sent again."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.saferet import build_safe_return
+from chalicelib.services.dispatch.service import DispatchService
+from chalicelib.settings import get_settings
+
+logger = Logger(service="dispatch-receipts")
+metrics = Metrics(namespace="GoldenTime", service="dispatch-receipts")
+tracer = Tracer(service="dispatch-receipts")
+
+
+@lru_cache(maxsize=1)
+def agencies() -> DispatchService:
+    """Built on the first invocation and reused by the warm container."""
+    return build_safe_return(Resources(get_settings())).agencies
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    resent = agencies().check_overdue(time.time_ns() // 1_000_000)
+    metrics.add_metric(name="DispatchesUnacknowledged", unit=MetricUnit.Count, value=len(resent))
+    logger.info("dispatch receipts checked", extra={"resent": [r.dispatch_id for r in resent]})
+    return {"resent": len(resent)}

@@ -1,0 +1,84 @@
+"""A receiving agency's webhook on loopback (http.server in a thread), verifying signatures from the spec.
+
+Written from the documented scheme, not from our signer: ``X-GT-Signature: v1=<hex>`` where hex is
+HMAC-SHA256(secret, "<X-GT-Timestamp>." + raw body), timestamps within 300 s, de-duplicated on
+``X-GT-Dispatch-Id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Receiver:
+    secret: str
+    up: bool = True
+    received: list[dict[str, Any]] = field(default_factory=list)  # accepted, first copy of each dispatch
+    duplicates: int = 0
+    refused: int = 0  # down, or a bad signature
+    bad_signatures: int = 0
+    arrived_ms: dict[str, int] = field(default_factory=dict)  # wall clock, first arrival of each dispatch
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/hooks/dispatch"
+
+    def valid(self, headers: Any, body: bytes) -> bool:
+        stamp, given = headers.get("X-GT-Timestamp", ""), headers.get("X-GT-Signature", "")
+        if not stamp.isdigit() or abs(time.time() - int(stamp)) > 300:
+            return False
+        expected = "v1=" + hmac.new(self.secret.encode("utf-8"), stamp.encode("ascii") + b"." + body,
+                                    hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, given)
+
+    def handle(self, headers: Any, body: bytes) -> int:
+        with self.lock:
+            if not self.up:
+                self.refused += 1
+                return 503
+            if not self.valid(headers, body):
+                self.refused += 1
+                self.bad_signatures += 1
+                return 401
+            dispatch_id = headers.get("X-GT-Dispatch-Id", "")
+            if any(r["dispatch_id"] == dispatch_id for r in self.received):
+                self.duplicates += 1
+                return 200
+            self.arrived_ms[dispatch_id] = time.time_ns() // 1_000_000
+            self.received.append({"dispatch_id": dispatch_id, "round": headers.get("X-GT-Delivery-Round"),
+                                  "body": json.loads(body)})
+            return 200
+
+
+def start_receiver(secret: str, host: str = "127.0.0.1") -> Receiver:
+    receiver = Receiver(secret=secret)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status = receiver.handle(self.headers, body)
+            payload = json.dumps({"ok": status == 200}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    receiver.server = ThreadingHTTPServer((host, 0), Handler)
+    threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
+    return receiver

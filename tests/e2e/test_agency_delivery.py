@@ -1,0 +1,143 @@
+"""The last mile over the local platform: an SOS over HTTP reaches the agency's webhook on loopback through
+the event pump (signed), and the agency acknowledges it over HTTP from its registered range."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import time
+from typing import Any
+
+import pytest
+import requests
+from agency_support import Receiver, start_receiver
+from PIL import Image
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.cli import create_principal
+from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.saferet import build_safe_return
+from chalicelib.services.audit import AuditLog
+from chalicelib.settings import get_settings
+from local.http_client import session_from
+
+pytestmark = pytest.mark.e2e
+LOTTE_WORLD_TOWER = {"lat": 37.5126, "lon": 127.1025}  # Songpa-gu
+
+
+@pytest.fixture(scope="module")
+def world(local_platform):
+    resources = Resources(get_settings())
+    _, phone = create_principal(PrincipalKind.APP, "ad-phone", principal_id="ad-phone", resources=resources)
+    _, fire = create_principal(PrincipalKind.AGENCY, "Seoul fire 119", principal_id="ad-fire-119",
+                               cidrs=("127.0.0.2/32",), attributes={"agency_kind": "fire"}, resources=resources)
+    _, operator = create_principal(PrincipalKind.OPERATOR, "Songpa operator", principal_id="ad-operator",
+                                   attributes={"district": "SP"}, resources=resources)
+    receiver = start_receiver(secrets.token_hex(32))
+    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
+        target=AgencyTarget.FIRE, url=receiver.url, secret=receiver.secret, principal_id="ad-fire-119",
+        cidr="127.0.0.2/32"))
+    yield {"api": local_platform.api_url, "phone": phone, "fire": fire, "operator": operator, "receiver": receiver}
+    assert receiver.server is not None
+    receiver.server.shutdown()
+
+
+def wait_for(receiver: Receiver, dispatch_id: str, timeout_s: float = 15.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [r for r in receiver.received if r["dispatch_id"] == dispatch_id]
+        if found:
+            first: dict[str, Any] = found[0]
+            return first
+        time.sleep(0.02)
+    raise AssertionError(f"{dispatch_id} never reached the webhook")
+
+
+def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
+    phone = session_from(token=world["phone"])
+    reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "medical", "cancel_window_s": 0})
+    assert reply.status_code == 201, reply.text
+    incident = reply.json()
+    assert incident["agency"] == "119" and incident["district"]["code"] == "SP"
+    # THEN 119's webhook receives it (its own verifier accepted the signature)
+    got = wait_for(world["receiver"], incident["incident_id"])
+    assert got["body"]["kind"] == "medical" and world["receiver"].bad_signatures == 0
+    assert "응급환자" in got["body"]["summary"] and "송파구" in got["body"]["summary"]
+    # WHEN 119 acknowledges from its registered address
+    fire = session_from("127.0.0.2", token=world["fire"])
+    ack = fire.post(f"{world['api']}/v1/dispatches/{incident['incident_id']}/ack",
+                    json={"receipt_id": "SFS-2026-55120", "officer_id": "park-77"})
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["status"] == "acknowledged" and ack.json()["receipt_id"] == "SFS-2026-55120"
+    # AND from anywhere else it is refused
+    elsewhere = session_from("127.0.0.3", token=world["fire"])
+    refused = elsewhere.post(f"{world['api']}/v1/dispatches/{incident['incident_id']}/ack",
+                             json={"receipt_id": "SFS-2026-55120"})
+    assert refused.status_code == 403
+    # AND the Songpa operator sees it, their district first, and can filter by district
+    operator = session_from(token=world["operator"])
+    mine = operator.get(f"{world['api']}/v1/incidents", params={"district": "SP"}).json()["incidents"]
+    assert incident["incident_id"] in [i["incident_id"] for i in mine]
+    assert all(i["district"]["code"] == "SP" for i in mine)
+    listed = operator.get(f"{world['api']}/v1/incidents").json()["incidents"]
+    codes = [i["control_center"] for i in listed]
+    assert codes[0] == "SP" and codes == sorted(codes, key=lambda c: c != "SP")
+    # WHEN the Songpa operator hands it over to Gangdong THEN Gangdong's list has it, Songpa's no longer
+    handed = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover", json={"district": "GD"})
+    assert handed.status_code == 200, handed.text
+    assert handed.json()["control_center"] == "GD" and handed.json()["district"]["code"] == "SP"
+    ids = lambda d: [i["incident_id"] for i in operator.get(f"{world['api']}/v1/incidents",  # noqa: E731
+                                                              params={"district": d}).json()["incidents"]]
+    assert incident["incident_id"] in ids("GD") and incident["incident_id"] not in ids("SP")
+    bad = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover", json={"district": "XX"})
+    assert bad.status_code == 422
+
+
+def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_its_range(world):
+    # GIVEN a fire SOS with a short cancel window, and a photo the phone uploads inside it
+    phone = session_from(token=world["phone"])
+    reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire", "cancel_window_s": 3})
+    incident = reply.json()
+    grant = phone.post(f"{world['api']}/v1/sos/{incident['incident_id']}/evidence", json={"content_type": "image/jpeg"})
+    assert grant.status_code == 201, grant.text
+    upload = grant.json()
+    jpeg = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(jpeg, format="JPEG")
+    posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("e.jpg", jpeg.getvalue())}, timeout=10)
+    assert posted.status_code in (200, 204), posted.text
+    # WHEN the window closes and the dispatch reaches 119
+    got = wait_for(world["receiver"], incident["incident_id"])
+    # THEN it carries one signed link per evidence object
+    [link] = got["body"]["evidence"]
+    assert link["key"] == upload["key"]
+    # AND the link opens from 119's registered range, and from nowhere else
+    opened = session_from("127.0.0.2").get(link["url"], timeout=10)
+    assert opened.status_code == 200, opened.text
+    assert opened.status_code == 200 and opened.content == jpeg.getvalue()
+    assert session_from("127.0.0.3").get(link["url"], timeout=10).status_code == 403
+
+
+def test_an_operator_pushes_a_link_bundle_to_119_audited_and_delivered(world):
+    # GIVEN an SOS the Songpa operator is handling
+    phone = session_from(token=world["phone"])
+    incident = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire",
+                                                          "cancel_window_s": 0}).json()
+    operator = session_from(token=world["operator"])
+    bundles = f"{world['api']}/v1/incidents/{incident['incident_id']}/link-bundles"
+    # WHEN they push live video to 119 without a purpose THEN it is refused
+    assert operator.post(bundles, json={"agency": "119", "mode": "live"}).status_code == 422
+    # WHEN they push it with a purpose
+    pushed = operator.post(bundles, json={"agency": "119", "mode": "live", "purpose": "FIRE-RESPONSE"})
+    assert pushed.status_code == 201, pushed.text
+    grant = pushed.json()
+    # THEN the links are issued to 119 and bound to its range, as if 119 had asked
+    assert grant["agency_id"] == "ad-fire-119" and grant["source_cidr"] == "127.0.0.2/32"
+    assert grant["purpose"] == "FIRE-RESPONSE" and grant["officer_id"] == "ad-operator"
+    # AND the push is audited with the operator as actor
+    audit = AuditLog(Resources(get_settings()).table("audit"))
+    pushes = [r for r in audit.records(since_ms=incident["created_ms"] - 1000) if r.action == "video-link.pushed"]
+    assert [(r.actor, r.subject) for r in pushes] == [("ad-operator", grant["request_id"])]
+    # AND 119's webhook receives the bundle, signed, as a dispatch of its own
+    got = wait_for(world["receiver"], f"{incident['incident_id']}.{grant['request_id']}")
+    assert got["body"]["request_id"] == grant["request_id"] and len(got["body"]["links"]) == len(grant["links"])
