@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from waitress import create_server
 
 from local import s3_notifications
 from local.emulator_state import PersistentState, StateStore
@@ -79,7 +79,11 @@ def main() -> None:
                 state.store.generation, replayed)
     state.start_checkpoints()
     try:
-        run_simple(args.host, args.port, PostPolicyGate(state), threaded=True)  # POST policies checked as S3 does
+        # waitress, not werkzeug's development server: that one closes every connection, so each AWS call paid a
+        # new TCP connection (and the server a new thread) on both sides; AWS endpoints keep connections alive.
+        # Threads enough for the pump's long polls and a burst of concurrent callers.
+        create_server(PostPolicyGate(state), host=args.host, port=args.port, threads=48, connection_limit=1000,
+                      asyncore_use_poll=True, ident="moto").run()  # POST policies checked as S3 does
     except KeyboardInterrupt:
         pass
     finally:
