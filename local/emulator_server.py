@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from waitress import create_server
+from waitress.server import create_server
 
 from local import s3_notifications
 from local.emulator_state import PersistentState, StateStore
