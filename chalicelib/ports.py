@@ -64,6 +64,10 @@ class Table(Protocol):
 
     def get(self, key: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
+    def get_many(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Each key's item (None when absent), in the keys' order: one round trip for many ``get``."""
+        ...
+
     def put(self, item: Mapping[str, Any], *, if_absent: bool = False,
             expect: Mapping[str, Any] | None = None) -> None:
         """Write ``item``. ``if_absent`` refuses to overwrite; ``expect`` requires current

@@ -69,7 +69,7 @@ def main() -> None:
     # waitress, not werkzeug's development server: it keeps botocore's connections alive (werkzeug closes
     # every one, so each AWS call paid a TCP connect and a new server thread). Threads for the SQS long polls.
     server = create_server(PostPolicyGate(state), host=args.host, port=args.port, threads=48, connection_limit=1000,
-                           channel_timeout=120, ident="moto")
+                           channel_timeout=120, asyncore_use_poll=True, ident="moto")
     try:
         server.run()  # POST policies checked as S3 does (PostPolicyGate)
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ def _from_dynamo(value: Any) -> Any:
 
 class DynamoTable:
     def __init__(self, resource: Any, spec: TableSpec) -> None:
+        self._resource = resource
         self._table = resource.Table(spec.name)
         self.name = spec.name
         self._spec = spec
@@ -45,6 +46,24 @@ class DynamoTable:
         except ClientError as exc:
             raise StoreError(f"get {self.name}: {exc}") from exc
         return None if item is None else _from_dynamo(item)
+
+    def get_many(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """BatchGetItem, strongly consistent, 100 keys a call; keys DynamoDB leaves unprocessed are read alone."""
+        names = [n for n in (self._spec.partition_key, self._spec.sort_key) if n]
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        try:
+            for start in range(0, len(keys), 100):
+                chunk = [_to_dynamo(dict(k)) for k in keys[start:start + 100]]
+                reply = self._resource.batch_get_item(RequestItems={self.name: {"Keys": chunk, "ConsistentRead": True}})
+                for item in reply.get("Responses", {}).get(self.name, []):
+                    found[tuple(_from_dynamo(item.get(n)) for n in names)] = _from_dynamo(item)
+                for key in reply.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", []):
+                    item = self.get(_from_dynamo(key))
+                    if item is not None:
+                        found[tuple(item.get(n) for n in names)] = item
+        except ClientError as exc:
+            raise StoreError(f"batch get {self.name}: {exc}") from exc
+        return [found.get(tuple(k.get(n) for n in names)) for k in keys]
 
     def put(self, item: Mapping[str, Any], *, if_absent: bool = False,
             expect: Mapping[str, Any] | None = None) -> None:

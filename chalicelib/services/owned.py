@@ -37,6 +37,11 @@ class OwnedRecords:
             raise NotFound(f"no {self.kind.lower()} {record_id}")
         return _body(item)
 
+    def get_many(self, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The bodies of those records that exist, read as the platform (workers), in one round trip."""
+        items = self._table.get_many([{"pk": self._pk(r), "sk": _SK} for r in record_ids])
+        return {r: _body(item) for r, item in zip(record_ids, items, strict=True) if item is not None}
+
     def replace(self, record_id: str, body: dict[str, Any], *, expect: dict[str, Any] | None = None) -> None:
         """Overwrite a record's body (owner and creation time kept); ``expect`` guards state changes."""
         current = self._table.get({"pk": self._pk(record_id), "sk": _SK})

@@ -98,6 +98,10 @@ class XrayStudies:
         except NotFound:
             return None
 
+    def find_many(self, study_ids: list[str]) -> dict[str, Study]:
+        """The studies of those ids that exist (a batch of uploads' studies in one read)."""
+        return {study_id: _study(body) for study_id, body in self._records.get_many(study_ids).items()}
+
     def complete(self, study: Study, reading: Reading, source: SourceObject, *, now_ms: int) -> Study:
         return self._settle(study, StudyStatus.DONE, now_ms=now_ms, reading=reading, source=source)
 

@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,10 @@ logger = logging.getLogger(__name__)
 NON_CLINICAL_NOTE = "NON-CLINICAL reference model: not trained or validated; never use this reading for diagnosis."
 
 
-def upload_id(upload: XrayUpload) -> tuple[str, str, str, str]:
+UploadId = tuple[str, str, str, str]
+
+
+def upload_id(upload: XrayUpload) -> UploadId:
     return upload.bucket, upload.key, upload.etag, upload.version_id or ""
 
 
@@ -81,17 +84,18 @@ class Prepared:
 
 @dataclass
 class PreparedBatch:
-    items: dict[tuple[str, str, str, str], Prepared]
+    items: dict[UploadId, Prepared]
     started_ms: int
     batch_size: int = 0
     inference_ms: float = 0.0
+    heat_maps: Future[str | None] | None = None  # computing while the readings are stored; its method
 
 
 class XrayReader:
     def __init__(self, studies: XrayStudies, store: ObjectStore, classifier: Callable[[], Classifier],
                  notifier: Notifier, *, uid_salt: str, limits: DecodeLimits | None = None,
                  rules: QualityRules | None = None, clock: Callable[[], float] = time.time,
-                 heatmap_grid: int = 4, fetch_workers: int = 4) -> None:
+                 heatmap_grid: int = 4, fetch_workers: int = 8) -> None:
         self._studies = studies
         self._store = store
         self._classifier = classifier
@@ -102,6 +106,7 @@ class XrayReader:
         self._clock = clock
         self._grid = heatmap_grid
         self._pool = ThreadPoolExecutor(max_workers=fetch_workers, thread_name_prefix="xray-fetch")
+        self._heat = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xray-heat")
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -111,7 +116,13 @@ class XrayReader:
         batch = PreparedBatch(items={}, started_ms=self._now_ms())
         for upload in uploads:
             batch.items.setdefault(upload_id(upload), Prepared(upload=upload))
-        list(self._pool.map(self._load, batch.items.values()))
+        ids = sorted({parsed[1] for item in batch.items.values() if (parsed := parse_upload_key(item.upload.key))})
+        try:
+            studies: dict[str, Study] | None = self._studies.find_many(ids) if ids else {}
+        except Exception:  # each upload then reads its own study, and fails alone if storage is down
+            logger.warning("batched study read failed", exc_info=True)
+            studies = None
+        list(self._pool.map(lambda item: self._load(item, studies), batch.items.values()))
         ready = [p for p in batch.items.values() if p.image is not None and p.rejection is None and p.error is None]
         if not ready:
             return batch
@@ -136,6 +147,9 @@ class XrayReader:
         for n, (item, row) in enumerate(zip(ready, scores, strict=True)):
             item.scores = row
             item.features = features[n] if features is not None else None
+        # The heat maps need only the scoring run: computed (off the GIL, mostly) while the handler stores the
+        # readings, and stored by ``explain`` once the readings are.
+        batch.heat_maps = self._heat.submit(self._heat_maps, ready)
         return batch
 
     # ---- the step after the readings: heat maps --------------------------------------------
@@ -146,8 +160,14 @@ class XrayReader:
         items = [item for item in batch.items.values() if item.settled is not None and item.scores is not None]
         if not items:
             return 0
+        method = batch.heat_maps.result() if batch.heat_maps is not None else self._heat_maps(items)
+        # each item: store the map, update the reading, write the report: items overlap in the pool
+        return sum(self._pool.map(lambda item: self._add_heatmap(item, method), items))
+
+    def _heat_maps(self, items: list[Prepared]) -> str | None:
+        """Each item's heat map (a class activation map from the scoring run's features when the manifest
+        allows, else batched occlusion) and its PNG overlay; returns the method, None when it failed."""
         started = time.perf_counter()
-        method = None
         try:
             classifier = self._classifier()
             if classifier.has_cam and all(item.features is not None for item in items):
@@ -162,11 +182,11 @@ class XrayReader:
             for item, heat in zip(items, maps, strict=True):
                 item.heat = heat
                 item.timings["heatmap_ms"] = per_image
+                _render(item)
         except Exception:  # the reports are still written, without a heat map
             logger.exception("heat maps failed", extra={"images": len(items)})
-            method = None
-        # each item: render (zlib runs without the GIL), store, update the reading: items overlap in the pool
-        return sum(self._pool.map(lambda item: self._add_heatmap(item, method), items))
+            return None
+        return method
 
     def _add_heatmap(self, item: Prepared, method: str | None) -> bool:
         study = item.settled
@@ -175,7 +195,8 @@ class XrayReader:
         reading, added = study.reading, False
         try:
             if item.heat is not None and method is not None:
-                _render(item)
+                if item.heatmap_png is None:
+                    _render(item)
                 key = f"reports/{study.center_id}/{study.study_id}/heatmap.png"
                 self._store.put(key, item.heatmap_png or b"", content_type="image/png")
                 timings = reading.timings.model_copy(update={"heatmap_ms": _r(item.timings.get("heatmap_ms", 0.0))})
@@ -197,7 +218,7 @@ class XrayReader:
             logger.exception("report not stored", extra={"study_id": study.study_id})
         return added
 
-    def _load(self, item: Prepared) -> None:
+    def _load(self, item: Prepared, studies: dict[str, Study] | None = None) -> None:
         upload = item.upload
         parsed = parse_upload_key(upload.key)
         if parsed is None:
@@ -205,7 +226,7 @@ class XrayReader:
             return
         center_id, study_id = parsed
         try:
-            study = self._studies.find(study_id)
+            study = studies.get(study_id) if studies is not None else self._studies.find(study_id)
             if study is None or study.center_id != center_id:
                 item.ignored = "no such study for this center"
                 return

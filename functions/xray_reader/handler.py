@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.services.xray_reader import upload_id
 from chalicelib.settings import get_settings
 from functions.xray_reader.runtime import ReaderRuntime, batch_uploads, build_runtime, uploads_of
 
@@ -35,20 +36,22 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     rt = runtime()
     rt.idempotency.register_lambda_context(context)
     rt.classifier.refresh()  # a newly activated (or rolled back) model version applies from this batch on
-    batch = rt.reader.prepare(batch_uploads(event.get("Records", [])))
+    uploads = batch_uploads(event.get("Records", []))
+    batch = rt.reader.prepare(uploads)
     metrics.add_metric(name="XrayImagesScored", unit=MetricUnit.Count, value=batch.batch_size)
+    settled = rt.settle(uploads, batch)  # every upload's reading stored and its center notified, concurrently
 
     def read(record: SQSRecord) -> list[dict[str, Any]]:
         outcomes = []
         for upload in uploads_of(record):
-            try:
-                outcomes.append(rt.read_once(upload=upload, batch=batch))
-            except IdempotencyAlreadyInProgressError:
-                raise  # another container is reading this very object: retry later, fail nothing
-            except Exception as exc:
+            outcome = settled.get(upload_id(upload)) or rt.settle([upload], batch)[upload_id(upload)]
+            if isinstance(outcome, IdempotencyAlreadyInProgressError):
+                raise outcome  # another container is reading this very object: retry later, fail nothing
+            if isinstance(outcome, Exception):
                 if upload.receive_count >= rt.max_receives:  # last try before the DLQ: the study says why
-                    rt.reader.give_up(upload, exc, upload.receive_count)
-                raise
+                    rt.reader.give_up(upload, outcome, upload.receive_count)
+                raise outcome
+            outcomes.append(outcome)
         for outcome in outcomes:
             metrics.add_metric(name="XrayStudiesSettled", unit=MetricUnit.Count, value=1)
             logger.info("upload read", extra={"outcome": outcome.get("outcome"), "study_id": outcome.get("study_id")})

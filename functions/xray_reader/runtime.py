@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -22,11 +23,13 @@ from chalicelib.inference.reference_model import TASK, ensure_reference_model
 from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.xray import XrayUpload
 from chalicelib.services.xray import XrayStudies
-from chalicelib.services.xray_reader import XrayReader
+from chalicelib.services.xray_reader import PreparedBatch, UploadId, XrayReader, upload_id
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 DEID_KEY = "deid-key"  # the catalog secret that keys de-identified UIDs
+SETTLE_WORKERS = 10  # one per record of a full SQS batch: each settle is a few dependent round trips
+Outcome = dict[str, Any] | Exception
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,26 @@ class ReaderRuntime:
     idempotency: IdempotencyConfig
     max_receives: int
     classifier: ActiveModel
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=SETTLE_WORKERS, thread_name_prefix="xray-settle"))
+
+    def settle(self, uploads: Sequence[XrayUpload], batch: PreparedBatch) -> dict[UploadId, Outcome]:
+        """Every upload of the batch through the idempotent step, concurrently: each is its own chain of
+        round trips (idempotency record, conditional write, notice, idempotency result) that waits on the
+        network, never on another upload. Returns each upload's outcome or the exception its record fails
+        with; a notification delivered twice in the batch is read once and both records share the outcome
+        (what the idempotency record would have answered the second one)."""
+        distinct: dict[UploadId, XrayUpload] = {}
+        for upload in uploads:
+            distinct.setdefault(upload_id(upload), upload)
+
+        def one(upload: XrayUpload) -> Outcome:
+            try:
+                return self.read_once(upload=upload, batch=batch)
+            except Exception as exc:  # re-raised by the upload's record, which then fails alone
+                return exc
+
+        return dict(zip(distinct, self.pool.map(one, distinct.values()), strict=True))
 
 
 def model_loader(registry: ModelRegistry) -> ActiveModel:
@@ -59,6 +82,9 @@ def build_runtime(resources: Resources) -> ReaderRuntime:
                                expires_after_seconds=IDEMPOTENCY_TTL_S)
     read_once = idempotent_function(reader.finish, data_keyword_argument="upload", persistence_store=persistence,
                                     config=config)
+    # Configured now, as Powertools would on the first call: its lazy configure marks itself done before it sets
+    # the key expression, so concurrent first calls could otherwise hash with none.
+    persistence.configure(config, function_name=f"{reader.finish.__module__}.{reader.finish.__qualname__}")
     classifier.refresh()  # cold start pays the model load and warm-up, not the first batch
     return ReaderRuntime(reader=reader, read_once=read_once, idempotency=config,
                          max_receives=resources.catalog.queue("xray-uploads").max_receive_count, classifier=classifier)

@@ -45,3 +45,22 @@ def test_the_repository_sample_event_is_acknowledged_without_a_study(aws):
     finally:
         handler.runtime.cache_clear()
     assert response == {"batchItemFailures": []}
+
+
+def test_a_batch_of_studies_is_read_in_one_call_with_the_same_answers_as_one_by_one(aws):
+    studies = XrayStudies(aws.table("records"), aws.store("xray"))
+    created = [studies.create(f"hc-{n:03d}", StudyCreate(filename="chest.png"), now_ms=1_000 + n).study_id
+               for n in range(3)]
+    calls: list[str] = []
+    client = aws._dynamodb.meta.client  # the client behind the tables (a resource)
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name),
+                                unique_id="count-calls")
+    try:
+        # WHEN the reader looks up a batch's studies, one id unknown
+        found = studies.find_many([*created, "xr-0000000000000000"])
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", unique_id="count-calls")
+    # THEN each known study is there, as ``get`` reads it, the unknown one is absent, and it took one BatchGetItem
+    assert sorted(found) == sorted(created)
+    assert all(found[study_id] == studies.get(study_id) for study_id in created)
+    assert calls == ["BatchGetItem"]
