@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.api import context
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
@@ -28,6 +29,7 @@ def tokens(local_platform):
                       lat=37.5665 + i * 0.001, lon=126.9780) for i in range(8)]
     CameraRegistry(resources.table("cameras"), resources.store("media"),
                    index_key=get_settings().camera_index_key).load_catalog(cameras)
+    context.reset_platform()  # the API (same process) may hold an earlier module's snapshot: it rebuilds its registry
     return made
 
 
