@@ -36,6 +36,7 @@ lint: $(STAMP)
 # System tools the tests need: dcmtk encodes the JPEG transfer syntaxes pydicom cannot (baseline, extended, lossless).
 system-deps:
 	@command -v dcmcjpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk)
+	@command -v dciodvfy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools)
 
 test: lint node system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
