@@ -56,6 +56,7 @@ class TableSpec(_Frozen):
 class TopicSpec(_Frozen):
     logical: str
     name: str
+    subscribers: tuple[str, ...] = Field((), description="Logical queues subscribed with raw message delivery.")
 
 
 class SecretSpec(_Frozen):
@@ -126,6 +127,9 @@ _QUEUES: dict[str, dict[str, object]] = {
                        "consumer": "functions.selective_monitor.handler.lambda_handler"},
     "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                            "consumer": "functions.search_reducer.handler.lambda_handler"},
+    # center-notify → the centers' PACS (C-STORE); a PACS that is down is retried for ~an hour, then the DLQ
+    "pacs-delivery": {"max_receive_count": 10, "visibility_timeout_s": 360, "consumer_timeout_s": 45,
+                      "consumer": "functions.pacs_delivery.handler.lambda_handler"},
 }
 _TABLES: dict[str, dict[str, object]] = {
     "principals": {"partition_key": "principal_id"},
@@ -140,6 +144,7 @@ _TABLES: dict[str, dict[str, object]] = {
     "idempotency": {"partition_key": "id", "ttl_attribute": "expiration"},
 }
 _TOPICS = ("guardian-sms", "center-notify", "control-center")
+_TOPIC_SUBSCRIBERS: dict[str, tuple[str, ...]] = {"center-notify": ("pacs-delivery",)}
 _SCHEDULES: dict[str, dict[str, str]] = {
     "footage-retention": {"rate": "rate(1 hour)", "handler": "functions.footage_retention.handler.lambda_handler"},
     "xray-sweeper": {"rate": "rate(5 minutes)", "handler": "functions.xray_sweeper.handler.lambda_handler"},
@@ -174,7 +179,8 @@ def build_catalog(stage: str) -> ResourceCatalog:
             for k, v in _QUEUES.items()
         },
         tables={k: TableSpec(logical=k, name=_physical(stage, k), **v) for k, v in _TABLES.items()},  # type: ignore[arg-type]
-        topics={k: TopicSpec(logical=k, name=_physical(stage, k)) for k in _TOPICS},
+        topics={k: TopicSpec(logical=k, name=_physical(stage, k), subscribers=_TOPIC_SUBSCRIBERS.get(k, ()))
+                for k in _TOPICS},
         schedules={k: ScheduleSpec(logical=k, name=_physical(stage, k), **v) for k, v in _SCHEDULES.items()},
         secrets={k: SecretSpec(logical=k, name=_physical(stage, k), description=v) for k, v in _SECRETS.items()},
         notifications=_NOTIFICATIONS,

@@ -143,7 +143,10 @@ def provision(catalog: ResourceCatalog, *, s3: Any, sqs: Any, dynamodb: Any, sns
                 "Enabled": True, "AttributeName": table.ttl_attribute})
 
     for topic in catalog.topics.values():
-        sns.create_topic(Name=topic.name)
+        topic_arn = sns.create_topic(Name=topic.name)["TopicArn"]
+        for logical in topic.subscribers:  # idempotent: SNS returns the existing subscription
+            sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arns[logical],
+                          Attributes={"RawMessageDelivery": "true"})
 
     by_bucket: dict[str, list[dict[str, Any]]] = {}
     for rule in catalog.notifications:

@@ -8,6 +8,7 @@ from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -47,3 +48,7 @@ class MessagingStack(Stack):
                                     enforce_ssl=True)
             for spec in catalog.topics.values()
         }
+        for topic in catalog.topics.values():
+            for logical in topic.subscribers:
+                self.topics[topic.logical].add_subscription(
+                    subscriptions.SqsSubscription(self.queues[logical], raw_message_delivery=True))
