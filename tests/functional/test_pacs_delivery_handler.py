@@ -206,3 +206,20 @@ def test_a_center_without_a_pacs_and_a_malformed_notice_are_acknowledged(aws, pu
     # THEN both are acknowledged (nothing to retry) and nothing was audited as delivered
     assert (result.received, result.succeeded, result.failed) == (2, 2, 0)
     assert not [r for r in AuditLog(aws.table("audit")).records(since_ms=_RECENT_MS) if r.action == "pacs.delivery"]
+
+
+def test_a_pacs_down_past_the_receive_count_dead_letters_the_notice(aws, pacs, pump) -> None:
+    # GIVEN a center whose PACS stays down, a done study notified, and failed messages coming back at once
+    _center(aws, pacs)
+    notice = _settle(aws)
+    events, binding = pump
+    sqs, spec = aws.client("sqs"), aws.catalog.queue("pacs-delivery")
+    sqs.set_queue_attributes(QueueUrl=binding.queue_url, Attributes={"VisibilityTimeout": "0"})
+    # WHEN the pump tries as many times as the queue allows, and once more
+    tries = [events.poll_once(binding) for _ in range(spec.max_receive_count + 1)]
+    # THEN every try failed, and the notice now waits in the queue's DLQ for a replay
+    assert sum(t.failed for t in tries) == spec.max_receive_count
+    dlq_url = sqs.get_queue_url(QueueName=spec.dlq_name)["QueueUrl"]
+    dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [StudyNotice.model_validate_json(m["Body"]).study_id for m in dead] == [notice.study_id]
+    assert not pacs.stores
