@@ -53,7 +53,7 @@ serve: $(STAMP) node  ## FAULTS=0.2: 20 % of AWS calls fail transiently, the pum
 admin: $(STAMP)
 	@. .local/env && $(BIN)/python -m chalicelib.cli $(ARGS)
 
-BENCH_AREAS := foundation xray saferet links search infra monitor reliability
+BENCH_AREAS := foundation xray saferet links search infra monitor reliability xray_pacs
 
 # Every area runs even when one misses a target (its script exits non-zero); the list of misses ends it.
 bench: $(STAMP)

@@ -30,6 +30,9 @@ from chalicelib.services.xray_dicom import heatmap_capture, structured_report
 
 logger = logging.getLogger(__name__)
 HEATMAP_WAIT_S = 120  # how long after a reading its heat map may still be coming (the step after)
+# The reader makes the heat maps right after notifying the batch's readings: a short wait here usually sees
+# it, instead of a retry one visibility timeout (minutes) later.
+HEATMAP_POLL_S = 10.0
 
 
 class DicomSender(Protocol):
@@ -45,7 +48,8 @@ class HeatmapPending(TransientError):
 class PacsDelivery:
     def __init__(self, studies: XrayStudies, store: ObjectStore, ledger: Table, audit: AuditLog,
                  sender: DicomSender, destination_of: Callable[[str], PacsDestination | None], *,
-                 clock: Callable[[], float] = time.time, heatmap_wait_s: float = HEATMAP_WAIT_S) -> None:
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 heatmap_wait_s: float = HEATMAP_WAIT_S, heatmap_poll_s: float | None = None) -> None:
         self._studies = studies
         self._store = store
         self._ledger = ledger
@@ -53,7 +57,9 @@ class PacsDelivery:
         self._sender = sender
         self._destination_of = destination_of
         self._clock = clock
+        self._sleep = sleep
         self._heatmap_wait_s = heatmap_wait_s
+        self._heatmap_poll_s = HEATMAP_POLL_S if heatmap_poll_s is None else heatmap_poll_s
 
     def deliver(self, notice: StudyNotice) -> list[PacsDelivered]:
         """The objects stored in the PACS by this call (already delivered ones are skipped)."""
@@ -75,6 +81,8 @@ class PacsDelivery:
         delivered: list[PacsDelivered] = []
         sr = self._send_once(study, "sr", structured_report(study, source), destination)
         delivered += [sr] if sr else []
+        study = self._with_heatmap(study)
+        assert study.reading is not None
         if study.reading.heatmap_key is not None:
             capture = heatmap_capture(study, source, self._store.get(study.reading.heatmap_key))
             sc = self._send_once(study, "heatmap", capture, destination)
@@ -82,6 +90,14 @@ class PacsDelivery:
         elif self._clock() * 1000 - study.reading.completed_ms < self._heatmap_wait_s * 1000:
             raise HeatmapPending(f"study {study.study_id}: heat map not made yet")
         return delivered
+
+    def _with_heatmap(self, study: Study) -> Study:
+        """The study again once its heat map is stored, polling briefly; as it was when that takes longer."""
+        deadline = self._clock() + self._heatmap_poll_s
+        while study.reading is not None and study.reading.heatmap_key is None and self._clock() < deadline:
+            self._sleep(0.2)
+            study = self._studies.find(study.study_id) or study
+        return study
 
     def _send_once(self, study: Study, kind: str, dataset: Dataset, destination: PacsDestination) -> PacsDelivered | None:
         key = {"pk": f"PACS#{study.center_id}", "sk": str(dataset.SOPInstanceUID)}

@@ -73,7 +73,8 @@ def pacs() -> Iterator[StorageScp]:
 
 
 @pytest.fixture
-def pump(aws: Any) -> Iterator[tuple[EventPump, QueueBinding]]:
+def pump(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[EventPump, QueueBinding]]:
+    monkeypatch.setattr("chalicelib.services.pacs_delivery.HEATMAP_POLL_S", 0.5)  # the heat map's brief wait
     handler.delivery.cache_clear()
     sqs = aws.client("sqs")
     spec = aws.catalog.queue("pacs-delivery")
