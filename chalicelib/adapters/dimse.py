@@ -23,6 +23,8 @@ class CStoreSender:
         self._ae.acse_timeout = self._ae.dimse_timeout = self._ae.network_timeout = timeout_s
 
     def store(self, destination: PacsDestination, dataset: Dataset) -> int:
+        if destination.host is None or destination.port is None or destination.ae_title is None:
+            raise ValueError("not a DIMSE destination")
         assoc = self._ae.associate(destination.host, destination.port, ae_title=destination.ae_title)
         if not assoc.is_established:
             raise TransientError(f"PACS {destination.ae_title}@{destination.host}:{destination.port} refused or "

@@ -8,23 +8,35 @@ from pydantic import Field
 
 from chalicelib.models.common import Message
 
-PACS_ATTRIBUTE = "pacs"  # principal attribute of a health center: "AE_TITLE@host:port"
+PACS_ATTRIBUTE = "pacs"  # principal attribute of a health center: "AE_TITLE@host:port" or a DICOMweb base URL
 _DESTINATION = re.compile(r"^(?P<ae>[ -~]{1,16})@(?P<host>[A-Za-z0-9.\-]{1,253}):(?P<port>\d{1,5})$")
 
 
-class PacsDestination(Message):
-    """Where a center's results go by DICOM C-STORE (DIMSE over TCP)."""
+_STOW_URL = re.compile(r"^https?://[A-Za-z0-9.\-]{1,253}(:\d{1,5})?(/[!-~]*)?$")
 
-    ae_title: str = Field(min_length=1, max_length=16, description="The PACS's (called) application entity title.")
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(ge=1, le=65535)
+
+class PacsDestination(Message):
+    """Where a center's results go: DICOM C-STORE (DIMSE over TCP) or DICOMweb STOW-RS (HTTP)."""
+
+    ae_title: str | None = Field(None, min_length=1, max_length=16, description="C-STORE: the PACS's (called) "
+                                 "application entity title.")
+    host: str | None = Field(None, min_length=1, max_length=253)
+    port: int | None = Field(None, ge=1, le=65535)
+    stow_url: str | None = Field(None, max_length=2048, description="STOW-RS: the DICOMweb service's base URL "
+                                 "(results are POSTed to <base>/studies).")
+
+    @property
+    def where(self) -> str:
+        return self.stow_url or f"{self.ae_title}@{self.host}:{self.port}"
 
     @classmethod
     def parse(cls, value: str) -> PacsDestination:
-        """``AE_TITLE@host:port``, as an admin writes it on the center's principal."""
+        """``AE_TITLE@host:port`` or ``https://host/dicom-web``, as an admin writes it on the center's principal."""
+        if _STOW_URL.match(value.strip()):
+            return cls(stow_url=value.strip().rstrip("/"))
         match = _DESTINATION.match(value.strip())
         if match is None:
-            raise ValueError(f"not a PACS destination (AE_TITLE@host:port): {value!r}")
+            raise ValueError(f"not a PACS destination (AE_TITLE@host:port or a DICOMweb URL): {value!r}")
         return cls(ae_title=match["ae"].strip(), host=match["host"], port=int(match["port"]))
 
 

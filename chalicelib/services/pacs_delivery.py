@@ -37,7 +37,7 @@ HEATMAP_POLL_S = 10.0
 
 class DicomSender(Protocol):
     def store(self, destination: PacsDestination, dataset: Dataset) -> int:
-        """C-STORE ``dataset``; returns the PACS's status; TransientError when it is not stored."""
+        """Store ``dataset`` (C-STORE or STOW-RS); returns the DICOM status; TransientError when not stored."""
         ...
 
 
@@ -103,7 +103,7 @@ class PacsDelivery:
         key = {"pk": f"PACS#{study.center_id}", "sk": str(dataset.SOPInstanceUID)}
         if self._ledger.get(key) is not None:
             return None
-        where = f"{destination.ae_title}@{destination.host}:{destination.port}"
+        where = destination.where
         try:
             status = self._sender.store(destination, dataset)
         except TransientError as exc:

@@ -1,10 +1,13 @@
-"""What one pacs-delivery container builds once: the studies, the ledger, the audit log, the C-STORE sender,
+"""What one pacs-delivery container builds once: the studies, the ledger, the audit log, the C-STORE / STOW-RS sender,
 and each center's destination (its principal's ``pacs`` attribute)."""
 
 from __future__ import annotations
 
 import logging
 
+from pydicom import Dataset
+
+from chalicelib.adapters.dicomweb import StowRsSender
 from chalicelib.adapters.dimse import CStoreSender
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.pacs import PACS_ATTRIBUTE, PacsDestination
@@ -14,6 +17,18 @@ from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.services.xray import XrayStudies
 
 logger = logging.getLogger(__name__)
+
+
+class RoutingSender:
+    """C-STORE for an AE destination, STOW-RS for a DICOMweb one."""
+
+    def __init__(self) -> None:
+        self._dimse = CStoreSender()
+        self._stow = StowRsSender()
+
+    def store(self, destination: PacsDestination, dataset: Dataset) -> int:
+        sender = self._stow if destination.stow_url else self._dimse
+        return sender.store(destination, dataset)
 
 
 def build_delivery(resources: Resources) -> PacsDelivery:
@@ -32,4 +47,4 @@ def build_delivery(resources: Resources) -> PacsDelivery:
 
     xray = resources.store("xray")
     return PacsDelivery(XrayStudies(resources.table("records"), xray), xray, resources.table("records"),
-                        AuditLog(resources.table("audit")), CStoreSender(), destination_of)
+                        AuditLog(resources.table("audit")), RoutingSender(), destination_of)

@@ -3,11 +3,15 @@ C-STORE; a PACS that is down gets everything when it comes back, exactly once; e
 
 from __future__ import annotations
 
+import email
 import io
+import json
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pydicom
@@ -224,3 +228,77 @@ def test_a_pacs_down_past_the_receive_count_dead_letters_the_notice(aws, pacs, p
     dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
     assert [StudyNotice.model_validate_json(m["Body"]).study_id for m in dead] == [notice.study_id]
     assert not pacs.stores
+
+
+class StowRsReceiver:
+    """A DICOMweb STOW-RS endpoint written from PS3.18 10.5: POST <base>/studies with a
+    ``multipart/related; type="application/dicom"`` body; each part a DICOM Part 10 file."""
+
+    def __init__(self) -> None:
+        self.received: list[pydicom.Dataset] = []
+        self.content_types: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                content_type = self.headers["Content-Type"]
+                receiver.content_types.append(content_type)
+                message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+                ok = self.path.endswith("/studies") and message.get_content_type() == "multipart/related" \
+                    and message.get_param("type") == "application/dicom"
+                stored = []
+                for part in message.walk() if ok else []:
+                    if part.get_content_type() == "application/dicom":
+                        payload = part.get_payload(decode=True)
+                        assert isinstance(payload, bytes)
+                        dataset = pydicom.dcmread(io.BytesIO(payload))
+                        receiver.received.append(dataset)
+                        stored.append(str(dataset.SOPInstanceUID))
+                answer = json.dumps({"00081199": {"vr": "SQ", "Value": [
+                    {"00081155": {"vr": "UI", "Value": [uid]}} for uid in stored]}}).encode()
+                self.send_response(200 if stored else 415)
+                self.send_header("Content-Type", "application/dicom+json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/dicom-web"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_stow_rs_delivery_is_received_and_matches_the_reading(aws, pump) -> None:
+    # GIVEN a center whose PACS takes results by DICOMweb STOW-RS, and a done study notified
+    receiver = StowRsReceiver()
+    try:
+        cli.create_principal(PrincipalKind.HEALTH_CENTER, "Mapo health center", principal_id=CENTER,
+                             attributes={"pacs": receiver.url}, resources=aws)
+        notice = _settle(aws)
+        events, binding = pump
+        # WHEN the pump delivers the notice, and a duplicate of it
+        first = events.poll_once(binding)
+        aws.topic("center-notify").publish(notice.model_dump_json(), attributes={"center_id": CENTER})
+        again = events.poll_once(binding)
+    finally:
+        receiver.stop()
+    # THEN the endpoint received the SR and the heat map once each, as multipart/related application/dicom
+    assert (first.succeeded, again.succeeded) == (1, 1)
+    classes = sorted(str(d.SOPClassUID) for d in receiver.received)
+    assert classes == ["1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.88.34"]
+    assert all(ct.startswith('multipart/related; type="application/dicom"') for ct in receiver.content_types)
+    # AND the SR is the reading's, in the de-identified source's study
+    study = XrayStudies(aws.table("records"), aws.store("xray")).get(notice.study_id)
+    assert study.reading is not None and study.reading.deid_key is not None
+    source = pydicom.dcmread(io.BytesIO(aws.store("xray").get(study.reading.deid_key)))
+    sr = next(d for d in receiver.received if d.Modality == "SR")
+    assert sr.StudyInstanceUID == source.StudyInstanceUID
+    audits = [r for r in AuditLog(aws.table("audit")).records(since_ms=_RECENT_MS) if r.action == "pacs.delivery"]
+    assert {str(r.details["destination"]) for r in audits} == {receiver.url}
