@@ -36,6 +36,7 @@ lint: $(STAMP)
 # System tools the tests need: dcmtk encodes the JPEG transfer syntaxes pydicom cannot (baseline, extended, lossless).
 system-deps:
 	@command -v dcmcjpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk)
+	@command -v dciodvfy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools)
 
 test: lint node system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
@@ -52,7 +53,7 @@ serve: $(STAMP) node  ## FAULTS=0.2: 20 % of AWS calls fail transiently, the pum
 admin: $(STAMP)
 	@. .local/env && $(BIN)/python -m chalicelib.cli $(ARGS)
 
-BENCH_AREAS := foundation xray saferet links search infra monitor reliability
+BENCH_AREAS := foundation xray saferet links search infra monitor reliability xray_pacs
 
 # Every area runs even when one misses a target (its script exits non-zero); the list of misses ends it.
 bench: $(STAMP)

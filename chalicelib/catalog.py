@@ -149,6 +149,9 @@ _QUEUES: dict[str, dict[str, object]] = {
                   "consumer": "functions.edge_access_log.handler.lambda_handler"},
     "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                            "consumer": "functions.search_reducer.handler.lambda_handler"},
+    # center-notify → the centers' PACS (C-STORE); a PACS that is down is retried for ~an hour, then the DLQ
+    "pacs-delivery": {"max_receive_count": 10, "visibility_timeout_s": 360, "consumer_timeout_s": 45,
+                      "consumer": "functions.pacs_delivery.handler.lambda_handler"},
 }
 _TABLES: dict[str, dict[str, object]] = {
     "principals": {"partition_key": "principal_id"},
@@ -183,7 +186,8 @@ _NOTIFICATIONS = (
     NotificationRule(bucket="edge-logs", queue="edge-logs", prefix="cloudfront/", suffix=".gz"),
 )
 
-_SUBSCRIPTIONS = (SubscriptionRule(topic="guardian-sms", queue="guardian-sms"),)
+_SUBSCRIPTIONS = (SubscriptionRule(topic="guardian-sms", queue="guardian-sms"),
+                  SubscriptionRule(topic="center-notify", queue="pacs-delivery"))
 
 
 def _physical(stage: str, logical: str) -> str:
@@ -201,7 +205,8 @@ def build_catalog(stage: str) -> ResourceCatalog:
             for k, v in _QUEUES.items()
         },
         tables={k: TableSpec(logical=k, name=_physical(stage, k), **v) for k, v in _TABLES.items()},  # type: ignore[arg-type]
-        topics={k: TopicSpec(logical=k, name=_physical(stage, k)) for k in _TOPICS},
+        topics={k: TopicSpec(logical=k, name=_physical(stage, k))
+                for k in _TOPICS},
         schedules={k: ScheduleSpec(logical=k, name=_physical(stage, k), **v) for k, v in _SCHEDULES.items()},
         secrets={k: SecretSpec(logical=k, name=_physical(stage, k), description=v) for k, v in _SECRETS.items()},
         notifications=_NOTIFICATIONS,

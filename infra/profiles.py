@@ -107,6 +107,12 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
         memory_mb=2048, reserved_concurrency=10, buckets={"media": "read_write", "models": "read"},
         tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
     ),
+    # Builds the SR / heat-map objects (highdicom) and C-STOREs (pynetdicom) or STOW-RSes them into the centers'
+    # PACS: the container image carries both; reads the study, its de-identified copy and the center's destination.
+    "pacs_delivery": FunctionProfile(
+        memory_mb=1024, reserved_concurrency=5, buckets={"xray": "read"},
+        tables={"records": "read_write", "principals": "read", "audit": "read_write"},
+    ),
     "xray_reader": FunctionProfile(
         memory_mb=3008, reserved_concurrency=10, image=False, layers=("common", "ml"),
         buckets={"xray": "read_write", "models": "read", "media": "write"},

@@ -621,3 +621,21 @@ def test_search_sweeper_follows_jobs_ends_searches_and_sends_only_to_112(synthes
     assert puts and all(CATALOG.bucket("media") in r for r in puts)
     writes = [json.dumps(s["Resource"]) for s in statements if "dynamodb:PutItem" in _as_list(s["Action"])]
     assert writes and all(CATALOG.table("records") in w for w in writes)
+
+
+def test_topic_subscribers_are_the_catalogs_locally_and_in_the_cloud(synthesised: Synthesised, aws: Any) -> None:
+    # GIVEN the catalog's topic → queue subscriptions (raw delivery), e.g. center-notify → pacs-delivery
+    wanted = {(CATALOG.topics[sub.topic].name, CATALOG.queue(sub.queue).name) for sub in CATALOG.subscriptions}
+    assert (CATALOG.topic("center-notify"), CATALOG.queue("pacs-delivery").name) in wanted
+    # WHEN we read the local platform's subscriptions and the synthesised ones
+    sns = aws.client("sns")
+    local = set()
+    for sub in sns.list_subscriptions()["Subscriptions"]:
+        raw = sns.get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"])["Attributes"]
+        assert raw.get("RawMessageDelivery") == "true"
+        local.add((sub["TopicArn"].rsplit(":", 1)[1], sub["Endpoint"].rsplit(":", 1)[1]))
+    cloud = [s["Properties"] for s in synthesised.all_resources("AWS::SNS::Subscription").values()]
+    # THEN both sides subscribe exactly the catalog's queues, with raw message delivery, over SQS
+    assert local == wanted
+    assert len(cloud) == len(wanted)
+    assert all(p["Protocol"] == "sqs" and p["RawMessageDelivery"] is True for p in cloud)
