@@ -68,6 +68,13 @@ def scope_of(camera_id: str, query: str, policy: dict[str, Any]) -> LiveLinkScop
                          cidr=None if cidr is None else str(cidr))
 
 
+def _span(entry: list[str]) -> tuple[int, float] | None:
+    """(start ms, duration ms) of a playlist entry named ``<start_ms>.ts`` with an ``#EXTINF``; None otherwise."""
+    found = _SEGMENT_NAME.match(entry[-1])
+    duration = next((float(m.group(1)) for m in map(_EXTINF.match, entry) if m), None)
+    return None if found is None or duration is None else (int(found.group(1)), duration * 1000)
+
+
 def sign_live_playlist(playlist: str, scope: LiveLinkScope, *, edge_base: str, signer: UrlSigner) -> str:
     """The gateway's playlist with each segment signed for itself and older segments dropped.
 
@@ -93,13 +100,15 @@ def sign_live_playlist(playlist: str, scope: LiveLinkScope, *, edge_base: str, s
         else:
             entries.append([*pending, line])
             pending = []
+    spans = [_span(entry) for entry in entries]
+    # The newest segment already complete when the link was issued is the first a player gets, whatever its
+    # length (a short tail segment may have ended long before the issue); every older one is out of reach.
+    first = max((i for i, span in enumerate(spans) if span and span[0] + span[1] <= scope.since_ms), default=0)
     media_sequence = discontinuity_sequence = 0
     kept: list[str] = []
-    for entry in entries:
+    for i, (entry, span) in enumerate(zip(entries, spans, strict=True)):
         uri = entry[-1]
-        found = _SEGMENT_NAME.match(uri)
-        duration = next((float(m.group(1)) for m in map(_EXTINF.match, entry) if m), None)
-        if found is None or duration is None or int(found.group(1)) + 2 * duration * 1000 <= scope.since_ms:
+        if span is None or i < first:
             if not kept:  # leading entries slide out of the numbering
                 media_sequence += 1
                 discontinuity_sequence += entry.count(_DISCONTINUITY)
