@@ -79,6 +79,8 @@ def world(aws) -> Iterator[World]:
     delivery.runtime.cache_clear()
     receipts.agencies.cache_clear()
     services = build_safe_return(aws)
+    # each test counts exactly its own deliveries: nothing another test left in the worker's moto may reach it
+    aws.client("sqs").purge_queue(QueueUrl=aws.queue("agency-dispatch").url)
     police, fire = start_receiver(secrets.token_hex(32)), start_receiver(secrets.token_hex(32))
     services.agencies.set_endpoint(AgencyEndpoint(target=AgencyTarget.POLICE, url=police.url, secret=police.secret,
                                                   principal_id="police-112"))
@@ -116,6 +118,21 @@ def test_a_dispatch_arrives_signed_and_the_agency_acknowledges_it(world):
         world.services.agencies.ack(incident.incident_id, "fire-119", ack, now_ms())
     with pytest.raises(Conflict):
         world.services.agencies.ack(incident.incident_id, "police-112", DispatchAck(receipt_id="other"), now_ms())
+
+
+def test_an_agency_that_acknowledges_before_answering_the_post_keeps_its_receipt(world):
+    # GIVEN police 112's system acknowledges each dispatch before it even answers the webhook POST
+    acks: list[DeliveryStatus] = []
+    receipt = DispatchAck(receipt_id="SMPA-FAST-1")
+    world.police.on_receipt = lambda dispatch_id: acks.append(
+        world.services.agencies.ack(dispatch_id, "police-112", receipt, now_ms()).status)
+    incident = world.sos("inc-0000000000000a09", GWANGHWAMUN, "crime")
+    # WHEN the consumer delivers (its "delivered" write now races the receipt)
+    assert world.deliver(world.receive()) == {"batchItemFailures": []}
+    # THEN the receipt stands: the delivery write neither fails the record nor overwrites the acknowledgement
+    assert acks == [DeliveryStatus.ACKNOWLEDGED]
+    record = world.services.agencies.get(incident.incident_id)
+    assert record.status is DeliveryStatus.ACKNOWLEDGED and record.receipt_id == "SMPA-FAST-1"
 
 
 def test_a_forged_signature_is_refused_by_the_receiver(world):

@@ -39,6 +39,9 @@ def _pk(dispatch_id: str) -> str:
     return f"DISPATCH#{dispatch_id}"
 
 
+_ACK_ATTEMPTS = 3  # an ack races at most the delivery write and a resend
+
+
 class DispatchService:
     def __init__(self, table: Table, queue: MessageQueue, webhook: WebhookClient, alerts: AlertService, *,
                  ack_timeout_s: int, evidence: EvidenceLinks | None = None) -> None:
@@ -94,7 +97,12 @@ class DispatchService:
         update: dict[str, Any] = {"attempts": record.attempts + 1, "last_error": error}
         if error is None and record.status is DeliveryStatus.QUEUED:
             update |= {"status": DeliveryStatus.DELIVERED, "delivered_ms": now_ms}
-        self._update(record, update)
+        try:
+            self._update(record, update)
+        except Conflict:
+            if error is None:  # acknowledged (or resent) while we posted: the agency has it, nothing to undo
+                return self.get(envelope.dispatch_id)
+            raise
         if error is not None:
             raise TransientError(f"dispatch {envelope.dispatch_id} to {envelope.target.value}: {error}")
         logger.info("dispatch delivered", extra={"dispatch_id": envelope.dispatch_id, "round": envelope.round})
@@ -103,17 +111,23 @@ class DispatchService:
     def ack(self, dispatch_id: str, principal_id: str, receipt: DispatchAck, now_ms: int) -> DispatchRecord:
         """The agency's receipt; only the principal registered for the target may give it (404 otherwise).
         The same receipt again answers the same record; a different one is a conflict."""
-        record = self.get(dispatch_id)
-        endpoint = self.endpoint(record.target)
-        if endpoint is None or endpoint.principal_id != principal_id:
-            raise NotFound(f"no dispatch {dispatch_id}")
-        if record.status is DeliveryStatus.ACKNOWLEDGED:
-            if record.receipt_id == receipt.receipt_id:
-                return record
-            raise Conflict(f"dispatch {dispatch_id} was acknowledged with receipt {record.receipt_id}")
-        self._update(record, {"status": DeliveryStatus.ACKNOWLEDGED, "acked_ms": now_ms, "acked_by": principal_id,
-                              "receipt_id": receipt.receipt_id,
-                              "delivered_ms": record.delivered_ms or now_ms})
+        for attempt in range(_ACK_ATTEMPTS):
+            record = self.get(dispatch_id)
+            endpoint = self.endpoint(record.target)
+            if endpoint is None or endpoint.principal_id != principal_id:
+                raise NotFound(f"no dispatch {dispatch_id}")
+            if record.status is DeliveryStatus.ACKNOWLEDGED:
+                if record.receipt_id == receipt.receipt_id:
+                    return record
+                raise Conflict(f"dispatch {dispatch_id} was acknowledged with receipt {record.receipt_id}")
+            try:
+                self._update(record, {"status": DeliveryStatus.ACKNOWLEDGED, "acked_ms": now_ms,
+                                      "acked_by": principal_id, "receipt_id": receipt.receipt_id,
+                                      "delivered_ms": record.delivered_ms or now_ms})
+                break
+            except Conflict:  # an agency may answer before the sender has recorded the delivery: read again
+                if attempt == _ACK_ATTEMPTS - 1:
+                    raise
         self._table.delete({"pk": f"UNACKED#{dispatch_id}", "sk": "marker"})
         return self.get(dispatch_id)
 
