@@ -57,6 +57,34 @@ REAL_THROUGHPUT_TARGET = 8.0
 _local = threading.local()
 
 
+StudyForm = tuple[dict[str, Any], str, bytes]  # the created study (with its presigned POST), file name, bytes
+
+
+def create_studies(client: Any, api: str, samples: list[tuple[str, bytes]], count: int) -> list[StudyForm]:
+    """``count`` studies created first (cycling through ``samples``), so a burst measures uploads alone."""
+    forms = []
+    for i in range(count):
+        name, data = samples[i % len(samples)]
+        created = client.post(f"{api}/v1/xray/studies", json={"filename": name})
+        created.raise_for_status()
+        forms.append((created.json(), name, data))
+    return forms
+
+
+def upload_all(forms: list[StudyForm]) -> list[float]:
+    """Every image uploaded at once (8 at a time); each upload's start time."""
+    def post(form: StudyForm) -> float:
+        body, name, data = form
+        started = time.time()
+        upload = body["upload"]
+        requests.post(upload["url"], data=upload["fields"], files={"file": (name, data)},
+                      timeout=30).raise_for_status()
+        return started
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(post, forms))
+
+
 def bench(name: str, value: float, unit: str) -> None:
     print(f"BENCH {name} {value:.3f} {unit}", flush=True)
 
@@ -163,22 +191,8 @@ def real_model_phase(api: str, token: str, samples: list[tuple[str, bytes]], arg
               "ms")
 
     client = session(token)
-    forms = []
-    for i in range(args.real_burst):
-        name, data = samples[i % len(samples)]
-        created = client.post(f"{api}/v1/xray/studies", json={"filename": name})
-        created.raise_for_status()
-        forms.append((created.json(), name, data))
-
-    def post(form: tuple[dict[str, Any], str, bytes]) -> float:
-        body, name, data = form
-        started = time.time()
-        requests.post(body["upload"]["url"], data=body["upload"]["fields"], files={"file": (name, data)},
-                      timeout=30).raise_for_status()
-        return started
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        starts = list(pool.map(post, forms))
+    forms = create_studies(client, api, samples, args.real_burst)
+    starts = upload_all(forms)
     finished = []
     deadline = time.time() + 180
     for body, _, _ in forms:
@@ -250,24 +264,9 @@ def main() -> int:
 
             # throughput: studies created first, then every image uploaded at once; readings/s over the span
             client = session(token)
-            forms = []
-            for i in range(args.burst):
-                name, data = samples[i % len(samples)]
-                created = client.post(f"{api}/v1/xray/studies", json={"filename": name})
-                created.raise_for_status()
-                forms.append((created.json(), name, data))
-
-            def post(form: tuple[dict[str, Any], str, bytes]) -> float:
-                body, name, data = form
-                started = time.time()
-                upload = body["upload"]
-                requests.post(upload["url"], data=upload["fields"], files={"file": (name, data)},
-                              timeout=30).raise_for_status()
-                return started
-
+            forms = create_studies(client, api, samples, args.burst)
             cpu_before = _cpu_s()
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                starts = list(pool.map(post, forms))
+            starts = upload_all(forms)
             uploaded_in = time.time() - min(starts)
             burst: list[dict[str, Any]] = []
             deadline = time.time() + 120

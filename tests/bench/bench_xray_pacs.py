@@ -11,7 +11,6 @@ the first upload (cold starts) as ``xray_to_pacs_cold_s``, the others' p50/p95 (
 from __future__ import annotations
 
 import argparse
-import io
 import socket
 import sys
 import tempfile
@@ -20,13 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pydicom
 import requests
-from pydicom.uid import Comprehensive3DSRStorage, ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.uid import Comprehensive3DSRStorage, SecondaryCaptureImageStorage
 from pynetdicom import AE, evt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared DICOM builder
+
+from xray_support import dicom_bytes
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
@@ -45,22 +45,7 @@ def bench(name: str, value: float, unit: str) -> None:
 
 def chest_dicom(seed: int) -> bytes:
     """A CR chest film with a patient (de-identified by the reader before any result is built)."""
-    ds = pydicom.Dataset()
-    ds.file_meta = pydicom.dataset.FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.UID("1.2.840.10008.5.1.4.1.1.1")
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.SOPClassUID, ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality, ds.PatientName, ds.PatientID = "CR", "Bench^Patient", f"P-{seed:04d}"
-    stored = (np.clip(synthetic_chest(512, seed=seed), 0, 1) * 255).astype(np.uint8)
-    ds.Rows, ds.Columns = stored.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PixelData = stored.tobytes()
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+    return dicom_bytes(synthetic_chest(512, seed=seed), patient_name="Bench^Patient", patient_id=f"P-{seed:04d}")
 
 
 class Pacs:
