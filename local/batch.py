@@ -57,4 +57,11 @@ class ProcessPoolBatchExecutor:
         return self.status(job_id)
 
     def shutdown(self) -> None:
+        """Stop now: queued tasks are cancelled and running ones end with the platform (a stopped
+        platform leaves no worker behind)."""
+        workers = list((self._pool._processes or {}).values())  # no public handle before Python 3.14
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(timeout=10)
