@@ -78,7 +78,8 @@ class DispatchService:
     def deliver(self, envelope: DispatchEnvelope, now_ms: int) -> DispatchRecord:
         """POST the payload to the agency's webhook, signed; ``TransientError`` (retry with backoff) when
         the agency has no webhook yet, cannot be reached or does not answer 2xx."""
-        record = self.get(envelope.dispatch_id)
+        item = self._item(envelope.dispatch_id)
+        record = _record(item)
         if record.status is DeliveryStatus.ACKNOWLEDGED or envelope.round < record.round:
             return record  # they have it already, or a newer round is on its way
         endpoint = self.endpoint(envelope.target)
@@ -98,7 +99,7 @@ class DispatchService:
         if error is None and record.status is DeliveryStatus.QUEUED:
             update |= {"status": DeliveryStatus.DELIVERED, "delivered_ms": now_ms}
         try:
-            self._update(record, update)
+            delivered = self._update(record, update, item=item)
         except Conflict:
             if error is None:  # acknowledged (or resent) while we posted: the agency has it, nothing to undo
                 return self.get(envelope.dispatch_id)
@@ -106,7 +107,7 @@ class DispatchService:
         if error is not None:
             raise TransientError(f"dispatch {envelope.dispatch_id} to {envelope.target.value}: {error}")
         logger.info("dispatch delivered", extra={"dispatch_id": envelope.dispatch_id, "round": envelope.round})
-        return self.get(envelope.dispatch_id)
+        return delivered
 
     def ack(self, dispatch_id: str, principal_id: str, receipt: DispatchAck, now_ms: int) -> DispatchRecord:
         """The agency's receipt; only the principal registered for the target may give it (404 otherwise).
@@ -160,10 +161,13 @@ class DispatchService:
         return resent
 
     def get(self, dispatch_id: str) -> DispatchRecord:
+        return _record(self._item(dispatch_id))
+
+    def _item(self, dispatch_id: str) -> dict[str, Any]:
         item = self._table.get({"pk": _pk(dispatch_id), "sk": _SK})
         if item is None:
             raise NotFound(f"no dispatch {dispatch_id}")
-        return _record(item)
+        return item
 
     # -- internals
     def _with_evidence(self, envelope: DispatchEnvelope, endpoint: AgencyEndpoint, now_ms: int) -> str:
@@ -194,16 +198,18 @@ class DispatchService:
                 "payload": payload, "subject_owner_id": owner}
         self._table.put(item, if_absent=if_absent, expect=expect)
 
-    def _update(self, record: DispatchRecord, changes: dict[str, Any]) -> None:
-        """Conditional on the state read (status and round), so a concurrent ack or resend is never undone."""
-        item = self._table.get({"pk": _pk(record.dispatch_id), "sk": _SK})
-        assert item is not None
+    def _update(self, record: DispatchRecord, changes: dict[str, Any], *,
+                item: dict[str, Any] | None = None) -> DispatchRecord:
+        """Conditional on the state read (status and round), so a concurrent ack or resend is never undone.
+        ``item`` is the stored item ``record`` was read from, when the caller has it (saves a read)."""
+        item = item if item is not None else self._item(record.dispatch_id)
         updated = record.model_copy(update=changes)
         try:
             self._put(updated, payload=str(item["payload"]), owner=str(item.get("subject_owner_id", "")),
                       expect={"status": record.status.value, "round": record.round})
         except ConditionFailed as exc:
             raise Conflict(f"dispatch {record.dispatch_id} changed concurrently") from exc
+        return updated
 
 
 def _record(item: dict[str, Any]) -> DispatchRecord:
