@@ -18,10 +18,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.adapters.search import build_search_reducer
 from chalicelib.errors import NotFound
 from chalicelib.services.search.reducer import SearchReducer
 from chalicelib.settings import get_settings
+from chalicelib.wiring.search import build_search_reducer
 
 logger = Logger(service="search-reducer")
 metrics = Metrics(namespace="GoldenTime", service="search-reducer")

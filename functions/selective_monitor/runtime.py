@@ -21,11 +21,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.inference.active import ActivePointer
-from chalicelib.monitoring import build_monitoring
 from chalicelib.ports import ObjectStore
 from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
 from chalicelib.video.detect import Detector, build_detector
 from chalicelib.video.models import DETECTOR, SHARED_MODELS, load_video_model, video_registry
+from chalicelib.wiring.monitoring import build_monitoring
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 24 * 3600
