@@ -99,6 +99,7 @@ client: $(STAMP)
 
 synth: $(STAMP)  ## CloudFormation into cdk.out/, offline, with cdk-nag (npx --yes aws-cdk@^2.1148 synth does the same via cdk.json)
 	$(BIN)/python -m infra.app
+	@$(BIN)/python -m infra.synth_summary cdk.out
 
 deploy: $(STAMP)
 	layers/common/build.sh && layers/ml/build.sh
