@@ -30,7 +30,7 @@ def invoke(function: str, event_file: Path) -> int:
 
     def run() -> int:
         result = handler(event, LambdaContext(function_name=function))
-        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        print(json.dumps(result, ensure_ascii=False, default=str))  # one line, after any EMF metrics lines
         return 0
 
     return run_reporting_connection(run)
