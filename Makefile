@@ -5,15 +5,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv node lint system-deps test test-fast demo serve bench admin synth deploy clean
+.PHONY: help venv node lint system-deps test test-fast demo serve bench admin seed-cameras openapi client invoke synth deploy clean
 
 help:
 	@echo "make demo    - run the platform's main scenario end-to-end on the local platform"
 	@echo "make test    - lint (ruff, mypy) and run every test"
-	@echo "make serve   - run the local platform in the foreground (Ctrl-C stops it)"
+	@echo "make serve   - run the local platform in the foreground (Ctrl-C stops it); API_PORT=, EDGE_PORT=, AWS_PORT="
+	@echo "make invoke FN=trip_watchdog EVENT=events/schedule/trip_watchdog.json - one handler, one sample event"
 	@echo "make bench   - run all benchmarks (BENCH <name> <value> <unit> lines); make bench-<area> for one"
+	@echo "make openapi - regenerate openapi.json, the committed API contract"
 	@echo "make synth   - synthesise the AWS CDK app offline into cdk.out/ (cdk-nag checked)"
 	@echo "make admin ARGS='principal list' - the admin CLI against the running local platform"
+	@echo "make seed-cameras COUNT=100000 - a synthetic Seoul camera catalog into the running local platform"
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,11 +50,26 @@ test-fast: $(STAMP) node
 demo: $(STAMP) node
 	$(BIN)/python -m local demo
 
-serve: $(STAMP) node  ## FAULTS=0.2: 20 % of AWS calls fail transiently, the pump delivers 10 % of messages twice
-	$(BIN)/python -m local serve $(if $(FAULTS),--faults $(FAULTS))
+AWS_PORT ?= 4566
+API_PORT ?= 8000
+EDGE_PORT ?= 8001
+serve: $(STAMP) node  ## FAULTS=0.2: 20 % of AWS calls fail transiently; AWS_PORT/API_PORT/EDGE_PORT (0 = any free)
+	$(BIN)/python -m local serve --aws-port $(AWS_PORT) --api-port $(API_PORT) --edge-port $(EDGE_PORT) $(if $(FAULTS),--faults $(FAULTS))
+
+# One function's handler, once, with a sample event, against the running local platform (sam local invoke).
+invoke: $(STAMP)
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=trip_watchdog EVENT=events/schedule/trip_watchdog.json"; exit 2; }
+	@test -f .local/env || { echo "error: the local platform is not running (no .local/env): start it with make serve"; exit 3; }
+	@. .local/env && $(BIN)/python -m local.invoke $(FN) $(EVENT)
 
 admin: $(STAMP)
+	@test -f .local/env || { echo "error: the local platform is not running (no .local/env): start it with make serve"; exit 3; }
 	@. .local/env && $(BIN)/python -m chalicelib.cli $(ARGS)
+
+# Synthetic Seoul camera catalog (development data, local/seoul_catalog.py) into the running local platform.
+seed-cameras: $(STAMP)
+	@test -f .local/env || { echo "error: the local platform is not running (no .local/env): start it with make serve"; exit 3; }
+	@. .local/env && $(BIN)/python -m local.seoul_catalog --count $(or $(COUNT),100000)
 
 BENCH_AREAS := foundation xray saferet links search infra monitor reliability xray_pacs
 
@@ -70,8 +88,18 @@ bench-reliability-platform: $(STAMP)
 	PYTHONPATH=. $(BIN)/python tests/bench/bench_reliability_platform.py
 bench-reliability: bench-reliability-platform
 
+# The committed API contract (openapi.json) from the registered routes; a unit test fails while they differ.
+openapi: $(STAMP)
+	$(BIN)/python -m local.openapi
+
+# The typed Python client a client team would generate (openapi-python-client, pinned), into build/clients/
+# (ignored: regenerated from openapi.json whenever it changes; the end-to-end tests use it the same way).
+client: $(STAMP)
+	@PYTHONPATH=. $(BIN)/python -c "from tests.client_support import generate; print(generate())"
+
 synth: $(STAMP)  ## CloudFormation into cdk.out/, offline, with cdk-nag (npx --yes aws-cdk@^2.1148 synth does the same via cdk.json)
 	$(BIN)/python -m infra.app
+	@$(BIN)/python -m infra.synth_summary cdk.out
 
 deploy: $(STAMP)
 	layers/common/build.sh && layers/ml/build.sh

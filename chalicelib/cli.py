@@ -5,7 +5,7 @@ Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT
     python -m chalicelib.cli principal create --kind agency --name "Seoul Police 112" --cidr 10.20.0.0/16
     python -m chalicelib.cli principal list
     python -m chalicelib.cli principal disable|enable|rotate|delete --id app-1a2b3c4d [--expires-in 86400]
-    python -m chalicelib.cli cameras load-seoul --count 100000
+    python -m chalicelib.cli cameras load --file cameras.json   (synthetic Seoul: make seed-cameras COUNT=100000)
     python -m chalicelib.cli cameras nearest --lat 37.5665 --lon 126.9780
     python -m chalicelib.cli footage ingest --camera SEL-JN-000001 --video vtest.avi --start 2026-11-22T09:00:00Z
     python -m chalicelib.cli audit show --hours 24 [--json]
@@ -13,6 +13,7 @@ Runs against whatever the settings point at (the local emulator via AWS_ENDPOINT
     python -m chalicelib.cli models list | activate NAME VERSION [--role xray] | rollback ROLE
     python -m chalicelib.cli models register --model model.onnx --manifest manifest.json [--activate]
     python -m chalicelib.cli models schema
+    python -m chalicelib.cli models register-reference   # the X-ray reference model (a deploy step)
     python -m chalicelib.cli agency webhook|list …, sms outbox (see chalicelib/cli_agency.py)
 """
 
@@ -22,11 +23,12 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
@@ -43,8 +45,9 @@ from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.settings import get_settings
+from chalicelib.wiring.cameras import build_camera_registry
 
-XRAY_MODEL_ACTIONS = ("register", "schema")
+XRAY_MODEL_ACTIONS = ("register", "schema", "register-reference")
 
 
 def _resources() -> Resources:
@@ -52,8 +55,7 @@ def _resources() -> Resources:
 
 
 def _registry(resources: Resources) -> CameraRegistry:
-    return CameraRegistry(resources.table("cameras"), resources.store("media"),
-                          index_key=resources.settings.camera_index_key)
+    return build_camera_registry(resources)
 
 
 def create_principal(kind: PrincipalKind, name: str, *, principal_id: str | None = None,
@@ -66,15 +68,6 @@ def create_principal(kind: PrincipalKind, name: str, *, principal_id: str | None
     AuditLog(res.table("audit")).append("principal.created", actor="admin-cli", subject=principal.principal_id,
                                         details={"kind": kind.value, "cidrs": list(principal.cidrs)})
     return principal.principal_id, token
-
-
-def load_seoul(count: int, seed: int, resources: Resources | None = None) -> int:
-    from chalicelib.services.seoul_catalog import generate_seoul_cameras
-
-    res = resources or _resources()
-    loaded = _registry(res).load_catalog(generate_seoul_cameras(count=count, seed=seed))
-    AuditLog(res.table("audit")).append("cameras.loaded", actor="admin-cli", details={"count": loaded, "seed": seed})
-    return loaded
 
 
 def _expiry_ms(expires_in: int | None) -> int | None:
@@ -127,7 +120,7 @@ def _cmd_credentials(args: argparse.Namespace) -> int:
 
 def revoke_agency_links(principal_id: str, *, resources: Resources | None = None) -> list[str]:
     """Revoke every active video-link request of a withdrawn agency (edge revocation list included)."""
-    from chalicelib.adapters.video_links import build_video_links
+    from chalicelib.wiring.video_links import build_video_links
 
     return build_video_links(get_settings(), resources or _resources()).revoke_agency(principal_id,
                                                                                    reason="agency withdrawn")
@@ -135,13 +128,11 @@ def revoke_agency_links(principal_id: str, *, resources: Resources | None = None
 
 def _cmd_cameras(args: argparse.Namespace) -> int:
     res = _resources()
-    if args.action == "load-seoul":
-        started = time.perf_counter()
-        n = load_seoul(args.count, args.seed, res)
-        print(f"loaded {n} cameras in {time.perf_counter() - started:.1f} s")
-    elif args.action == "load":
+    if args.action == "load":
         cameras = [Camera.model_validate(c) for c in json.loads(Path(args.file).read_text())]
-        print(f"loaded {_registry(res).load_catalog(cameras)} cameras")
+        started = time.perf_counter()
+        loaded = _registry(res).load_catalog(cameras, progress=show_progress("cameras stored"))
+        print(f"loaded {loaded} cameras in {time.perf_counter() - started:.1f} s")
     else:
         answer = _registry(res).nearest(args.lat, args.lon, k=args.k, radius_m=args.radius)
         print(answer.model_dump_json(indent=2))
@@ -247,6 +238,13 @@ def _cmd_models_xray(args: argparse.Namespace) -> int:
     if args.action == "schema":
         print(json.dumps(manifest_schema(), indent=2))
         return 0
+    if args.action == "register-reference":  # a deploy step; needs the onnx package
+        from chalicelib.inference.reference_model import ensure_reference_model
+        from chalicelib.inference.registry import ModelRegistry
+
+        reference = ensure_reference_model(ModelRegistry(_resources().store("models")))
+        print(f"registered {reference.ref} (sha256 {reference.sha256[:12]}…, clinical={reference.clinical})")
+        return 0
     if not (args.model and args.manifest):
         print("models register needs --model and --manifest", file=sys.stderr)
         return 2
@@ -277,9 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     principal.set_defaults(run=_cmd_principal)
 
     cameras = sub.add_parser("cameras", help="load a catalog or query it")
-    cameras.add_argument("action", choices=["load-seoul", "load", "nearest"])
-    cameras.add_argument("--count", type=int, default=100_000)
-    cameras.add_argument("--seed", type=int, default=7)
+    cameras.add_argument("action", choices=["load", "nearest"])
     cameras.add_argument("--file")
     cameras.add_argument("--lat", type=float)
     cameras.add_argument("--lon", type=float)
@@ -320,8 +316,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("cameras nearest needs --lat and --lon")
     if args.command == "cameras" and args.action == "load" and not args.file:
         parser.error("cameras load needs --file")
-    code: int = args.run(args)
-    return code
+    return run_reporting_connection(lambda: int(args.run(args)))
+
+
+def show_progress(label: str, *, stream: TextIO = sys.stderr) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback that redraws one line on ``stream`` (a terminal)."""
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        stream.write(f"\r  {label}: {done:,}/{total:,} ({100 * done // max(total, 1)} %, "
+                     f"{time.perf_counter() - started:.0f} s){end}")
+        stream.flush()
+
+    return progress
+
+
+def run_reporting_connection(command: Callable[[], int]) -> int:
+    """Run an admin command; an unreachable AWS endpoint is one plain line, not a traceback."""
+    settings = get_settings()
+    try:
+        return command()
+    except (EndpointConnectionError, ConnectTimeoutError) as exc:
+        if settings.aws_endpoint_url:
+            print(f"error: the local platform is not running (nothing answers at {settings.aws_endpoint_url}); "
+                  "start it with `make serve`", file=sys.stderr)
+        else:
+            print(f"error: AWS is not reachable ({exc})", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

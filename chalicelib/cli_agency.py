@@ -16,11 +16,11 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sms import TableSmsOutbox
 from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.saferet import build_safe_return
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.services.texts import kst
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import build_safe_return
 
 
 def register(sub: Any) -> None:

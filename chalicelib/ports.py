@@ -132,3 +132,10 @@ class SmsSender(Protocol):
     def send(self, phone: str, text: str, *, kind: str) -> str:
         """The provider's message id; ``RecipientOptedOut`` when the number opted out of our messages."""
         ...
+
+
+class UrlSigner(Protocol):
+    """Signs ``url`` (its own exact resource) to expire at ``expires_at`` (epoch seconds), optionally
+    only from ``ip_cidr``: CloudFront's custom-policy signed URLs in the cloud."""
+
+    def sign(self, url: str, *, expires_at: int, ip_cidr: str | None = None) -> str: ...

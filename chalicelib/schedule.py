@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+from chalicelib.clock import now_ms
 
 
 def slot_ms(event: dict[str, Any]) -> int:
@@ -15,4 +16,4 @@ def slot_ms(event: dict[str, Any]) -> int:
     try:
         return int(datetime.fromisoformat(EventBridgeEvent(event).time.replace("Z", "+00:00")).timestamp() * 1000)
     except (KeyError, TypeError, ValueError, AttributeError):
-        return time.time_ns() // 1_000_000
+        return now_ms()

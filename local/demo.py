@@ -17,13 +17,13 @@ from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
-from chalicelib.services.seoul_catalog import LANDMARKS, generate_seoul_cameras
 from chalicelib.settings import get_settings
+from chalicelib.wiring.cameras import build_camera_registry
 from local import demo_links, demo_monitor, demo_saferet, demo_search, demo_xray
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
+from local.seoul_catalog import LANDMARKS, generate_seoul_cameras
 
 # Each capability's scenario: run(platform, tokens, resources) -> summary rows.
 # Search runs before the links step, which copies DEMO-CITYHALL-1's recording onto two more cameras.
@@ -89,8 +89,7 @@ def run_demo(config: PlatformConfig) -> int:
         cameras = generate_seoul_cameras(count=100_000, seed=7)
         demo = [Camera(camera_id=cid, kind=CameraKind.CRIME_PREVENTION, district="Jung-gu", lat=lat, lon=lon,
                        stream_name=f"cam-{cid}", recording_prefix=f"footage/{cid}/") for cid, lat, lon in DEMO_CAMERAS]
-        registry = CameraRegistry(resources.table("cameras"), resources.store("media"),
-                                  index_key=settings.camera_index_key)
+        registry = build_camera_registry(resources)
         loaded = registry.load_catalog([*cameras, *demo])
         load_s = time.perf_counter() - t0
         print(f"  {loaded} cameras in 25 districts stored in DynamoDB + nearest-neighbour snapshot ({load_s:.1f} s)")

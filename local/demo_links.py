@@ -23,10 +23,10 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.api import context
 from chalicelib.models.camera import Camera, CameraStatus
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.evidence import verify_receipt, verify_segments
 from chalicelib.services.footage import FootageCatalog, segment_key
 from chalicelib.services.principals import principal_id_of
+from chalicelib.wiring.cameras import build_camera_registry
 from local.http_client import session_from
 from local.platform import LocalPlatform
 
@@ -45,7 +45,7 @@ def _top_up_scene(resources: Resources) -> tuple[list[str], tuple[int, int]]:
     recorded it: cameras short of it are given that camera's recording."""
     settings = resources.settings
     footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
-    registry = CameraRegistry(resources.table("cameras"), resources.store("media"), index_key=settings.camera_index_key)
+    registry = build_camera_registry(resources)
     now_ms = int(time.time() * 1000)
 
     def recorded_between(t1: int, t2: int) -> Callable[[Camera], bool]:

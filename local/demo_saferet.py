@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget, DeliveryStatus
-from chalicelib.saferet import build_safe_return
+from chalicelib.wiring.saferet import build_safe_return
 from local.agency_receiver import AgencyReceiver
 from local.capture import capture_topic, drain
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, as_uploaded, offset, walk

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.ports import ObjectStore
-from chalicelib.services.edge_policy import EdgeGrant
-from chalicelib.services.footage import FootageCatalog
-from chalicelib.services.live_playlists import UrlSigner, live_segment_name, scope_of, sign_live_playlist
+from chalicelib.models.camera import Camera
+from chalicelib.ports import ObjectStore, UrlSigner
+from chalicelib.services.footage import DAY_MS, FootageCatalog
+from chalicelib.services.live_playlists import live_segment_name, scope_of, sign_live_playlist
+from chalicelib.settings import Settings
 from chalicelib.video.hls import live_playlist, live_segment_at
+from local.edge_policy import EdgeGrant
 
 _SEGMENT = re.compile(r"(\d{1,15})\.ts")
 
@@ -63,3 +65,15 @@ class SimulatedLive:
         segments = self._footage.segments_covering(camera_id, 0, int(self._clock() * 1000))
         segment = live_segment_at(segments, self._loop_start_ms, started) if segments else None
         return None if segment is None else (self._store, segment.key)
+
+
+def footage_has_live(footage: FootageCatalog, settings: Settings) -> Callable[[Camera], bool]:
+    """The simulator loops a camera's stored footage, so a camera with any footage in retention is live
+    (handed to ``chalicelib.wiring.video_links.use_live_source`` by the local platform)."""
+    retention_ms = settings.footage_retention_days * DAY_MS
+
+    def has_live(camera: Camera) -> bool:
+        now_ms = int(time.time() * 1000)
+        return footage.has_footage(camera.camera_id, now_ms - retention_ms, now_ms)
+
+    return has_live

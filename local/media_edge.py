@@ -1,7 +1,7 @@
 """The local media edge: serves stored objects and live playlists only through valid signed links.
 
 It stands in for CloudFront (the emulator never checks presigned-URL expiry): every request is
-verified with ``chalicelib.services.edge_policy`` against the socket peer address (or the
+verified with ``local.edge_policy`` against the socket peer address (or the
 ``X-Forwarded-For`` client when the peer is a trusted proxy), then answered from an
 ``ObjectStore`` with HEAD, single byte ranges and keep-alive. Objects are served as stored:
 a link's playlist already carries one signed URL per segment.
@@ -33,14 +33,14 @@ from waitress.server import create_server
 
 from chalicelib.errors import ObjectMissing, TransientError
 from chalicelib.ports import ObjectStore
-from chalicelib.services.edge_policy import (
+from local.edge_function import FunctionResult, viewer_request_event
+from local.edge_policy import (
     EdgeDenied,
     EdgeGrant,
     EdgePolicyVerifier,
     PublicKeyInput,
     RevocationCheck,
 )
-from local.edge_function import FunctionResult, viewer_request_event
 
 logger = logging.getLogger(__name__)
 

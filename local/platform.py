@@ -21,6 +21,7 @@ from chalicelib.api import context
 from chalicelib.catalog import ResourceCatalog, build_catalog
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import Settings, get_settings
+from chalicelib.wiring.video_links import use_live_source
 from local.batch import ProcessPoolBatchExecutor
 from local.edge_function import ViewerRequestFunction
 from local.emulator import Emulator, provision
@@ -28,7 +29,7 @@ from local.faults import DuplicateDelivery, FaultInjector
 from local.gateway import ApiGateway
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
 from local.lambda_runtime import cold_start, function_name_of, resolve_handler
-from local.live_simulator import SimulatedLive
+from local.live_simulator import SimulatedLive, footage_has_live
 from local.media_edge import MediaEdge
 from local.pump import EventPump, QueueBinding
 from local.scheduler import ScheduleBinding, Scheduler, rate_seconds
@@ -134,6 +135,11 @@ class LocalPlatform:
             aws.reset_clients()
             resources = Resources(settings)
 
+        # Before anything that can submit a search shard (API, sweeper schedule): the stand-in for AWS Batch.
+        self.batch = ProcessPoolBatchExecutor(self.config.batch_workers)
+        use_local_executor(self.batch)
+        use_live_source(footage_has_live)  # the API's live links: cameras the simulator loops
+
         from app import app  # imported after the environment is set, as Lambda would
 
         self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port)
@@ -150,8 +156,6 @@ class LocalPlatform:
         if self.config.with_schedules:
             self.scheduler = Scheduler(self._schedule_bindings(), region=settings.aws_region)
             self.scheduler.start()
-        self.batch = ProcessPoolBatchExecutor(self.config.batch_workers)
-        use_local_executor(self.batch)  # the API's searches run their shards on this pool
         logger.info("local platform up: api %s, edge %s, aws %s", self.api_url, self.edge_url,
                     self.emulator.endpoint_url)
 
@@ -166,7 +170,7 @@ class LocalPlatform:
 
         from chalicelib.adapters.revocations import TableRevocations
         from chalicelib.services.audit import AuditLog
-        from chalicelib.services.video_links import EdgeAccessAudit
+        from chalicelib.services.edge_audit import EdgeAccessAudit
         # the same viewer-request function CloudFront runs, on the revocation list the API writes
         self._edge_function = ViewerRequestFunction(TableRevocations(resources.table("records")))
         return MediaEdge(routes={"footage": resources.store("footage"), "media": resources.store("media")},
@@ -208,6 +212,7 @@ class LocalPlatform:
             self._edge_function = None
         if self.batch is not None:
             use_local_executor(None)
+            use_live_source(None)
             self.batch.shutdown()
         if self.faults is not None:
             self.faults.uninstall()

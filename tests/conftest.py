@@ -110,3 +110,11 @@ def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ.clear()
     os.environ.update(saved)
     _forget_cached_services()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The typed API client generated from openapi.json (tests/client_support.py) is importable in every
+    test module: generated once per contract into build/clients/, then only put on sys.path."""
+    from client_support import api_client
+
+    api_client()

@@ -5,21 +5,19 @@ Cloud: one array job on the GPU job queue ``gt-<stage>-search`` with the job def
 ``AWS_BATCH_JOB_ARRAY_INDEX`` and its parameters from ``SHARD_PARAM_<NAME>`` environment variables
 (container overrides), see ``functions/search_shard``.
 
-Local (an emulator endpoint is configured): the API process owns a small ``spawn`` process pool — the
-local platform's own ``ProcessPoolBatchExecutor`` — created on first use, unless the platform hands
-its pool over with :func:`use_local_executor`. ``local/`` is never deployed, so it is imported lazily.
+Local (an emulator endpoint is configured): the local platform hands its own ``spawn`` process pool
+over with :func:`use_local_executor` before it serves; nothing here knows ``local/`` (never deployed).
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientError
+from chalicelib.errors import PermanentError, TransientError
 from chalicelib.ports import BatchExecutor, BatchJobStatus
 from chalicelib.settings import Settings
 
@@ -85,11 +83,10 @@ def use_local_executor(executor: BatchExecutor | None) -> None:
 
 
 def _local_executor() -> BatchExecutor:
-    global _local
     with _lock:
         if _local is None:
-            pool_module = importlib.import_module("local.batch")  # development only; never shipped
-            _local = pool_module.ProcessPoolBatchExecutor(max_workers=LOCAL_POOL_WORKERS)
+            raise PermanentError("no batch pool on the emulator: the local platform hands its pool over "
+                                 "(use_local_executor) before it serves")
         return _local
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.clock import now_ms
 from chalicelib.errors import RecipientOptedOut, StoreError
 from chalicelib.models.sms import OutboxEntry
 from chalicelib.ports import Table
@@ -49,11 +49,11 @@ class TableSmsOutbox:
         self._keep_s = keep_days * 86_400
 
     def send(self, phone: str, text: str, *, kind: str) -> str:
-        now_ms = time.time_ns() // 1_000_000
+        created_ms = now_ms()
         entry = OutboxEntry(message_id=f"sms-{secrets.token_hex(8)}", phone=phone, kind=kind, text=text,
-                            created_ms=now_ms)
+                            created_ms=created_ms)
         self._table.put({**entry.model_dump(mode="json"), "pk": f"SMS#{entry.message_id}", "sk": "outbox",
-                         "owner_id": OUTBOX_FEED, "expires_at": now_ms // 1000 + self._keep_s})
+                         "owner_id": OUTBOX_FEED, "expires_at": created_ms // 1000 + self._keep_s})
         return entry.message_id
 
     def recent(self, limit: int = 50) -> list[OutboxEntry]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.guards import now_ms
 from chalicelib.api.http import Caller, endpoint
+from chalicelib.clock import now_ms
 from chalicelib.models.alert import Alert, AlertList, AlertQuery, AlertStatus
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.dispatch.routing import district_first

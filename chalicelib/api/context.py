@@ -10,12 +10,13 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.settings import Settings, get_settings
+from chalicelib.wiring.cameras import build_camera_registry
 
 if TYPE_CHECKING:
-    from chalicelib.monitoring import Monitoring
-    from chalicelib.saferet import SafeReturn
     from chalicelib.services.search.service import SearchService
     from chalicelib.services.video_links import VideoLinkService
+    from chalicelib.wiring.monitoring import Monitoring
+    from chalicelib.wiring.saferet import SafeReturn
 
 
 class Platform:
@@ -29,30 +30,29 @@ class Platform:
 
     @cached_property
     def cameras(self) -> CameraRegistry:
-        return CameraRegistry(self.resources.table("cameras"), self.resources.store("media"),
-                              index_key=self.settings.camera_index_key)
+        return build_camera_registry(self.resources)
 
     @cached_property
     def saferet(self) -> SafeReturn:
-        from chalicelib.saferet import build_safe_return
+        from chalicelib.wiring.saferet import build_safe_return
 
         return build_safe_return(self.resources, self.cameras)
 
     @cached_property
     def video_links(self) -> VideoLinkService:
-        from chalicelib.adapters.video_links import build_video_links
+        from chalicelib.wiring.video_links import build_video_links
 
         return build_video_links(self.settings, self.resources, self.cameras)
 
     @cached_property
     def monitoring(self) -> Monitoring:
-        from chalicelib.monitoring import build_monitoring
+        from chalicelib.wiring.monitoring import build_monitoring
 
         return build_monitoring(self.resources, self.cameras, self.saferet.sos)
 
     @cached_property
     def searches(self) -> SearchService:
-        from chalicelib.adapters.search import build_search_service
+        from chalicelib.wiring.search import build_search_service
 
         return build_search_service(self.resources, self.cameras)
 

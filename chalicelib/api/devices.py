@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import time
 
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint
+from chalicelib.clock import now_ms
 from chalicelib.models.device import Device, DeviceRegistration
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.owned import OwnedRecords
@@ -24,7 +24,7 @@ def _records() -> OwnedRecords:
 def register_device(caller: Caller, request: Request, *, body: DeviceRegistration) -> Device:
     """Register a safe-return device with its guardian contacts."""
     device = Device(device_id=f"dev-{secrets.token_hex(8)}", owner_id=caller.id, platform=body.platform,
-                    label=body.label, guardians=body.guardians, created_ms=int(time.time() * 1000))
+                    label=body.label, guardians=body.guardians, created_ms=now_ms())
     _records().create(device.device_id, caller.id, device.model_dump(mode="json"), created_ms=device.created_ms)
     return device
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from typing import TypeVar, cast
 
@@ -12,14 +11,11 @@ from pydantic import BaseModel
 
 from chalicelib.api.context import platform
 from chalicelib.api.http import JSON_HEADERS, Caller
+from chalicelib.clock import now_ms
 from chalicelib.services.request_guard import fingerprint, valid_key
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 M = TypeVar("M", bound=BaseModel)
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def limit(caller: Caller, *buckets: str) -> None:

@@ -151,6 +151,9 @@ class RouteDoc:
     response: type[BaseModel] | None
     body_required: bool = True
     idempotent: bool = False  # honours an Idempotency-Key header
+    operation_id: str = ""  # the view's name: what a generated client calls the method
+    tag: str = ""  # the view's module: one group per feature
+    module: str = ""
 
 
 ROUTES: list[RouteDoc] = []
@@ -298,12 +301,14 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
             except ValidationError as exc:  # a service rejected a value while building a model
                 return error_response(ValidationFailed(_validation_message(exc)))
 
+        operation_id = getattr(view, "__name__", "")  # unique per document (tests/unit/api/test_openapi_contract.py)
         router.route(path, methods=list(methods))(wrapper)
         summary = (view.__doc__ or getattr(view, "__name__", "view").replace("_", " ")).strip().splitlines()[0]
         ROUTES.append(RouteDoc(path=path, methods=tuple(methods), allow=tuple(sorted(allow)), status=status,
                                summary=summary, body=declared.model if declared else None, query=query,
                                response=_response_model(view), body_required=declared.required if declared else True,
-                               idempotent=idempotent))
+                               idempotent=idempotent, operation_id=operation_id,
+                               tag=view.__module__.rsplit(".", 1)[-1].replace("_", "-"), module=view.__module__))
         return view
 
     return decorator

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.guards import now_ms
 from chalicelib.api.http import Caller, endpoint
+from chalicelib.clock import now_ms
 from chalicelib.models.dispatch import LinkBundleRequest
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.video_link import VideoLinkGrant

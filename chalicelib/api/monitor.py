@@ -9,8 +9,8 @@ from __future__ import annotations
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.guards import now_ms
 from chalicelib.api.http import Caller, endpoint
+from chalicelib.clock import now_ms
 from chalicelib.errors import NotFound
 from chalicelib.models.monitor import (
     CameraRules,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api.examples import REQUEST_EXAMPLES, example_from_schema, value_for
 from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
 from chalicelib.services.request_guard import KEY_PATTERN
 
@@ -22,6 +24,14 @@ _ERRORS = (("400", "malformed request"), ("401", "missing or invalid token"),
            ("413", "body too large"), ("415", "body is not application/json"), ("422", "invalid values"),
            ("429", "rate limited"), ("500", "unexpected server error (a bug: report the X-Request-Id)"))
 _BODY_ERRORS = {"413", "415"}
+_ERROR_CODES = {"400": "bad_request", "401": "unauthorized", "403": "forbidden", "404": "not_found",
+                "405": "method_not_allowed", "409": "conflict", "413": "payload_too_large",
+                "415": "unsupported_media_type", "422": "validation_failed", "429": "rate_limited",
+                "500": "internal_error"}
+
+
+def _path_example(name: str) -> Any:
+    return value_for(name, {"type": "string"}, {}, 0)
 
 
 def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -34,19 +44,24 @@ def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
 
 def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "tags": [route.tag],
         "summary": route.summary,
         "description": "Principal kinds allowed: " + ", ".join(k.value for k in route.allow),
         "security": [{"bearer": []}],
-        "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+                        "example": _path_example(name)}
                        for name in re.findall(r"{(\w+)}", route.path)],
         "responses": {str(route.status): {"description": "success", "content": {"application/json": {
-            "schema": _schema(route.response, components) if route.response else {"type": "object"}}}}},
+            "schema": _schema(route.response, components) if route.response else {"type": "object"},
+            "example": _response_example(route)}}}},
     }
     for status, why in _ERRORS:
         if status in _BODY_ERRORS and route.body is None:
             continue
         operation["responses"][status] = {"description": why, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"}}}}
+            "schema": {"$ref": "#/components/schemas/Error"},
+            "example": {"error": {"code": _ERROR_CODES.get(status, "error"), "message": why}}}}}
     operation["responses"]["429"]["headers"] = {"Retry-After": {
         "description": "Seconds to wait before retrying.", "required": True,
         "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
@@ -60,12 +75,33 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             "schema": {"type": "string", "enum": ["true", "false"]}}}
     if route.query is not None:
         for name, field in route.query.model_fields.items():
+            schema = route.query.model_json_schema()
             operation["parameters"].append({"name": name, "in": "query", "required": field.is_required(),
-                                            "schema": route.query.model_json_schema()["properties"][name]})
+                                            "schema": schema["properties"][name],
+                                            "example": value_for(name, schema["properties"][name],
+                                                                  schema.get("$defs", {}), 0)})
     if route.body is not None:
         operation["requestBody"] = {"required": route.body_required, "content": {"application/json": {
-            "schema": _schema(route.body, components)}}}
+            "schema": _schema(route.body, components), "example": REQUEST_EXAMPLES.get(route.operation_id)}}}
     return operation
+
+
+def _response_example(route: RouteDoc) -> dict[str, Any]:
+    if route.response is None:
+        return {}
+    schema = route.response.model_json_schema()
+    return example_from_schema(schema, schema.get("$defs", {}))
+
+
+def _tags() -> list[dict[str, str]]:
+    """One tag per API module, described by its docstring's first line."""
+    tags = {}
+    for route in ROUTES:
+        module = sys.modules.get(route.module)
+        doc = (module.__doc__ if module else None) or route.tag
+        tags[route.tag] = doc.strip().splitlines()[0]
+    tags["docs"] = "This document."
+    return [{"name": name, "description": tags[name]} for name in sorted(tags)]
 
 
 def openapi_document() -> dict[str, Any]:
@@ -74,13 +110,15 @@ def openapi_document() -> dict[str, Any]:
     for route in ROUTES:
         for method in route.methods:
             paths.setdefault(route.path, {})[method.lower()] = _operation(route, components)
-    paths["/v1/openapi.json"] = {"get": {"summary": "this document", "security": [],
-                                         "responses": {"200": {"description": "OpenAPI 3.1 document"}}}}
+    paths["/v1/openapi.json"] = {"get": {
+        "operationId": "get_openapi_document", "tags": ["docs"], "summary": "this document", "security": [],
+        "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {
+            "schema": {"type": "object"}, "example": {"openapi": "3.1.0", "info": {"title": "Golden Time API"}}}}}}}}
     return {"openapi": "3.1.0",
             "info": {"title": "Golden Time API", "version": "1.0.0",
                      "description": "Integrated safety control center: cameras, safe return, SOS, X-ray, "
                                     "agency video links, missing-person search."},
-            "servers": [{"url": "/"}], "paths": dict(sorted(paths.items())),
+            "servers": [{"url": "/"}], "tags": _tags(), "paths": dict(sorted(paths.items())),
             "components": {"schemas": components,
                            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
 

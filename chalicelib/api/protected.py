@@ -8,8 +8,9 @@ import secrets
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.guards import limit, now_ms
+from chalicelib.api.guards import limit
 from chalicelib.api.http import Caller, endpoint
+from chalicelib.clock import now_ms
 from chalicelib.models.alert import AlertList
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.protected import ProtectedCreated, ProtectedPerson, ProtectedPositions, ProtectedRegistration

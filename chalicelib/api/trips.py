@@ -6,8 +6,9 @@ from __future__ import annotations
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
-from chalicelib.api.guards import idempotent_create, limit, now_ms
+from chalicelib.api.guards import idempotent_create, limit
 from chalicelib.api.http import Caller, endpoint
+from chalicelib.clock import now_ms
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.trip import PositionBatch, PositionsAccepted, Trip, TripStart
 

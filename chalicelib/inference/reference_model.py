@@ -44,7 +44,7 @@ def build_model() -> bytes:
         from onnx import TensorProto, helper, numpy_helper
     except ImportError as exc:  # onnx is a development dependency; deployments register the model at deploy time
         raise ModelError("the reference model cannot be built here (the onnx package is not installed); "
-                         "register a model with `python -m chalicelib.inference.reference_model`") from exc
+                         "register a model with `python -m chalicelib.cli models register-reference`") from exc
 
     linear, asym = _masks()
     inits = [
@@ -112,18 +112,3 @@ def ensure_reference_model(registry: ModelRegistry, task: str = TASK) -> ModelMa
     if registry.active(task) is None:
         registry.activate(task, NAME, VERSION)
     return manifest
-
-
-def main() -> int:
-    """``python -m chalicelib.inference.reference_model``: register (idempotently) and activate the
-    reference model in the stage's models bucket (a deploy step; needs the onnx package)."""
-    from chalicelib.adapters.resources import Resources
-    from chalicelib.settings import get_settings
-
-    manifest = ensure_reference_model(ModelRegistry(Resources(get_settings()).store("models")))
-    print(f"registered {manifest.ref} (sha256 {manifest.sha256[:12]}…, clinical={manifest.clinical})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,6 +15,9 @@ from chalicelib.models.camera import Camera, NearbyCameras
 from chalicelib.ports import ObjectStore, Table
 from chalicelib.services.camera_index import CameraIndex
 
+LOAD_CHUNK = 5000
+"""Cameras written between two progress reports."""
+
 
 class CameraRegistry:
     def __init__(self, table: Table, store: ObjectStore, *, index_key: str, refresh_seconds: float = 10.0,
@@ -29,9 +32,14 @@ class CameraRegistry:
         self._etag: str | None = None
         self._checked_at = float("-inf")
 
-    def load_catalog(self, cameras: Sequence[Camera]) -> int:
-        """Store every camera and publish the matching index snapshot."""
-        self._table.put_many([c.model_dump(mode="json", exclude_none=True) for c in cameras])
+    def load_catalog(self, cameras: Sequence[Camera], *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Store every camera and publish the matching index snapshot; ``progress(stored, total)``
+        is told after each chunk (a 100,000-camera load takes tens of seconds)."""
+        for start in range(0, len(cameras), LOAD_CHUNK):
+            chunk = cameras[start:start + LOAD_CHUNK]
+            self._table.put_many([c.model_dump(mode="json", exclude_none=True) for c in chunk])
+            if progress is not None:
+                progress(start + len(chunk), len(cameras))
         index = CameraIndex(cameras)
         self._store.put(self._index_key, index.to_npz_bytes(), content_type="application/octet-stream")
         with self._lock:

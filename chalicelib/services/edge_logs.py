@@ -4,7 +4,7 @@ Each gzipped file starts with ``#Version`` and ``#Fields`` lines and holds one t
 per viewer request, ``-`` for an empty field; ``cs-uri-query`` is kept URL-encoded as received.
 The records have the shape the local media edge hands its ``on_access`` callback, so the cloud's
 log function and the local edge write the same audit records
-(:class:`chalicelib.services.video_links.EdgeAccessAudit`). Pure.
+(:class:`chalicelib.services.edge_audit.EdgeAccessAudit`). Pure.
 """
 
 from __future__ import annotations

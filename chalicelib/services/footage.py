@@ -13,12 +13,12 @@ import hashlib
 import logging
 import math
 import re
-import time
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from chalicelib.clock import now_ms
 from chalicelib.errors import PermanentError, ValidationFailed
 from chalicelib.models.footage import FootageSegment
 from chalicelib.ports import ObjectStore, Table
@@ -43,7 +43,7 @@ class FootageExpired(ValidationFailed, PermanentError):
 
 
 def _epoch_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return now_ms()
 
 
 def segment_key(camera_id: str, start_ms: int) -> str:

@@ -12,24 +12,21 @@ camera, or live video from before it existed. Pure: the signer is passed in.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 from chalicelib.errors import ValidationFailed
+from chalicelib.ports import UrlSigner
 
 _SEGMENT_NAME = re.compile(r"^(\d{1,15})\.ts$")
 _EXTINF = re.compile(r"^#EXTINF:([0-9.]+)")
 _ENTRY_TAGS = ("#EXTINF:", "#EXT-X-PROGRAM-DATE-TIME:", "#EXT-X-BYTERANGE:")
 _DISCONTINUITY = "#EXT-X-DISCONTINUITY"
 _SEQUENCE_TAGS = ("#EXT-X-MEDIA-SEQUENCE:", "#EXT-X-DISCONTINUITY-SEQUENCE:")
-
-
-class UrlSigner(Protocol):
-    """Signs ``url`` (its own exact resource) with an expiry and a source range."""
-
-    def sign(self, url: str, *, expires_at: int, ip_cidr: str | None = None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -123,3 +120,22 @@ def sign_live_playlist(playlist: str, scope: LiveLinkScope, *, edge_base: str, s
                 line = f"{tag}{int(line[len(tag):]) + extra}"
         out.append(line)
     return "\n".join([*out, *kept, *pending]) + "\n"
+
+
+_SAFE_B64 = re.compile(r"[A-Za-z0-9\-_~]+")
+
+
+def cloudfront_b64decode(value: str) -> bytes:
+    """CloudFront's URL-safe base64 (``-`` ``_`` ``~`` for ``+`` ``=`` ``/``)."""
+    if not _SAFE_B64.fullmatch(value):
+        raise ValueError("not CloudFront-safe base64")
+    standard = value.replace("-", "+").replace("_", "=").replace("~", "/")
+    return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+
+
+def decode_policy(policy_b64: str) -> dict[str, Any]:
+    """The JSON of a ``Policy`` parameter (no signature check: for code behind a verifying edge)."""
+    policy = json.loads(cloudfront_b64decode(policy_b64))
+    if not isinstance(policy, dict):
+        raise ValueError("policy is not a JSON object")
+    return policy

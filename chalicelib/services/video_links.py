@@ -25,16 +25,14 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
-from chalicelib.errors import ApiError, ConditionFailed, Conflict, Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed
 from chalicelib.models.camera import Camera, CameraStatus
 from chalicelib.models.footage import FootageSegment
 from chalicelib.models.principal import Principal
@@ -47,7 +45,7 @@ from chalicelib.models.video_link import (
     VideoLinkGrant,
     VideoLinkRequest,
 )
-from chalicelib.ports import MessageQueue, ObjectStore, Table
+from chalicelib.ports import MessageQueue, ObjectStore, Table, UrlSigner
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.evidence import EvidenceLocker
@@ -67,7 +65,7 @@ AUDITED_HASHES = 100
 the manifest's hash, which pins the held manifest object)."""
 MAX_PROBES = 64
 """Cameras checked for video per request, nearest first, before the search gives up widening."""
-_REQUEST_ID = re.compile(r"^vl-[0-9a-f]{16}$")
+REQUEST_ID = re.compile(r"^vl-[0-9a-f]{16}$")
 _LINK_PARAM = re.compile(r"[?&]link=(vl-[0-9a-f]{16})(?:&|$)")
 _LINK_PATH = re.compile(r"/links/(vl-[0-9a-f]{16})/")
 
@@ -76,8 +74,6 @@ ACTION_DENIED = "video-link.denied"
 ACTION_REJECTED = "video-link.rejected"
 ACTION_REVOKED = "video-link.revoked"
 ACTION_PRESERVED = "video-link.evidence-preserved"
-ACTION_EDGE = "edge.access"
-ACTION_EDGE_NOISE = "edge.unattributed"
 ACTION_API_NOISE = "video-link.unauthenticated"
 
 
@@ -161,7 +157,7 @@ class EdgeLiveLinks:
     """Live links through the edge: the camera's live playlist, signed for that one URL; the
     playlist origin signs each live segment (cloud: gateways' HLS in S3; local: the simulator)."""
 
-    def __init__(self, signer: CloudFrontUrlSigner, edge_base: str, has_live: Callable[[Camera], bool], *,
+    def __init__(self, signer: UrlSigner, edge_base: str, has_live: Callable[[Camera], bool], *,
                  clock: Callable[[], float] = time.time) -> None:
         self._signer = signer
         self._base = edge_base.rstrip("/")
@@ -184,7 +180,7 @@ class RevocationList(Protocol):
 
 class VideoLinkService:
     def __init__(self, *, cameras: CameraRegistry, footage: FootageCatalog, media: ObjectStore, records: Table,
-                 audit: AuditLog, signer: CloudFrontUrlSigner, edge_base: str, live: LiveLinks,
+                 audit: AuditLog, signer: UrlSigner, edge_base: str, live: LiveLinks,
                  retention_days: int, revocations: RevocationList, evidence: EvidenceLocker | None = None,
                  evidence_queue: MessageQueue | None = None, max_probes: int = MAX_PROBES,
                  clock: Callable[[], float] = time.time) -> None:
@@ -322,7 +318,7 @@ class VideoLinkService:
 
     def get(self, principal_id: str, request_id: str) -> VideoLinkGrant:
         """The agency's own request; another agency's id is answered like a missing one (404)."""
-        if not _REQUEST_ID.match(request_id):
+        if not REQUEST_ID.match(request_id):
             raise NotFound(f"no video-link request {request_id}")
         body = self._records.get(request_id, principal_id)
         return VideoLinkGrant.model_validate({k: v for k, v in body.items() if k in VideoLinkGrant.model_fields})
@@ -437,73 +433,3 @@ def recorded_playlist(segments: list[FootageSegment], window: TimeWindow,
     starts at the window's start."""
     return hls.vod_playlist(segments, segment_url, start_offset=hls.start_offset_s(segments, window.start_ms),
                             program_date_time=True)
-
-
-NOISE_SAMPLE_EVERY = 100
-"""Requests that name no link (scanners, expired bookmarks): one record per this many, with the count."""
-
-
-class NoiseSampler:
-    """Counts unattributable refusals and keeps one sampled audit record per ``every`` of them,
-    so noise is measured without a 400-day record per request."""
-
-    def __init__(self, audit: AuditLog, action: str, *, every: int = NOISE_SAMPLE_EVERY) -> None:
-        self._audit = audit
-        self._action = action
-        self._every = every
-        self._seen = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, *, source_ip: str, subject: str, details: Mapping[str, Any]) -> bool:
-        """Count one; ``True`` when this one was written (the first and every ``every``-th)."""
-        with self._lock:
-            self._seen += 1
-            seen = self._seen
-        if (seen - 1) % self._every:
-            return False
-        try:
-            self._audit.append(self._action, actor="unauthenticated", result="sampled", source_ip=source_ip,
-                               subject=subject, details={**details, "sampled_one_in": self._every, "seen": seen})
-        except ConditionFailed:
-            logger.warning("sampled noise record collided")
-        return True
-
-
-class EdgeAccessAudit:
-    """The edge's ``on_access`` callback: one audit record per request that names a link
-    (allowed or refused, attributed to the agency whose link it is); requests naming none are
-    counted and sampled (:class:`NoiseSampler`)."""
-
-    def __init__(self, audit: AuditLog, records: Table, *, noise_every: int = NOISE_SAMPLE_EVERY) -> None:
-        self._audit = audit
-        self._records = OwnedRecords(records, RECORD_KIND)
-        self._owners: dict[str, tuple[str, str]] = {}
-        self._noise = NoiseSampler(audit, ACTION_EDGE_NOISE, every=noise_every)
-
-    def _owner(self, request_id: str) -> tuple[str, str] | None:
-        if request_id not in self._owners:
-            try:
-                body = self._records.get(request_id, None)
-            except NotFound:
-                return None
-            self._owners[request_id] = (str(body.get("owner_id", "unknown")), str(body.get("incident_number", "")))
-        return self._owners[request_id]
-
-    def __call__(self, record: Mapping[str, Any]) -> None:
-        path = str(record.get("path", ""))
-        named = record.get("link")
-        request_id = (request_id_of(record.get("resource")) or request_id_of(path)
-                      or (named if isinstance(named, str) and _REQUEST_ID.match(named) else None))
-        status = int(record.get("status", 0))
-        details = {"path": path, "status": status, "reason": str(record.get("reason", "")),
-                   "bytes": int(record.get("bytes", 0))}
-        if request_id is None:
-            self._noise(source_ip=str(record.get("client_ip", "")), subject=path, details=details)
-            return
-        owner = self._owner(request_id)
-        try:
-            self._audit.append(ACTION_EDGE, actor=owner[0] if owner else f"unknown-link:{request_id}",
-                               result="ok" if status < 400 else "denied", source_ip=str(record.get("client_ip", "")),
-                               subject=request_id, details={**details, "incident": owner[1] if owner else None})
-        except ConditionFailed:  # a uuid collision: practically impossible, never worth a crash
-            logger.warning("edge access audit record collided")

@@ -7,7 +7,6 @@ visibility) and is redelivered by SQS until it lands or reaches the DLQ. Powerto
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,11 +26,12 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sqs import SqsQueue
+from chalicelib.clock import now_ms
 from chalicelib.errors import TransientError
 from chalicelib.models.dispatch import DispatchEnvelope
-from chalicelib.saferet import build_evidence_links, build_safe_return
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import build_evidence_links, build_safe_return
 
 logger = Logger(service="agency-dispatch")
 metrics = Metrics(namespace="GoldenTime", service="agency-dispatch")
@@ -54,7 +54,7 @@ def runtime() -> Runtime:
     agencies = build_safe_return(resources, evidence=build_evidence_links(resources)).agencies
 
     def deliver(envelope: DispatchEnvelope) -> dict[str, Any]:
-        return agencies.deliver(envelope, time.time_ns() // 1_000_000).model_dump(mode="json")
+        return agencies.deliver(envelope, now_ms()).model_dump(mode="json")
 
     persistence = DynamoDBPersistenceLayer(table_name=resources.catalog.table("idempotency"),
                                            boto3_client=resources.client("dynamodb"))

@@ -3,7 +3,6 @@ urgent control-center alert and is sent again."""
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -12,9 +11,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.saferet import build_safe_return
+from chalicelib.clock import now_ms
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import build_safe_return
 
 logger = Logger(service="dispatch-receipts")
 metrics = Metrics(namespace="GoldenTime", service="dispatch-receipts")
@@ -31,7 +31,7 @@ def agencies() -> DispatchService:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    resent = agencies().check_overdue(time.time_ns() // 1_000_000)
+    resent = agencies().check_overdue(now_ms())
     metrics.add_metric(name="DispatchesUnacknowledged", unit=MetricUnit.Count, value=len(resent))
     logger.info("dispatch receipts checked", extra={"resent": [r.dispatch_id for r in resent]})
     return {"resent": len(resent)}

@@ -26,9 +26,9 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.sms import GuardianText
-from chalicelib.saferet import build_sms_sender
 from chalicelib.services.guardians import send_text
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import build_sms_sender
 
 logger = Logger(service="guardian-sms")
 metrics = Metrics(namespace="GoldenTime", service="guardian-sms")

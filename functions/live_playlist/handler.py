@@ -23,8 +23,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.signing_key import signer_from_settings
 from chalicelib.errors import ObjectMissing, ValidationFailed
 from chalicelib.ports import ObjectStore
-from chalicelib.services.edge_policy import decode_policy
-from chalicelib.services.live_playlists import scope_of, sign_live_playlist
+from chalicelib.services.live_playlists import decode_policy, scope_of, sign_live_playlist
 from chalicelib.settings import get_settings
 
 logger = Logger(service="live-playlist")

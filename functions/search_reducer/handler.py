@@ -7,21 +7,20 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.adapters.search import build_search_reducer
 from chalicelib.errors import NotFound
+from chalicelib.s3_events import s3_objects
 from chalicelib.services.search.reducer import SearchReducer
 from chalicelib.settings import get_settings
+from chalicelib.wiring.search import build_search_reducer
 
 logger = Logger(service="search-reducer")
 metrics = Metrics(namespace="GoldenTime", service="search-reducer")
@@ -36,14 +35,11 @@ def reducer() -> SearchReducer:
 
 
 def searches_of(record: SQSRecord) -> list[str]:
-    body = record.json_body
-    if isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
-        return []
     found = []
-    for s3_record in S3Event(body).records:
-        match = DONE_KEY.match(unquote_plus(s3_record.s3.get_object.key))
+    for obj in s3_objects(record):
+        match = DONE_KEY.match(obj.key)
         if match is None:
-            logger.warning("not a shard done marker", extra={"key": s3_record.s3.get_object.key})
+            logger.warning("not a shard done marker", extra={"key": obj.key})
             continue
         found.append(match["search_id"])
     return found

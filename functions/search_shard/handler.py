@@ -17,9 +17,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib.adapters.batch import PARAM_PREFIX
 from chalicelib.adapters.resources import Resources
-from chalicelib.adapters.search import build_shard_runner
 from chalicelib.services.search.shard import ShardRunner
 from chalicelib.settings import get_settings
+from chalicelib.wiring.search import build_shard_runner
 
 logger = Logger(service="search-shard")
 metrics = Metrics(namespace="GoldenTime", service="search-shard")

@@ -13,11 +13,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.adapters.search import build_search_sweeper
 from chalicelib.models.search import SearchStatus
 from chalicelib.schedule import slot_ms
 from chalicelib.services.search.sweeper import SearchSweeper
 from chalicelib.settings import get_settings
+from chalicelib.wiring.search import build_search_sweeper
 
 logger = Logger(service="search-sweeper")
 metrics = Metrics(namespace="GoldenTime", service="search-sweeper")

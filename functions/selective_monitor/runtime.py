@@ -9,9 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -21,11 +19,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.inference.active import ActivePointer
-from chalicelib.monitoring import build_monitoring
 from chalicelib.ports import ObjectStore
+from chalicelib.s3_events import s3_objects
 from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
 from chalicelib.video.detect import Detector, build_detector
 from chalicelib.video.models import DETECTOR, SHARED_MODELS, load_video_model, video_registry
+from chalicelib.wiring.monitoring import build_monitoring
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -89,11 +88,5 @@ def build_runtime(resources: Resources, detector: Detector | None = None) -> Mon
 
 
 def uploads_of(record: SQSRecord) -> list[dict[str, Any]]:
-    """The objects an S3 notification names (keys arrive URL-encoded); [] for ``s3:TestEvent``."""
-    body = record.json_body
-    if isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
-        return []
-    if not isinstance(body, dict) or not isinstance(body.get("Records"), list):
-        raise ValueError("not an S3 event notification")
-    return [{"bucket": r.s3.bucket.name, "key": unquote_plus(r.s3.get_object.key),
-             "etag": r.s3.get_object.etag.strip('"')} for r in S3Event(body).records]
+    """The objects an S3 notification names; [] for ``s3:TestEvent``."""
+    return [{"bucket": obj.bucket, "key": obj.key, "etag": obj.etag} for obj in s3_objects(record)]

@@ -6,7 +6,6 @@ write, and only the winner dispatches, so a duplicate delivery (or the watchdog)
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -19,10 +18,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.clock import now_ms
 from chalicelib.models.sos import EscalationRequest
-from chalicelib.saferet import build_safe_return
 from chalicelib.services.sos import SosService
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import build_safe_return
 
 logger = Logger(service="sos-escalation")
 metrics = Metrics(namespace="GoldenTime", service="sos-escalation")
@@ -44,7 +44,7 @@ def record_handler(record: SQSRecord) -> None:
     except ValidationError:
         logger.error("malformed escalation message dropped", extra={"message_id": record.message_id})
         return  # permanent: retrying cannot fix it
-    incident = sos_service().escalate(request.incident_id, time.time_ns() // 1_000_000)
+    incident = sos_service().escalate(request.incident_id, now_ms())
     if incident is not None:
         metrics.add_metric(name="SosEscalated", unit=MetricUnit.Count, value=1)
 

@@ -4,7 +4,6 @@ the incident's conditional state change keeps escalation exactly once)."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -15,9 +14,10 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.saferet import SafeReturn, build_safe_return
+from chalicelib.clock import now_ms
 from chalicelib.services.watchdog import sweep
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import SafeReturn, build_safe_return
 
 logger = Logger(service="trip-watchdog")
 metrics = Metrics(namespace="GoldenTime", service="trip-watchdog")
@@ -32,7 +32,7 @@ def safe_return() -> SafeReturn:
 
 def _now_ms(event: EventBridgeEvent) -> int:
     """Wall clock, but never earlier than the schedule's slot (a replayed event judges as of now)."""
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     try:
         return max(now, int(datetime.fromisoformat(event.time).timestamp() * 1000))
     except (KeyError, TypeError, ValueError):

@@ -7,9 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -22,6 +20,7 @@ from chalicelib.inference.active import ActiveModel
 from chalicelib.inference.reference_model import TASK, ensure_reference_model
 from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.xray import XrayUpload
+from chalicelib.s3_events import s3_objects
 from chalicelib.services.xray import XrayStudies
 from chalicelib.services.xray_reader import PreparedBatch, UploadId, XrayReader, upload_id
 
@@ -91,21 +90,11 @@ def build_runtime(resources: Resources) -> ReaderRuntime:
 
 
 def uploads_of(record: SQSRecord) -> list[XrayUpload]:
-    """The objects an S3 notification names (keys arrive URL-encoded); [] for ``s3:TestEvent``."""
-    body = record.json_body
-    if isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
-        return []
-    if not isinstance(body, dict) or not isinstance(body.get("Records"), list):
-        raise ValueError("not an S3 event notification")
+    """The objects an S3 notification names; [] for ``s3:TestEvent``."""
     sent_ms = int(record.attributes.sent_timestamp or 0)
     count = int(record.attributes.approximate_receive_count or 1)
-    uploads = []
-    for s3_record in S3Event(body).records:
-        obj = s3_record.s3.get_object
-        uploads.append(XrayUpload(bucket=s3_record.s3.bucket.name, key=unquote_plus(obj.key), etag=obj.etag.strip('"'),
-                                  version_id=obj.version_id, size=int(obj.get("size") or 0), sent_ms=sent_ms,
-                                  receive_count=count))
-    return uploads
+    return [XrayUpload(bucket=obj.bucket, key=obj.key, etag=obj.etag, version_id=obj.version_id, size=obj.size,
+                       sent_ms=sent_ms, receive_count=count) for obj in s3_objects(record)]
 
 
 def batch_uploads(records: list[dict[str, Any]]) -> list[XrayUpload]:

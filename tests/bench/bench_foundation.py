@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from chalicelib.models.camera import Camera, CameraStatus
 from chalicelib.services.camera_index import CameraIndex
-from chalicelib.services.seoul_catalog import generate_seoul_cameras, sample_points_in_seoul
+from local.seoul_catalog import generate_seoul_cameras, sample_points_in_seoul
 
 P99_TARGET_MS = 1.0
 

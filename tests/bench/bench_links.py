@@ -36,27 +36,24 @@ from moto import mock_aws
 from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.revocations import TableRevocations
-from chalicelib.adapters.video_links import evidence_locker
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.models.video_link import AgencyKind, AgencyProfile, VideoLinkRequest
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.camera_index import CameraIndex
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.edge_policy import EdgePolicyVerifier
+from chalicelib.services.edge_audit import EdgeAccessAudit
 from chalicelib.services.footage import FootageCatalog, segment_key
-from chalicelib.services.seoul_catalog import generate_seoul_cameras
-from chalicelib.services.video_links import (
-    EdgeAccessAudit,
-    EdgeLiveLinks,
-    VideoLinkService,
-)
+from chalicelib.services.video_links import EdgeLiveLinks, VideoLinkService
 from chalicelib.settings import Settings
 from chalicelib.video.segmenter import make_synthetic_video
+from chalicelib.wiring.video_links import evidence_locker
 from local.edge_function import ViewerRequestFunction, viewer_request_event
+from local.edge_policy import EdgePolicyVerifier
 from local.http_client import session_from
 from local.keys import ensure_signing_key
 from local.media_edge import MediaEdge
+from local.seoul_catalog import generate_seoul_cameras
 
 P95_TARGET_MS = 100.0
 SCENE = (37.5665, 126.9780)

@@ -33,15 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agency_support import Receiver, start_receiver
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.cli import create_principal, load_seoul
+from chalicelib.cli import create_principal
 from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.saferet import build_safe_return
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import build_safe_return
 from local.capture import drain
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, offset
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
+from local.seoul_catalog import load_seoul
 
 P95_TARGET_MS = 100.0
 AGENCY_P95_TARGET_MS = 150.0

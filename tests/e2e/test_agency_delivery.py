@@ -17,9 +17,9 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
 from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.saferet import build_safe_return
 from chalicelib.services.audit import AuditLog
 from chalicelib.settings import get_settings
+from chalicelib.wiring.saferet import build_safe_return
 from local.http_client import session_from
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,7 @@ from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.alert import AlertKind
 from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget, DeliveryStatus, DispatchAck
 from chalicelib.models.sos import SosRequest
-from chalicelib.saferet import build_safe_return
+from chalicelib.wiring.saferet import build_safe_return
 from functions.agency_dispatch import handler as delivery
 from functions.dispatch_receipts import handler as receipts
 

@@ -25,8 +25,8 @@ from xray_support import png_bytes, synthetic_chest
 from chalicelib.catalog import build_catalog
 from chalicelib.models.sos import SosRequest
 from chalicelib.models.xray import StudyCreate, StudyStatus
-from chalicelib.saferet import build_safe_return
 from chalicelib.services.xray import XrayStudies
+from chalicelib.wiring.saferet import build_safe_return
 from local import s3_notifications
 from local.capture import drain
 from local.gps_tracks import CITY_HALL
@@ -189,9 +189,9 @@ def test_the_documented_batch_state_change_is_an_eventbridge_event_nothing_consu
 def test_selective_monitor_analyses_a_documented_korean_key_as_the_emulators_notification(emulator_notifications,
                                                                                          monkeypatch):
     from chalicelib.models.monitor import CameraRules
-    from chalicelib.monitoring import build_monitoring
     from chalicelib.services.monitor import CameraStateStore
     from chalicelib.video.detect import build_detector
+    from chalicelib.wiring.monitoring import build_monitoring
     from functions.selective_monitor import runtime
 
     aws = emulator_notifications

@@ -11,7 +11,6 @@ from typing import Any
 import av
 import pytest
 
-from chalicelib.adapters.video_links import build_video_links
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.models.video_link import AgencyKind, AgencyProfile, VideoLinkRequest
@@ -19,6 +18,7 @@ from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.video.segmenter import make_synthetic_video
+from chalicelib.wiring.video_links import build_video_links
 from functions.evidence_preserver import handler
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
 

@@ -16,8 +16,8 @@ from chalicelib.adapters.sms import TableSmsOutbox
 from chalicelib.cli import main as cli
 from chalicelib.models.device import Device, GuardianContact
 from chalicelib.models.sos import SosRequest
-from chalicelib.saferet import build_safe_return
 from chalicelib.services.owned import OwnedRecords
+from chalicelib.wiring.saferet import build_safe_return
 from functions.guardian_sms import handler as sms
 
 OWNER = "app-alice"

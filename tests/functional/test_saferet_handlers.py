@@ -15,8 +15,8 @@ from chalicelib.models.common import GeoPoint
 from chalicelib.models.device import Device
 from chalicelib.models.sos import IncidentStatus, SosRequest
 from chalicelib.models.trip import TripStart
-from chalicelib.saferet import build_safe_return
 from chalicelib.services.owned import OwnedRecords
+from chalicelib.wiring.saferet import build_safe_return
 from functions.sos_escalation import handler as escalation
 from functions.trip_watchdog import handler as watchdog
 from local.capture import drain

@@ -21,13 +21,13 @@ from search_support import (
     write_clip,
 )
 
-from chalicelib.adapters.search import build_search_service
 from chalicelib.errors import ValidationFailed
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.search import LastSeen, SearchRequest, SearchStatus
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.search.service import PhotoRejected
+from chalicelib.wiring.search import build_search_service
 from local.lambda_runtime import LambdaContext
 from local.pump import _record
 

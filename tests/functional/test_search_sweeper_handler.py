@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from conftest import scheduled_event
 
-from chalicelib.adapters.search import running_searches, search_records
 from chalicelib.models.search import SearchStatus, ShardResult
 from chalicelib.services.search.shard import done_key, shard_key
+from chalicelib.wiring.search import running_searches, search_records
 from functions.search_sweeper import handler
 from local.lambda_runtime import LambdaContext
 

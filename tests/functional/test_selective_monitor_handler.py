@@ -12,9 +12,9 @@ import pytest
 from monitor_support import MISSING_FOOTAGE, VTEST, YOLOX, clip_bytes, jpeg_of, lawn_rules, s3_sqs_event, upload, vtest_frames
 
 from chalicelib.models.monitor import CameraRules, EventStatus
-from chalicelib.monitoring import build_monitoring
 from chalicelib.services.monitor import CameraStateStore
 from chalicelib.video.detect import build_detector
+from chalicelib.wiring.monitoring import build_monitoring
 from functions.selective_monitor import handler, runtime
 from local.lambda_runtime import LambdaContext
 

@@ -11,11 +11,11 @@ from chalicelib.errors import Conflict, NotFound, TransientError
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.monitor import EventStatus, MonitorEvent, RuleKind
 from chalicelib.models.sos import SosRequest
-from chalicelib.monitoring import build_monitoring
-from chalicelib.saferet import build_safe_return
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.monitor import CameraState, CameraStateStore
 from chalicelib.services.monitor.priority import SOS_BOOST, base_priority
+from chalicelib.wiring.monitoring import build_monitoring
+from chalicelib.wiring.saferet import build_safe_return
 
 CITY_HALL = (37.5663, 126.9779)
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.search import build_search_reducer, running_searches, search_records
 from chalicelib.errors import AppError
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.footage import FootageSegment
@@ -24,6 +23,7 @@ from chalicelib.services.search.service import SearchService
 from chalicelib.services.search.shard import done_key, shard_key
 from chalicelib.services.search.stages import Stages
 from chalicelib.services.search.sweeper import SearchSweeper
+from chalicelib.wiring.search import build_search_reducer, running_searches, search_records
 
 LAT, LON = 37.5665, 126.9780
 OWNER = "police-112"

@@ -9,10 +9,10 @@ import pytest
 
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.sos import IncidentStatus, SosRequest
-from chalicelib.saferet import SafeReturn, build_safe_return
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.sos import PENDING_SOS
 from chalicelib.services.watchdog import SOS_GRACE_MS, sweep
+from chalicelib.wiring.saferet import SafeReturn, build_safe_return
 from local.capture import drain
 
 T0 = 1_763_800_000_000

@@ -19,20 +19,21 @@ from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
 from chalicelib.adapters.evidence import RsaReceiptSigner, S3EvidenceVault
 from chalicelib.adapters.revocations import TableRevocations
 from chalicelib.adapters.signing_key import load_signing_key
-from chalicelib.adapters.video_links import build_video_links
 from chalicelib.errors import Forbidden, NotFound, PermanentError, ValidationFailed
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.models.video_link import AgencyKind, AgencyProfile, LinkMode, LinkStatus, VideoLinkRequest
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.edge_policy import EdgeDenied, EdgePolicyVerifier
+from chalicelib.services.edge_audit import EdgeAccessAudit
 from chalicelib.services.evidence import EvidenceLocker, verify_receipt, verify_segments
 from chalicelib.services.footage import FootageCatalog, segment_key
 from chalicelib.services.live_playlists import LiveLinkScope, sign_live_playlist
-from chalicelib.services.video_links import EdgeAccessAudit, VideoLinkService
+from chalicelib.services.video_links import VideoLinkService
 from chalicelib.video.segmenter import make_synthetic_video
+from chalicelib.wiring.video_links import build_video_links
 from local.edge_function import ViewerRequestFunction, viewer_request_event
+from local.edge_policy import EdgeDenied, EdgePolicyVerifier
 from local.keys import ensure_signing_key
 
 REGION = "ap-northeast-2"

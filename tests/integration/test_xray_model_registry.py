@@ -45,8 +45,8 @@ def test_registering_with_a_wrong_hash_or_activating_an_unknown_model_is_refused
 
 
 def test_the_deploy_step_registers_and_activates_the_reference_model(registry, capsys):
-    from chalicelib.inference.reference_model import main
+    from chalicelib.cli import main
 
-    assert main() == 0
+    assert main(["models", "register-reference"]) == 0
     assert registry.active("xray") == (NAME, VERSION)
     assert "clinical=False" in capsys.readouterr().out

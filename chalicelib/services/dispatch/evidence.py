@@ -12,8 +12,7 @@ import hashlib
 from pydantic import Field
 
 from chalicelib.models.common import EpochMs, Message
-from chalicelib.ports import ObjectStore
-from chalicelib.services.live_playlists import UrlSigner
+from chalicelib.ports import ObjectStore, UrlSigner
 from chalicelib.services.video_links import object_url
 
 EVIDENCE_LINK_S = 3600

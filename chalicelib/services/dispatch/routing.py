@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.sos import DistrictRef, EmergencyKind
-from chalicelib.services.seoul_catalog import district_at
+from chalicelib.services.districts import district_at
 
 T = TypeVar("T")
 

@@ -18,15 +18,6 @@ from chalicelib.errors import Forbidden, ValidationFailed
 from chalicelib.models.footage import FootageSegment
 from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.models.video_link import AgencyKind, AgencyProfile, LinkMode, TimeWindow, VideoLinkRequest
-from chalicelib.services.edge_policy import (
-    BAD_SIGNATURE,
-    EXPIRED,
-    RESOURCE_MISMATCH,
-    SOURCE_IP_NOT_ALLOWED,
-    EdgeDenied,
-    EdgePolicyVerifier,
-    resource_matches,
-)
 from chalicelib.services.footage import DAY_MS
 from chalicelib.services.video_links import (
     agency_profile,
@@ -35,6 +26,15 @@ from chalicelib.services.video_links import (
     object_url,
     recorded_playlist,
     request_id_of,
+)
+from local.edge_policy import (
+    BAD_SIGNATURE,
+    EXPIRED,
+    RESOURCE_MISMATCH,
+    SOURCE_IP_NOT_ALLOWED,
+    EdgeDenied,
+    EdgePolicyVerifier,
+    resource_matches,
 )
 
 NOW_MS = 1_800_000_000_000

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
-from chalicelib.services.edge_policy import (
+from local.edge_policy import (
     EdgeDenied,
     EdgePolicyVerifier,
     resource_matches,

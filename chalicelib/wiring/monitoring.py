@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.clock import now_ms
 from chalicelib.errors import AppError
 from chalicelib.models.sos import IncidentStatus
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.monitor.priority import SOS_ACTIVE_S, NearbyIncident
 from chalicelib.services.monitor.store import CameraRulesStore, MonitorEventStore
 from chalicelib.services.sos import SosService
+from chalicelib.wiring.cameras import build_camera_registry
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,10 @@ def active_incidents(sos: SosService) -> Callable[[], list[NearbyIncident]]:
     """The safe-return service's SOS incidents that are still active (not cancelled, recent)."""
 
     def incidents() -> list[NearbyIncident]:
-        now_ms = time.time_ns() // 1_000_000
+        now = now_ms()
         found = []
         for incident in sos.recent(limit=200):
-            if incident.status is IncidentStatus.CANCELLED or now_ms - incident.created_ms > SOS_ACTIVE_S * 1000:
+            if incident.status is IncidentStatus.CANCELLED or now - incident.created_ms > SOS_ACTIVE_S * 1000:
                 continue
             found.append(NearbyIncident(incident_id=incident.incident_id, lat=incident.location.lat,
                                         lon=incident.location.lon, created_ms=incident.created_ms,
@@ -52,10 +53,9 @@ def camera_locator(cameras: CameraRegistry) -> Callable[[str], tuple[float, floa
 def build_monitoring(resources: Resources, cameras: CameraRegistry | None = None,
                      sos: SosService | None = None) -> Monitoring:
     """``sos`` defaults to a safe-return service of its own (the worker); the API passes its own."""
-    registry = cameras or CameraRegistry(resources.table("cameras"), resources.store("media"),
-                                         index_key=resources.settings.camera_index_key)
+    registry = cameras or build_camera_registry(resources)
     if sos is None:
-        from chalicelib.saferet import build_safe_return
+        from chalicelib.wiring.saferet import build_safe_return
 
         sos = build_safe_return(resources, registry).sos
     table = resources.table("records")

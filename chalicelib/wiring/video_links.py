@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,9 +15,10 @@ from chalicelib.ports import ObjectStore
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.evidence import EvidenceLocker
-from chalicelib.services.footage import DAY_MS, FootageCatalog
+from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.video_links import EdgeLiveLinks, ExportPreserver, LiveLinks, VideoLinkService
 from chalicelib.settings import Settings
+from chalicelib.wiring.cameras import build_camera_registry
 
 LIVE_PREFIX = "live"
 """Camera gateways write each camera's live HLS (``live/<camera>/index.m3u8`` + segments) here."""
@@ -37,28 +37,29 @@ def gateway_has_live(media: ObjectStore) -> Callable[[Camera], bool]:
     return has_live
 
 
-def footage_has_live(footage: FootageCatalog, retention_days: int) -> Callable[[Camera], bool]:
-    """Local: the camera simulator loops a camera's stored footage, so a camera with any is live."""
+LiveSource = Callable[[FootageCatalog, Settings], Callable[[Camera], bool]]
+"""Given the footage catalog and settings, what makes a camera live."""
 
-    def has_live(camera: Camera) -> bool:
-        now_ms = int(time.time() * 1000)
-        return footage.has_footage(camera.camera_id, now_ms - retention_days * DAY_MS, now_ms)
+_live_source: LiveSource | None = None
 
-    return has_live
+
+def use_live_source(source: LiveSource | None) -> None:
+    """The local platform hands over its camera simulator's notion of live (``None`` forgets it)."""
+    global _live_source
+    _live_source = source
 
 
 def build_video_links(settings: Settings, resources: Resources, cameras: CameraRegistry | None = None,
                       *, live: LiveLinks | None = None) -> VideoLinkService:
-    """Live links always go through the edge; what makes a camera live is the local simulator
-    (an emulator endpoint is configured) or the camera gateways' playlists in S3 (the cloud)."""
+    """Live links always go through the edge; what makes a camera live is the camera gateways'
+    playlists in S3, or the live source the local platform handed over (its simulator)."""
     footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
     signer = signer_from_settings(settings, lambda: resources.client("secretsmanager"))
     media = resources.store("media")
     if live is None:
-        has_live = (footage_has_live(footage, settings.footage_retention_days) if settings.aws_endpoint_url
-                    else gateway_has_live(media))
+        has_live = _live_source(footage, settings) if _live_source is not None else gateway_has_live(media)
         live = EdgeLiveLinks(signer, settings.media_edge_url, has_live)
-    registry = cameras or CameraRegistry(resources.table("cameras"), media, index_key=settings.camera_index_key)
+    registry = cameras or build_camera_registry(resources)
     return VideoLinkService(cameras=registry, footage=footage, media=media,
                             records=resources.table("records"), audit=AuditLog(resources.table("audit")),
                             signer=signer, edge_base=settings.media_edge_url, live=live,

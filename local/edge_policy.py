@@ -1,4 +1,5 @@
-"""Verify a CloudFront custom-policy signed URL the way the CDN edge does. Pure: no I/O.
+"""Verify a CloudFront custom-policy signed URL the way the CDN edge does (the local media edge's
+stand-in for CloudFront; the cloud never runs this). Pure: no I/O.
 
 The wire format: ``Policy`` and ``Signature`` are base64 in CloudFront's URL-safe alphabet
 (``+`` → ``-``, ``=`` → ``_``, ``/`` → ``~``); ``Signature`` is RSA PKCS#1 v1.5 over the exact
@@ -9,7 +10,6 @@ one) to ``DateLessThan`` (required), ``DateGreaterThan`` and ``IpAddress`` (IPv4
 
 from __future__ import annotations
 
-import base64
 import binascii
 import ipaddress
 import json
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from chalicelib.errors import AppError
+from chalicelib.services.live_playlists import cloudfront_b64decode
 
 SIGNING_PARAMS = ("Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm")
 """Query parameters that carry the signature; they are not part of the signed resource."""
@@ -44,7 +45,6 @@ RevocationCheck = Callable[[str, dict[str, Any]], str | None]
 
 PublicKeyInput = bytes | str | rsa.RSAPublicKey
 
-_SAFE_B64 = re.compile(r"[A-Za-z0-9\-_~]+")
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
 _CONDITIONS = {"DateLessThan", "DateGreaterThan", "IpAddress"}
 
@@ -102,21 +102,6 @@ def split_signing_params(url: str) -> tuple[str, dict[str, list[str]]]:
             kept.append(item)
     base = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else parts.path
     return (f"{base}?{'&'.join(kept)}" if kept else base), found
-
-
-def _b64decode(value: str) -> bytes:
-    if not _SAFE_B64.fullmatch(value):
-        raise ValueError("not CloudFront-safe base64")
-    standard = value.replace("-", "+").replace("_", "=").replace("~", "/")
-    return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
-
-
-def decode_policy(policy_b64: str) -> dict[str, Any]:
-    """The JSON of a ``Policy`` parameter (no signature check: for code behind a verifying edge)."""
-    policy = json.loads(_b64decode(policy_b64))
-    if not isinstance(policy, dict):
-        raise ValueError("policy is not a JSON object")
-    return policy
 
 
 @lru_cache(maxsize=1024)
@@ -210,11 +195,11 @@ class EdgePolicyVerifier:
         if algorithm is None:
             raise EdgeDenied(BAD_SIGNATURE)
         try:
-            policy_bytes = _b64decode(policy_b64)
+            policy_bytes = cloudfront_b64decode(policy_b64)
         except (ValueError, binascii.Error) as exc:
             raise EdgeDenied(MALFORMED_POLICY) from exc
         try:
-            signature = _b64decode(signature_b64)
+            signature = cloudfront_b64decode(signature_b64)
             public_key.verify(signature, policy_bytes, padding.PKCS1v15(), algorithm())
         except (ValueError, binascii.Error, InvalidSignature) as exc:
             raise EdgeDenied(BAD_SIGNATURE) from exc

@@ -1,9 +1,8 @@
-"""A realistic synthetic camera catalog for Seoul (development, tests and benchmarks).
+"""Seoul's 25 districts and the Han river: which district a point lies in (dispatch routing).
 
 Geography is hand-written and approximate (a few hundred metres): the city boundary, the Han
 river's centreline and width, the 25 districts' centroids and which bank each lies on. A point
 belongs to the district with the nearest centroid on its own bank of the river (Voronoi per bank).
-Camera density follows a per-district weight and is lower on the large mountains and the airport.
 """
 
 from __future__ import annotations
@@ -15,9 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from chalicelib.models.camera import Camera, CameraKind, CameraStatus
-from chalicelib.models.common import GeoPoint
-from chalicelib.services.geo import BoolArray, FloatArray, point_in_polygon, polyline_distance_m
+from chalicelib.services.geo import BoolArray, point_in_polygon, polyline_distance_m
 
 
 @dataclass(frozen=True)
@@ -27,7 +24,7 @@ class District:
     lat: float
     lon: float
     bank: Literal["north", "south"]
-    density: float  # relative cameras per km²
+    density: float  # relative cameras per km² (the synthetic catalog's weight)
 
 
 DISTRICTS: tuple[District, ...] = (
@@ -58,16 +55,6 @@ DISTRICTS: tuple[District, ...] = (
     District("Gangdong-gu", "GD", 37.5500, 127.1470, "south", 0.70),
 )
 
-LANDMARKS: dict[str, GeoPoint] = {
-    "Seoul City Hall": GeoPoint(lat=37.5663, lon=126.9779),
-    "Gwanghwamun": GeoPoint(lat=37.5759, lon=126.9768),
-    "Gangnam Station": GeoPoint(lat=37.4979, lon=127.0276),
-    "Namsan Tower": GeoPoint(lat=37.5512, lon=126.9882),
-    "Lotte World Tower": GeoPoint(lat=37.5126, lon=127.1025),
-    "Hongik Univ. Station": GeoPoint(lat=37.5572, lon=126.9245),
-    "Yeouido Park": GeoPoint(lat=37.5259, lon=126.9227),
-}
-
 # Clockwise from Gaehwa (north-west), (lat, lon). West and east ends follow the river's centreline.
 SEOUL_BOUNDARY: tuple[tuple[float, float], ...] = (
     (37.6030, 126.7950), (37.5940, 126.8100), (37.5830, 126.8280), (37.5700, 126.8620), (37.5800, 126.8700),
@@ -94,23 +81,10 @@ HAN_RIVER_CENTERLINE: tuple[tuple[float, float], ...] = (
 )
 HAN_RIVER_WIDTH_M = 1000.0
 
-_BBOX = (37.42, 37.71, 126.76, 127.19)  # lat min/max, lon min/max around the boundary
-# Mountains, parks and the airport: (lat, lon, radius m); camera density there is scaled down.
-_SPARSE = (
-    (37.6600, 126.9800, 2500.0), (37.6950, 127.0150, 1500.0), (37.6850, 127.0800, 1300.0), (37.4450, 126.9640, 2000.0),
-    (37.4620, 127.0100, 1200.0), (37.5510, 126.9880, 700.0), (37.5900, 126.9630, 900.0), (37.4650, 127.0800, 1000.0),
-    (37.5700, 127.1000, 800.0), (37.5580, 126.7950, 1600.0),
-)
-_SPARSE_FACTOR = 0.15
-_KIND_SHARES = ((CameraKind.CRIME_PREVENTION, 0.70), (CameraKind.TRAFFIC, 0.18), (CameraKind.SCHOOL_ZONE, 0.10),
-                (CameraKind.DISASTER, 0.02))
-_STATUS_SHARES = ((CameraStatus.ACTIVE, 0.96), (CameraStatus.MAINTENANCE, 0.025), (CameraStatus.OFFLINE, 0.015))
-
 _COS = math.cos(math.radians(37.55))
 _D_LAT = np.array([d.lat for d in DISTRICTS])
 _D_LON = np.array([d.lon for d in DISTRICTS])
 _D_NORTH = np.array([d.bank == "north" for d in DISTRICTS])
-_D_DENSITY = np.array([d.density for d in DISTRICTS])
 _RIVER = np.array(HAN_RIVER_CENTERLINE)
 
 
@@ -149,61 +123,3 @@ def district_at(lat: float, lon: float) -> District | None:
     if not in_seoul(lat, lon) or in_han_river(lat, lon):
         return None
     return DISTRICTS[int(district_indices(lat, lon))]
-
-
-def _land_points(rng: np.random.Generator, count: int, weighted: bool) -> tuple[FloatArray, FloatArray, NDArray[np.intp]]:
-    """Rejection sampling: uniform in the bounding box, kept if on land inside the city and
-    (when ``weighted``) with probability proportional to the local camera density."""
-    lat_min, lat_max, lon_min, lon_max = _BBOX
-    parts: list[tuple[FloatArray, FloatArray, NDArray[np.intp]]] = [(np.empty(0), np.empty(0), np.empty(0, np.intp))]
-    total = 0
-    while total < count:
-        size = max(4 * (count - total), 4096)
-        y, x = rng.uniform(lat_min, lat_max, size), rng.uniform(lon_min, lon_max, size)
-        keep = in_seoul_mask(y, x)
-        y, x = y[keep], x[keep]
-        keep = ~in_han_river_mask(y, x)
-        y, x = y[keep], x[keep]
-        district = district_indices(y, x)
-        if weighted:
-            p = _D_DENSITY[district] / _D_DENSITY.max()
-            for s_lat, s_lon, s_radius in _SPARSE:
-                near = ((y - s_lat) * 111_195.0) ** 2 + ((x - s_lon) * 111_195.0 * _COS) ** 2 <= s_radius**2
-                p = np.where(near, p * _SPARSE_FACTOR, p)
-            keep = rng.random(len(y)) < p
-            y, x, district = y[keep], x[keep], district[keep]
-        parts.append((y, x, district))
-        total += len(y)
-    lat = np.concatenate([p[0] for p in parts])[:count]
-    lon = np.concatenate([p[1] for p in parts])[:count]
-    return lat, lon, np.concatenate([p[2] for p in parts])[:count]
-
-
-def sample_points_in_seoul(count: int, seed: int = 11) -> tuple[FloatArray, FloatArray]:
-    """``count`` points uniformly distributed over Seoul's land (for queries in tests and benchmarks)."""
-    if count < 0:
-        raise ValueError("count must be non-negative")
-    lat, lon, _ = _land_points(np.random.default_rng(seed), count, weighted=False)
-    return lat, lon
-
-
-def generate_seoul_cameras(count: int = 100_000, seed: int = 7) -> list[Camera]:
-    """``count`` cameras, deterministic for ``seed``, ordered by district then number."""
-    if count < 0:
-        raise ValueError("count must be non-negative")
-    rng = np.random.default_rng(seed)
-    lat, lon, district = _land_points(rng, count, weighted=True)
-    kinds = rng.choice(len(_KIND_SHARES), size=count, p=[s for _, s in _KIND_SHARES])
-    statuses = rng.choice(len(_STATUS_SHARES), size=count, p=[s for _, s in _STATUS_SHARES])
-    order = np.lexsort((np.arange(count), district))
-    cameras: list[Camera] = []
-    numbers = dict.fromkeys(range(len(DISTRICTS)), 0)
-    for i in order.tolist():
-        d = int(district[i])
-        numbers[d] += 1
-        camera_id = f"SEL-{DISTRICTS[d].code}-{numbers[d]:06d}"
-        cameras.append(Camera(
-            camera_id=camera_id, kind=_KIND_SHARES[kinds[i]][0], district=DISTRICTS[d].name,
-            lat=float(lat[i]), lon=float(lon[i]), stream_name=f"cam-{camera_id}",
-            recording_prefix=f"footage/{camera_id}/", status=_STATUS_SHARES[statuses[i]][0]))
-    return cameras

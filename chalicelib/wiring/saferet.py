@@ -18,6 +18,7 @@ from chalicelib.services.protected import ProtectedPersons
 from chalicelib.services.request_guard import IdempotencyKeys, RateLimiter
 from chalicelib.services.sos import SosService
 from chalicelib.services.trips import DetectionRules, TripService
+from chalicelib.wiring.cameras import build_camera_registry
 
 SOS_PER_MINUTE = 10
 """SOS reports one device may make per minute (a retry with the same Idempotency-Key is free)."""
@@ -39,8 +40,7 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
                       rules: DetectionRules | None = None, evidence: EvidenceLinks | None = None) -> SafeReturn:
     settings = resources.settings
     table = resources.table("records")
-    registry = cameras or CameraRegistry(resources.table("cameras"), resources.store("media"),
-                                         index_key=settings.camera_index_key)
+    registry = cameras or build_camera_registry(resources)
     alerts = AlertService(table, resources.topic("control-center"))
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
     agencies = DispatchService(table, resources.queue("agency-dispatch"), HttpWebhookClient(), alerts,

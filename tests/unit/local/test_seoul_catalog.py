@@ -11,22 +11,20 @@ import numpy as np
 import pytest
 
 from chalicelib.models.camera import Camera, CameraKind
-from chalicelib.services.geo import FloatArray, haversine_m
-from chalicelib.services.seoul_catalog import (
+from chalicelib.services.districts import (
     DISTRICTS,
     HAN_RIVER_CENTERLINE,
     HAN_RIVER_WIDTH_M,
-    LANDMARKS,
     SEOUL_BOUNDARY,
     district_at,
     district_indices,
-    generate_seoul_cameras,
     in_han_river,
     in_han_river_mask,
     in_seoul,
     in_seoul_mask,
-    sample_points_in_seoul,
 )
+from chalicelib.services.geo import FloatArray, haversine_m
+from local.seoul_catalog import LANDMARKS, generate_seoul_cameras, sample_points_in_seoul
 
 ROMANISED = {"Jongno-gu", "Jung-gu", "Yongsan-gu", "Seongdong-gu", "Gwangjin-gu", "Dongdaemun-gu", "Jungnang-gu",
              "Seongbuk-gu", "Gangbuk-gu", "Dobong-gu", "Nowon-gu", "Eunpyeong-gu", "Seodaemun-gu", "Mapo-gu",

@@ -1,0 +1,103 @@
+"""The contract a client team generates from: the committed openapi.json is the served document, and
+every operation carries what a generator and a reader need (operationId, tags, summary, examples,
+declared headers and error statuses). Examples are checked against the models and the schemas."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+import app as api_app
+from chalicelib.api.http import ROUTES, RouteDoc
+from local.openapi import CONTRACT, render
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@pytest.fixture(scope="module")
+def served() -> dict[str, Any]:
+    with Client(api_app.app) as client:
+        reply = client.http.get("/v1/openapi.json")
+    assert reply.status_code == 200
+    document: dict[str, Any] = json.loads(reply.body)
+    return document
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, op) for path, item in document["paths"].items() for method, op in item.items()
+            if method in METHODS]
+
+
+def _route(operation_id: str) -> RouteDoc:
+    found = [route for route in ROUTES if route.operation_id == operation_id]
+    assert len(found) == 1, operation_id
+    return found[0]
+
+
+def test_the_committed_contract_is_the_served_document(served):
+    assert CONTRACT.is_file(), "openapi.json is missing: run `make openapi`"
+    committed = CONTRACT.read_text(encoding="utf-8")
+    assert json.loads(committed) == served, "openapi.json differs from the served document: run `make openapi`"
+    assert committed == render(served)  # byte-stable, so a diff in review shows only real changes
+
+
+def test_the_document_is_valid_openapi_3_1(served):
+    validate(served)
+    assert served["openapi"] == "3.1.0"
+
+
+def test_every_operation_has_a_unique_operation_id_tags_and_a_summary(served):
+    operations = _operations(served)
+    declared_tags = {tag["name"] for tag in served["tags"]}
+    ids = [op.get("operationId") for _, _, op in operations]
+    assert all(ids) and len(ids) == len(set(ids)), ids
+    for path, method, op in operations:
+        assert op.get("tags") and set(op["tags"]) <= declared_tags, (path, method)
+        assert op.get("summary"), (path, method)
+    assert len(operations) == len(ROUTES) + 1  # every registered route, and this document
+
+
+def test_every_operation_has_examples_that_its_models_accept(served):
+    for path, method, op in _operations(served):
+        where = f"{method.upper()} {path}"
+        for parameter in op.get("parameters", []):
+            if parameter["in"] in ("path", "query"):
+                assert "example" in parameter, f"{where}: parameter {parameter['name']} has no example"
+        success = [r for status, r in op["responses"].items() if status.startswith("2")]
+        assert success and all("example" in r["content"]["application/json"] for r in success), where
+        if op["operationId"] == "get_openapi_document":
+            continue
+        route = _route(op["operationId"])
+        if "requestBody" in op:
+            example = op["requestBody"]["content"]["application/json"]["example"]
+            assert example is not None, f"{where}: add a request example to chalicelib/api/examples.py"
+            assert route.body is not None
+            route.body.model_validate(example)  # what the API itself will accept
+        if route.response is not None:
+            example = success[0]["content"]["application/json"]["example"]
+            route.response.model_validate(example)
+            Draft202012Validator(route.response.model_json_schema()).validate(example)
+        for status, reply in op["responses"].items():
+            if not status.startswith("2"):
+                error = reply["content"]["application/json"]["example"]["error"]
+                assert error["code"] and error["message"], (where, status)
+
+
+def test_headers_and_error_statuses_are_declared(served):
+    for path, method, op in _operations(served):
+        if op["operationId"] == "get_openapi_document":
+            continue
+        route = _route(op["operationId"])
+        responses = op["responses"]
+        assert {"400", "401", "403", "404", "422", "429", "500"} <= set(responses), (path, method)
+        assert "Retry-After" in responses["429"]["headers"]
+        headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}
+        assert ("Idempotency-Key" in headers) is route.idempotent, (path, method)
+        if route.body is not None:
+            assert {"413", "415"} <= set(responses), (path, method)
+    assert _route("report_sos").idempotent and _route("start_trip").idempotent
