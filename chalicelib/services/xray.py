@@ -77,7 +77,7 @@ class XrayStudies:
                                               expires_in_s=self.policy.upload_expires_s))
 
     def view(self, study_id: str, center_id: str) -> StudyView:
-        study = _study(self._records.get(study_id, center_id))
+        study = study_from_record(self._records.get(study_id, center_id))
         links = None
         if study.reading is not None:
             expires = self.policy.link_expires_s
@@ -90,7 +90,7 @@ class XrayStudies:
 
     # ---- worker side ----------------------------------------------------------------------
     def get(self, study_id: str) -> Study:
-        return _study(self._records.get(study_id, None))
+        return study_from_record(self._records.get(study_id, None))
 
     def find(self, study_id: str) -> Study | None:
         try:
@@ -100,7 +100,7 @@ class XrayStudies:
 
     def find_many(self, study_ids: list[str]) -> dict[str, Study]:
         """The studies of those ids that exist (a batch of uploads' studies in one read)."""
-        return {study_id: _study(body) for study_id, body in self._records.get_many(study_ids).items()}
+        return {study_id: study_from_record(body) for study_id, body in self._records.get_many(study_ids).items()}
 
     def complete(self, study: Study, reading: Reading, source: SourceObject, *, now_ms: int) -> Study:
         return self._settle(study, StudyStatus.DONE, now_ms=now_ms, reading=reading, source=source)
@@ -164,7 +164,8 @@ class XrayStudies:
         return failed
 
 
-def _study(body: dict[str, Any]) -> Study:
+def study_from_record(body: dict[str, Any]) -> Study:
+    """A study from its stored record's body (the reading is one JSON attribute)."""
     values = {k: v for k, v in body.items() if k != "owner_id"}
     if isinstance(values.get("reading"), str):
         values["reading"] = json.loads(values["reading"])
