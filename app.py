@@ -24,6 +24,7 @@ from chalicelib.api.xray import xray
 
 logger = Logger(service="api")
 app = Chalice(app_name="golden-time")
+app.api.binary_types.append("multipart/related")  # STOW-RS bodies (DICOM files) arrive base64-encoded, intact
 app.register_blueprint(cameras)
 app.register_blueprint(devices)
 app.register_blueprint(docs)

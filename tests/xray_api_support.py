@@ -13,13 +13,15 @@ from local.lambda_runtime import LambdaContext
 
 
 def call(method: str, path: str, token: str, *, resource: str | None = None, query: dict[str, str] | None = None,
-         body: bytes | None = None, headers: Sequence[tuple[str, str]] = ()) -> tuple[int, dict[str, str], Any]:
+         body: bytes | None = None, headers: Sequence[tuple[str, str]] = (),
+         path_parameters: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
     """(status, headers, JSON body or raw text) of one request through ``app``."""
     from app import app
 
     event = documented_event(resource=resource or path, method=method, path=path, query=urlencode(query or {}),
                              headers=[("Authorization", f"Bearer {token}"), *headers], body=body,
-                             source_ip="203.0.113.7", stage="api", binary_media_types=app.api.binary_types)
+                             source_ip="203.0.113.7", stage="api", binary_media_types=app.api.binary_types,
+                             path_parameters=path_parameters)
     response = app(event, LambdaContext(function_name="api"))
     text = response.get("body") or ""
     try:

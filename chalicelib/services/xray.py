@@ -61,20 +61,32 @@ class XrayStudies:
 
     # ---- API side -------------------------------------------------------------------------
     def create(self, center_id: str, body: StudyCreate, *, now_ms: int) -> StudyCreated:
-        study_id = f"xr-{secrets.token_hex(8)}"
         extension = body.filename.rsplit(".", 1)[-1].lower().replace("dicom", "dcm").replace("jpeg", "jpg")
+        study = self._open(center_id, extension, now_ms=now_ms)
+        key = study.upload_key
+        post = self._store.presigned_post(key, max_bytes=self.policy.max_upload_bytes,
+                                          expires_s=self.policy.upload_expires_s)
+        return StudyCreated(study_id=study.study_id, status=study.status,
+                            upload=UploadForm(url=post.url, fields=post.fields, key=key,
+                                              max_bytes=self.policy.max_upload_bytes,
+                                              expires_in_s=self.policy.upload_expires_s))
+
+    def receive(self, center_id: str, dicom: bytes, *, now_ms: int) -> Study:
+        """A study whose DICOM image came in the request (STOW-RS): stored where a presigned POST puts it,
+        so the reader's S3 notification reads it exactly as an uploaded one."""
+        study = self._open(center_id, "dcm", now_ms=now_ms)
+        self._store.put(study.upload_key, dicom, content_type="application/dicom")
+        return study
+
+    def _open(self, center_id: str, extension: str, *, now_ms: int) -> Study:
+        study_id = f"xr-{secrets.token_hex(8)}"
         key = f"{UPLOAD_PREFIX}{center_id}/{study_id}/image.{extension}"
         deadline = now_ms + (self.policy.upload_expires_s + self.policy.read_allowance_s) * 1000
         study = Study(study_id=study_id, center_id=center_id, status=StudyStatus.PENDING, upload_key=key,
                       created_ms=now_ms, updated_ms=now_ms, deadline_ms=deadline)
         self._records.create(study_id, center_id, study.model_dump(mode="json"), created_ms=now_ms)
         self._table.put({"pk": PENDING_PK, "sk": _marker(deadline, study_id), "study_id": study_id})
-        post = self._store.presigned_post(key, max_bytes=self.policy.max_upload_bytes,
-                                          expires_s=self.policy.upload_expires_s)
-        return StudyCreated(study_id=study_id, status=study.status,
-                            upload=UploadForm(url=post.url, fields=post.fields, key=key,
-                                              max_bytes=self.policy.max_upload_bytes,
-                                              expires_in_s=self.policy.upload_expires_s))
+        return study
 
     def view(self, study_id: str, center_id: str) -> StudyView:
         study = study_from_record(self._records.get(study_id, center_id))
