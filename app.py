@@ -21,6 +21,7 @@ from chalicelib.api.sos import sos
 from chalicelib.api.trips import trips
 from chalicelib.api.video_links import video_links
 from chalicelib.api.xray import xray
+from chalicelib.api.xray_webhooks import xray_webhooks
 
 logger = Logger(service="api")
 app = Chalice(app_name="golden-time")
@@ -34,6 +35,7 @@ app.register_blueprint(alerts)
 app.register_blueprint(protected)
 app.register_blueprint(video_links)
 app.register_blueprint(xray)
+app.register_blueprint(xray_webhooks)
 app.register_blueprint(monitor)
 app.register_blueprint(searches)
 app.register_blueprint(dispatches)

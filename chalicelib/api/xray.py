@@ -16,7 +16,7 @@ from chalicelib.services.xray_listing import StudyListing
 from chalicelib.services.xray_stow import RESPONSE_TYPE, StowIngest
 
 xray = Blueprint(__name__)
-DEID_KEY = "deid-key"  # the catalog secret that keys de-identified UIDs, and here the hashes of received UIDs
+STOW_UID_KEY = "stow-uid-key"  # the catalog secret that keys the hashes of instances received by STOW-RS
 
 
 def _studies() -> XrayStudies:
@@ -46,7 +46,7 @@ def list_studies(caller: Caller, request: Request, *, query: StudyListQuery) -> 
 def stow_studies(caller: Caller, request: Request, *, raw: RawBody) -> Response:
     """STOW-RS Store Instances (PS3.18): multipart/related; type="application/dicom", one study per instance."""
     resources = platform().resources
-    ingest = StowIngest(_studies(), resources.table("records"), resources.secret(DEID_KEY))
+    ingest = StowIngest(_studies(), resources.table("records"), resources.secret(STOW_UID_KEY))
     outcome = ingest.store(caller.id, raw.content_type, raw.data, now_ms=int(time.time() * 1000))
     base = _base_url(request)
     headers: dict[str, str | list[str]] = {"Content-Type": RESPONSE_TYPE}
