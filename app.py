@@ -25,7 +25,7 @@ from chalicelib.api.xray_webhooks import xray_webhooks
 
 logger = Logger(service="api")
 app = Chalice(app_name="golden-time")
-app.api.binary_types.append("multipart/related")  # STOW-RS bodies (DICOM files) arrive base64-encoded, intact
+app.api.binary_types.extend(["multipart/related", "application/pdf"])  # STOW-RS bodies in, PDF reports out
 app.register_blueprint(cameras)
 app.register_blueprint(devices)
 app.register_blueprint(docs)

@@ -10,9 +10,10 @@ from chalice.app import Blueprint, Request, Response
 from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, RawBody, endpoint
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.models.xray import StudyCreate, StudyCreated, StudyList, StudyListQuery, StudyView
+from chalicelib.models.xray import ReportQuery, StudyCreate, StudyCreated, StudyList, StudyListQuery, StudyView
 from chalicelib.services.xray import XrayStudies
 from chalicelib.services.xray_listing import StudyListing
+from chalicelib.services.xray_pdf import StudyReports
 from chalicelib.services.xray_stow import RESPONSE_TYPE, StowIngest
 
 xray = Blueprint(__name__)
@@ -62,3 +63,13 @@ def _base_url(request: Request) -> str:
     stage = str(request.context.get("stage") or "")
     prefix = f"/{stage}" if stage and "execute-api" in host else ""  # the default endpoint names its stage
     return f"{scheme}://{host}{prefix}"
+
+
+@endpoint(xray, "/v1/xray/studies/{study_id}/report", allow={PrincipalKind.HEALTH_CENTER})
+def study_report(caller: Caller, request: Request, study_id: str, *, query: ReportQuery) -> Response:
+    """The study's reading as a PDF report (Korean or English); send Accept: application/pdf."""
+    resources = platform().resources
+    pdf = StudyReports(_studies(), resources.store("xray")).pdf(study_id, caller.id, locale=query.lang)
+    return Response(body=pdf, status_code=200,
+                    headers={"Content-Type": "application/pdf",
+                             "Content-Disposition": f'inline; filename="{study_id}-{query.lang}.pdf"'})

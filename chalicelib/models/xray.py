@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -191,3 +192,9 @@ class StudyList(Message):
 
     studies: list[StudySummary]
     next_cursor: str | None = Field(None, description="Pass as ``cursor`` for the next page; absent on the last.")
+
+
+class ReportQuery(Message):
+    """Query of GET /v1/xray/studies/{id}/report."""
+
+    lang: Literal["ko", "en"] = Field("ko", description="The report's language (Korean by default).")
