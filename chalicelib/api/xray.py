@@ -69,7 +69,8 @@ def _base_url(request: Request) -> str:
 def study_report(caller: Caller, request: Request, study_id: str, *, query: ReportQuery) -> Response:
     """The study's reading as a PDF report (Korean or English); send Accept: application/pdf."""
     resources = platform().resources
-    pdf = StudyReports(_studies(), resources.store("xray")).pdf(study_id, caller.id, locale=query.lang)
+    reports = StudyReports(_studies(), resources.store("xray"), font_path=platform().settings.report_font_path)
+    pdf = reports.pdf(study_id, caller.id, locale=query.lang)
     return Response(body=pdf, status_code=200,
                     headers={"Content-Type": "application/pdf",
                              "Content-Disposition": f'inline; filename="{study_id}-{query.lang}.pdf"'})
