@@ -88,14 +88,16 @@ class StowOutcome:
 def dicom_parts(content_type: str, body: bytes) -> list[bytes]:
     """The PS3.10 files of a ``multipart/related; type="application/dicom"`` body (RFC 2046 5.1.1)."""
     header = EmailMessage()
-    header["Content-Type"] = content_type
-    if header.get_content_type() != MEDIA_TYPE:
+    try:
+        header["Content-Type"] = content_type
+        media, part_type, boundary = header.get_content_type(), header.get_param("type"), header.get_param("boundary")
+    except Exception as exc:  # a header the email parser cannot take at all
+        raise BadRequest(f"unreadable Content-Type ({type(exc).__name__})") from exc
+    if media != MEDIA_TYPE:
         raise UnsupportedMediaType(f"STOW-RS takes {MEDIA_TYPE}; type=\"{PART_TYPE}\", not {content_type!r}")
-    part_type = str(header.get_param("type") or "").lower()
-    if part_type != PART_TYPE:
+    if not isinstance(part_type, str) or part_type.lower() != PART_TYPE:
         raise UnsupportedMediaType(f"only type=\"{PART_TYPE}\" parts are accepted (PS3.10 files), not {part_type!r}")
-    boundary = header.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary:
+    if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:  # RFC 2046 5.1.1
         raise BadRequest("the multipart Content-Type has no boundary")
     chunks = (b"\r\n" + body).split(b"\r\n--" + boundary.encode())
     parts: list[bytes] = []
@@ -138,10 +140,16 @@ class StowIngest:
         try:
             instance = pydicom.dcmread(io.BytesIO(data))
             sop_class, sop_instance = str(instance.SOPClassUID), str(instance.SOPInstanceUID)
-        except (InvalidDicomError, AttributeError, ValueError, EOFError, OSError) as exc:
-            outcome.failed.append(("", "", CANNOT_UNDERSTAND, f"not a PS3.10 DICOM file ({type(exc).__name__})"))
+        except InvalidDicomError:
+            outcome.failed.append(("", "", CANNOT_UNDERSTAND, "not a PS3.10 DICOM file (no DICM preamble)"))
             return
-        problem = self._problem(instance)
+        except Exception as exc:  # a parser crash on hostile bytes is still those bytes' fault
+            outcome.failed.append(("", "", CANNOT_UNDERSTAND, f"not a readable DICOM file ({type(exc).__name__})"))
+            return
+        try:
+            problem = self._problem(instance)
+        except Exception as exc:  # e.g. Rows that is no number
+            problem = DOES_NOT_MATCH_SOP_CLASS, f"unreadable image attributes ({type(exc).__name__})"
         if problem is not None:
             outcome.failed.append((sop_class, sop_instance, *problem))
             return

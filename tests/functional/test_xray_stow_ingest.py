@@ -149,3 +149,22 @@ def test_only_health_centers_store(aws, center):
     _, operator = create_principal(PrincipalKind.OPERATOR, "Op", principal_id="operator-1", resources=aws)
     status, _, answer = stow(operator, multipart(dicom_bytes(synthetic_chest(64, seed=1))))
     assert status == 403 and json.dumps(answer).count("forbidden") == 1
+
+
+@pytest.mark.parametrize("content_type", [
+    "", ";;;", 'multipart/related; type="application/dicom"; boundary=""',
+    "multipart/related; type=application/dicom; boundary=" + "b" * 71,
+    "multipart/related; type*=utf-8''%ff%fe; boundary=b", 'multipart/related; type="application/dicom"; boundary*0=',
+])
+def test_hostile_content_types_are_4xx_never_500(aws, center, content_type):
+    status, _, answer = stow(center, b"--b\r\n\r\nx\r\n--b--", content_type)
+    assert 400 <= status < 500 and answer["error"]["message"], (content_type, status, answer)
+
+
+def test_hostile_dicom_bytes_are_failed_instances_never_500(aws, center):
+    good = dicom_bytes(synthetic_chest(64, seed=8))
+    # truncated inside the header, a header element's length lying, random bytes behind a DICM preamble
+    hostile = [good[:200], good[:132] + b"\x02\x00\x10\x00UI\xff\xff" + good[140:], b"\0" * 128 + b"DICM" + b"\xff" * 64]
+    status, _, body = stow(center, multipart(*hostile))
+    assert status == 409
+    assert [int(i.FailureReason) for i in pydicom.Dataset.from_json(body).FailedSOPSequence] == [0xC000] * 3
