@@ -151,6 +151,8 @@ class RouteDoc:
     response: type[BaseModel] | None
     body_required: bool = True
     idempotent: bool = False  # honours an Idempotency-Key header
+    raw_media: str | None = None  # the media type of a non-JSON body (``*, raw: RawBody``)
+    media_responses: tuple[tuple[str, str, str], ...] = ()  # (status, description, media type) not JSON-or-Error
 
 
 ROUTES: list[RouteDoc] = []
@@ -263,7 +265,8 @@ DeniedHook = Callable[[Request, ApiError], None]
 def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
              allow: Collection[PrincipalKind], status: int = 200,
              on_denied: DeniedHook | None = None, idempotent: bool = False,
-             content_types: Collection[str] = ("application/json",)) -> Callable[[V], V]:
+             content_types: Collection[str] = ("application/json",), raw_media: str | None = None,
+             media_responses: Collection[tuple[str, str, str]] = ()) -> Callable[[V], V]:
     """Register a view that receives ``(caller, request, **path_params)``; auth, query, body and errors here.
 
     A view that takes a JSON body declares it once, as a keyword-only parameter: ``*, body: Model``.
@@ -278,7 +281,8 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
 
     ``idempotent`` documents the ``Idempotency-Key`` header the view honours (see ``guards.idempotent_create``).
     ``content_types`` are the request media types the route accepts (others: 415); a view taking a non-JSON
-    body reads ``request.raw_body`` itself.
+    body declares ``*, raw: RawBody`` and documents its media type as ``raw_media``; ``media_responses``
+    documents answers that are not JSON (status, description, media type).
 
     ``on_denied`` sees every refused authentication (e.g. to audit it); its own failure is logged,
     never turned into a different answer.
@@ -324,7 +328,7 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
         ROUTES.append(RouteDoc(path=path, methods=tuple(methods), allow=tuple(sorted(allow)), status=status,
                                summary=summary, body=declared.model if declared else None, query=query,
                                response=_response_model(view), body_required=declared.required if declared else True,
-                               idempotent=idempotent))
+                               idempotent=idempotent, raw_media=raw_media, media_responses=tuple(media_responses)))
         return view
 
     return decorator

@@ -43,7 +43,7 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             "schema": _schema(route.response, components) if route.response else {"type": "object"}}}}},
     }
     for status, why in _ERRORS:
-        if status in _BODY_ERRORS and route.body is None:
+        if status in _BODY_ERRORS and route.body is None and route.raw_media is None:
             continue
         operation["responses"][status] = {"description": why, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -65,6 +65,11 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
     if route.body is not None:
         operation["requestBody"] = {"required": route.body_required, "content": {"application/json": {
             "schema": _schema(route.body, components)}}}
+    if route.raw_media is not None:
+        operation["requestBody"] = {"required": True, "content": {route.raw_media: {
+            "schema": {"type": "string", "format": "binary"}}}}
+    for status, why, media in route.media_responses:
+        operation["responses"][status] = {"description": why, "content": {media: {"schema": {}}}}
     return operation
 
 

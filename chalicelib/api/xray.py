@@ -43,7 +43,10 @@ def list_studies(caller: Caller, request: Request, *, query: StudyListQuery) -> 
 
 # Every media type reaches the view (after authentication); the service answers 415 for all but STOW-RS's.
 @endpoint(xray, "/v1/xray/dicomweb/studies", methods=["POST"], allow={PrincipalKind.HEALTH_CENTER},
-          content_types=["*/*"])
+          content_types=["*/*"], raw_media='multipart/related; type="application/dicom"',
+          media_responses=[("200", "every instance stored (Store Instances Response)", RESPONSE_TYPE),
+                           ("202", "some instances stored; Failed SOP Sequence names the others", RESPONSE_TYPE),
+                           ("409", "no instance stored; Failed SOP Sequence says why", RESPONSE_TYPE)])
 def stow_studies(caller: Caller, request: Request, *, raw: RawBody) -> Response:
     """STOW-RS Store Instances (PS3.18): multipart/related; type="application/dicom", one study per instance."""
     resources = platform().resources
@@ -65,7 +68,8 @@ def _base_url(request: Request) -> str:
     return f"{scheme}://{host}{prefix}"
 
 
-@endpoint(xray, "/v1/xray/studies/{study_id}/report", allow={PrincipalKind.HEALTH_CENTER})
+@endpoint(xray, "/v1/xray/studies/{study_id}/report", allow={PrincipalKind.HEALTH_CENTER},
+          media_responses=[("200", "the report", "application/pdf")])
 def study_report(caller: Caller, request: Request, study_id: str, *, query: ReportQuery) -> Response:
     """The study's reading as a PDF report (Korean or English); send Accept: application/pdf."""
     resources = platform().resources
