@@ -22,6 +22,7 @@ from chalicelib import cli
 from chalicelib.api import context
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import Reason, StudyCreate, StudyNotice
+from chalicelib.services.audit import AuditLog
 from chalicelib.services.xray import XrayStudies
 from functions.center_webhooks import handler
 from local.lambda_runtime import function_name_of, resolve_handler
@@ -200,6 +201,10 @@ def test_a_failing_webhook_is_retried_dead_lettered_and_replayed_once(aws, token
     events.poll_once(binding)
     # THEN the outcome arrives once
     assert [body["study_id"] for _, body in receiver.accepted] == [notice.study_id]
+    # AND every try is in the audit log: the failures, then the delivery
+    since_ms = int((time.time() - 3600) * 1000)
+    tries = [r for r in AuditLog(aws.table("audit")).records(since_ms=since_ms) if r.action == "webhook.delivery"]
+    assert sorted(r.result for r in tries) == ["failed"] * spec.max_receive_count + ["ok"]
     # AND a replay of that study sends it again under the same delivery id (the receiver de-duplicates)
     assert cli.main(["xray-webhooks", "replay", "--study", notice.study_id]) == 0
     events.poll_once(binding)
