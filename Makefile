@@ -36,10 +36,12 @@ lint: $(STAMP)
 	$(BIN)/mypy app.py chalicelib functions local infra layers
 	$(BIN)/mypy tests --allow-untyped-defs --allow-incomplete-defs --allow-untyped-calls --check-untyped-defs
 
-# System tools the tests need: dcmtk encodes the JPEG transfer syntaxes pydicom cannot (baseline, extended, lossless).
+# System tools the tests need: dcmtk encodes the JPEG transfer syntaxes pydicom cannot (baseline, extended, lossless);
+# dicom3tools validates the result objects; fonts-nanum is the Korean font the PDF reports embed.
 system-deps:
 	@command -v dcmcjpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk)
 	@command -v dciodvfy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools)
+	@test -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-nanum)
 
 test: lint node system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q

@@ -21,9 +21,11 @@ from chalicelib.api.sos import sos
 from chalicelib.api.trips import trips
 from chalicelib.api.video_links import video_links
 from chalicelib.api.xray import xray
+from chalicelib.api.xray_webhooks import xray_webhooks
 
 logger = Logger(service="api")
 app = Chalice(app_name="golden-time")
+app.api.binary_types.extend(["multipart/related", "application/pdf"])  # STOW-RS bodies in, PDF reports out
 app.register_blueprint(cameras)
 app.register_blueprint(devices)
 app.register_blueprint(docs)
@@ -33,6 +35,7 @@ app.register_blueprint(alerts)
 app.register_blueprint(protected)
 app.register_blueprint(video_links)
 app.register_blueprint(xray)
+app.register_blueprint(xray_webhooks)
 app.register_blueprint(monitor)
 app.register_blueprint(searches)
 app.register_blueprint(dispatches)

@@ -152,6 +152,9 @@ _QUEUES: dict[str, dict[str, object]] = {
     # center-notify → the centers' PACS (C-STORE); a PACS that is down is retried for ~an hour, then the DLQ
     "pacs-delivery": {"max_receive_count": 10, "visibility_timeout_s": 360, "consumer_timeout_s": 45,
                       "consumer": "functions.pacs_delivery.handler.lambda_handler"},
+    # center-notify → the centers' signed webhooks; a failure backs off (2, 4 ... 60 s), then the DLQ (replayable)
+    "center-webhooks": {"max_receive_count": 8, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
+                        "consumer": "functions.center_webhooks.handler.lambda_handler"},
 }
 _TABLES: dict[str, dict[str, object]] = {
     "principals": {"partition_key": "principal_id"},
@@ -178,6 +181,10 @@ _SCHEDULES: dict[str, dict[str, str]] = {
 _SECRETS: dict[str, str] = {
     "deid-key": "Keys the UIDs of de-identified DICOM copies (PS3.15 U action). Never rotate: a new key "
                 "breaks the linkage of one patient's studies across de-identified copies.",
+    "stow-uid-key": "Keys the hashes under which the API remembers the SOP Instance UIDs a center stored by STOW-RS "
+                    "(a re-sent instance answers its study); the UIDs themselves are never stored.",
+    "center-webhook-key": "Derives each health center's webhook signing secret (HMAC of center and key version); "
+                          "no center secret is stored. Rotating it changes every center's secret.",
 }
 _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),
@@ -187,7 +194,8 @@ _NOTIFICATIONS = (
 )
 
 _SUBSCRIPTIONS = (SubscriptionRule(topic="guardian-sms", queue="guardian-sms"),
-                  SubscriptionRule(topic="center-notify", queue="pacs-delivery"))
+                  SubscriptionRule(topic="center-notify", queue="pacs-delivery"),
+                  SubscriptionRule(topic="center-notify", queue="center-webhooks"))
 
 
 def _physical(stage: str, logical: str) -> str:

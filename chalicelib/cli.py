@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli_agency import register as register_last_mile
+from chalicelib.cli_webhooks import register as register_center_webhooks
 from chalicelib.errors import PermanentError, ValidationFailed
 from chalicelib.inference.classifier import Classifier
 from chalicelib.inference.manifest import ModelManifest, manifest_schema
@@ -306,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models.add_argument("--activate", action="store_true", help="register: make it the X-ray reader's model")
     models.set_defaults(run=_cmd_models)
     register_last_mile(sub)
+    register_center_webhooks(sub)
 
     args = parser.parse_args(argv)
     if args.command == "principal" and args.action == "create" and not (args.kind and args.name):

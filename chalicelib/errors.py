@@ -94,3 +94,9 @@ class ObjectMissing(AppError):
 
 class RecipientOptedOut(PermanentError):
     """The phone number opted out of our text messages: never retry."""
+
+
+class UnsupportedMediaType(ApiError):
+    """The body's media type is not one the route accepts."""
+
+    status, code = 415, "unsupported_media_type"

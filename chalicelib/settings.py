@@ -31,6 +31,8 @@ class Settings(BaseModel):
                                     "legal hold after the incident is closed.")
     revocation_kvs_arn: str | None = Field(None, description="CloudFront KeyValueStore of revoked link ids (cloud); "
                                            "unset: the records table (local).")
+    report_font_path: str | None = Field(None, description="TrueType font with Hangul the PDF reports embed; unset: "
+                                         "Debian's fonts-nanum (NanumGothic) or Noto CJK where installed.")
     token_cache_seconds: float = Field(30.0, ge=0, le=600, description="How long a verified API token stays cached.")
     camera_index_key: str = Field("indexes/cameras.npz", description="Object key of the camera nearest-neighbour snapshot.")
     sos_cancel_window_s: int = Field(10, ge=0, le=900, description="Seconds an SOS can be cancelled before it escalates to 112.")

@@ -113,6 +113,11 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
         memory_mb=1024, reserved_concurrency=5, buckets={"xray": "read"},
         tables={"records": "read_write", "principals": "read", "audit": "read_write"},
     ),
+    # Signs and POSTs each settled study to its center's webhook; derives the center's secret from the key.
+    "center_webhooks": FunctionProfile(
+        memory_mb=512, reserved_concurrency=5, buckets={"xray": "read"},
+        tables={"records": "read_write", "audit": "read_write"}, secrets=("center-webhook-key",),
+    ),
     "xray_reader": FunctionProfile(
         memory_mb=3008, reserved_concurrency=10, image=False, layers=("common", "ml"),
         buckets={"xray": "read_write", "models": "read", "media": "write"},
@@ -135,6 +140,8 @@ API_PROFILE = FunctionProfile(
     publishes=("control-center", "guardian-sms", "center-notify"),
     sends=("dispatch-112", "sos-escalation", "evidence", "agency-dispatch"),
     signing_key=True, batch_submit=True, revocation_kvs=True,
+    # STOW-RS keys the hashes of received UIDs; a webhook subscription shows the center its derived secret
+    secrets=("stow-uid-key", "center-webhook-key"),
 )
 
 # The live-playlist origin behind CloudFront (functions/live_playlist): reads gateways' playlists, signs segments.

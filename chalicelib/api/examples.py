@@ -37,6 +37,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
                                                      "end": "2026-11-22T09:10:00+09:00"},
                       "purpose": "CRIME-INVESTIGATION", "officer_id": "officer-0042"},
     "create_study": {"filename": "chest-pa.dcm"},
+    "subscribe_webhook": {"url": "https://pacs-relay.jongno-hc.example/golden-time/readings"},
 }
 """Request bodies by operationId (every operation that takes a body has one)."""
 
@@ -142,3 +143,14 @@ def example_from_schema(schema: dict[str, Any], defs: dict[str, Any], depth: int
             if value is not None or name in required:
                 example[name] = value
     return example
+
+
+# Answers that are not JSON models, by media type (PS3.18 Store Instances Response for STOW-RS).
+MEDIA_EXAMPLES: dict[str, Any] = {
+    "application/dicom+json": {
+        "00081190": {"vr": "UR", "Value": ["https://api.example/v1/xray/studies/study-1a2b3c4d"]},
+        "00081199": {"vr": "SQ", "Value": [{
+            "00081150": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.1.1"]},
+            "00081155": {"vr": "UI", "Value": ["1.2.826.0.1.3680043.8.498.1"]},
+            "00081190": {"vr": "UR", "Value": ["https://api.example/v1/xray/studies/study-1a2b3c4d"]}}]}},
+}

@@ -154,6 +154,8 @@ class RouteDoc:
     operation_id: str = ""  # the view's name: what a generated client calls the method
     tag: str = ""  # the view's module: one group per feature
     module: str = ""
+    raw_media: str | None = None  # the media type of a non-JSON body (``*, raw: RawBody``)
+    media_responses: tuple[tuple[str, str, str], ...] = ()  # (status, description, media type) not JSON-or-Error
 
 
 ROUTES: list[RouteDoc] = []
@@ -236,6 +238,21 @@ def query_param(view: Callable[..., Any]) -> type[BaseModel] | None:
     return annotation
 
 
+@dataclass(frozen=True)
+class RawBody:
+    """A body that is not JSON (DICOM, multipart), as it came: its Content-Type and its bytes. A view that
+    takes one declares ``*, raw: RawBody`` and its route's ``content_types``; the view's service parses it."""
+
+    content_type: str
+    data: bytes
+
+
+def _raw_body(request: Request) -> RawBody:
+    raw = request.raw_body or b""
+    return RawBody(content_type=request.headers.get("content-type", ""),
+                   data=raw if isinstance(raw, bytes) else raw.encode("utf-8"))
+
+
 class View(Protocol):
     """A view: ``(caller, request, *path_params, *, body=..., query=...)``, answering a model, JSON-able value
     or Response."""
@@ -250,7 +267,9 @@ DeniedHook = Callable[[Request, ApiError], None]
 
 def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str] = ("GET",),
              allow: Collection[PrincipalKind], status: int = 200,
-             on_denied: DeniedHook | None = None, idempotent: bool = False) -> Callable[[V], V]:
+             on_denied: DeniedHook | None = None, idempotent: bool = False,
+             content_types: Collection[str] = ("application/json",), raw_media: str | None = None,
+             media_responses: Collection[tuple[str, str, str]] = ()) -> Callable[[V], V]:
     """Register a view that receives ``(caller, request, **path_params)``; auth, query, body and errors here.
 
     A view that takes a JSON body declares it once, as a keyword-only parameter: ``*, body: Model``.
@@ -264,6 +283,9 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
     return annotation.
 
     ``idempotent`` documents the ``Idempotency-Key`` header the view honours (see ``guards.idempotent_create``).
+    ``content_types`` are the request media types the route accepts (others: 415); a view taking a non-JSON
+    body declares ``*, raw: RawBody`` and documents its media type as ``raw_media``; ``media_responses``
+    documents answers that are not JSON (status, description, media type).
 
     ``on_denied`` sees every refused authentication (e.g. to audit it); its own failure is logged,
     never turned into a different answer.
@@ -272,6 +294,7 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
     def decorator(view: V) -> V:
         declared = body_param(view)
         query = query_param(view)
+        takes_raw = "raw" in inspect.signature(view).parameters
         for name, taken in (("body", declared is not None), ("query", query is not None)):
             if taken and f"{{{name}}}" in path:
                 raise TypeError(f"{path}: a path parameter may not be called {name} (the view's {name} parameter)")
@@ -295,6 +318,8 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
                     kwargs["query"] = _parse_query(request, query)
                 if declared is not None and (declared.required or (request.raw_body or b"").strip()):
                     kwargs["body"] = _parse_body(request, declared.model)
+                if takes_raw:
+                    kwargs["raw"] = _raw_body(request)
                 return _to_response(view(caller, request, **kwargs), status)
             except ApiError as exc:
                 return error_response(exc)
@@ -302,13 +327,14 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
                 return error_response(ValidationFailed(_validation_message(exc)))
 
         operation_id = getattr(view, "__name__", "")  # unique per document (tests/unit/api/test_openapi_contract.py)
-        router.route(path, methods=list(methods))(wrapper)
+        router.route(path, methods=list(methods), content_types=list(content_types))(wrapper)
         summary = (view.__doc__ or getattr(view, "__name__", "view").replace("_", " ")).strip().splitlines()[0]
         ROUTES.append(RouteDoc(path=path, methods=tuple(methods), allow=tuple(sorted(allow)), status=status,
                                summary=summary, body=declared.model if declared else None, query=query,
                                response=_response_model(view), body_required=declared.required if declared else True,
                                idempotent=idempotent, operation_id=operation_id,
-                               tag=view.__module__.rsplit(".", 1)[-1].replace("_", "-"), module=view.__module__))
+                               tag=view.__module__.rsplit(".", 1)[-1].replace("_", "-"), module=view.__module__,
+                               raw_media=raw_media, media_responses=tuple(media_responses)))
         return view
 
     return decorator

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.examples import REQUEST_EXAMPLES, example_from_schema, value_for
+from chalicelib.api.examples import MEDIA_EXAMPLES, REQUEST_EXAMPLES, example_from_schema, value_for
 from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
 from chalicelib.services.request_guard import KEY_PATTERN
 
@@ -57,7 +57,7 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             "example": _response_example(route)}}}},
     }
     for status, why in _ERRORS:
-        if status in _BODY_ERRORS and route.body is None:
+        if status in _BODY_ERRORS and route.body is None and route.raw_media is None:
             continue
         operation["responses"][status] = {"description": why, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"},
@@ -74,15 +74,24 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             "description": "true when this answer replays an earlier request with the same key.", "required": True,
             "schema": {"type": "string", "enum": ["true", "false"]}}}
     if route.query is not None:
+        schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        defs = schema.pop("$defs", {})
+        components.update(defs)  # an enum parameter refers to its component, as bodies do
         for name, field in route.query.model_fields.items():
-            schema = route.query.model_json_schema()
             operation["parameters"].append({"name": name, "in": "query", "required": field.is_required(),
                                             "schema": schema["properties"][name],
-                                            "example": value_for(name, schema["properties"][name],
-                                                                  schema.get("$defs", {}), 0)})
+                                            "example": value_for(name, schema["properties"][name], defs, 0)})
     if route.body is not None:
         operation["requestBody"] = {"required": route.body_required, "content": {"application/json": {
             "schema": _schema(route.body, components), "example": REQUEST_EXAMPLES.get(route.operation_id)}}}
+    if route.raw_media is not None:
+        operation["requestBody"] = {"required": True, "content": {route.raw_media: {
+            "schema": {"type": "string", "format": "binary"}}}}
+    for status, why, media in route.media_responses:
+        content: dict[str, Any] = {"schema": {}}
+        if media in MEDIA_EXAMPLES:
+            content["example"] = MEDIA_EXAMPLES[media]
+        operation["responses"][status] = {"description": why, "content": {media: content}}
     return operation
 
 

@@ -9,6 +9,9 @@ from pydantic import Field
 from chalicelib.models.common import Message
 
 PACS_ATTRIBUTE = "pacs"  # principal attribute of a health center: "AE_TITLE@host:port" or a DICOMweb base URL
+# principal attribute: "original" files results in the source image's own study (its Study/Series/SOP Instance
+# UIDs, read from the upload at delivery); anything else (the default) uses the de-identified copy's UIDs.
+UIDS_ATTRIBUTE = "pacs_uids"
 _DESTINATION = re.compile(r"^(?P<ae>[ -~]{1,16})@(?P<host>[A-Za-z0-9.\-]{1,253}):(?P<port>\d{1,5})$")
 
 
@@ -24,6 +27,8 @@ class PacsDestination(Message):
     port: int | None = Field(None, ge=1, le=65535)
     stow_url: str | None = Field(None, max_length=2048, description="STOW-RS: the DICOMweb service's base URL "
                                  "(results are POSTed to <base>/studies).")
+    original_uids: bool = Field(False, description="The center opted in to results that reference the source "
+                                "image's original UIDs (and file into its original study).")
 
     @property
     def where(self) -> str:

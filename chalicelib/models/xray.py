@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -164,3 +165,36 @@ class StudyNotice(Message):
     status: StudyStatus
     triage: Triage | None = None
     reason_code: str | None = None
+
+
+class StudyListQuery(Message):
+    """Query of GET /v1/xray/studies: the caller's own studies, newest first."""
+
+    status: StudyStatus | None = Field(None, description="Only studies in this state.")
+    since: EpochMs | None = Field(None, description="Only studies created at or after this time (ms).")
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=4096, description="next_cursor of the previous page (opaque).")
+
+
+class StudySummary(Message):
+    study_id: str
+    status: StudyStatus
+    created_ms: EpochMs
+    updated_ms: EpochMs
+    triage: Triage | None = None
+    positive_findings: list[str] = Field(default_factory=list)
+    model: str | None = Field(None, description="The reading's model, name and version.")
+    reason_code: str | None = None
+
+
+class StudyList(Message):
+    """Body of GET /v1/xray/studies."""
+
+    studies: list[StudySummary]
+    next_cursor: str | None = Field(None, description="Pass as ``cursor`` for the next page; absent on the last.")
+
+
+class ReportQuery(Message):
+    """Query of GET /v1/xray/studies/{id}/report."""
+
+    lang: Literal["ko", "en"] = Field("ko", description="The report's language (Korean by default).")

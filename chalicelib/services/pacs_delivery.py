@@ -19,6 +19,7 @@ from typing import Protocol
 
 import pydicom
 from pydicom import Dataset
+from pydicom.errors import InvalidDicomError
 
 from chalicelib.errors import ConditionFailed, ObjectMissing, TransientError
 from chalicelib.models.pacs import PacsDelivered, PacsDestination
@@ -26,13 +27,14 @@ from chalicelib.models.xray import Study, StudyNotice, StudyStatus
 from chalicelib.ports import ObjectStore, Table
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.xray import XrayStudies
-from chalicelib.services.xray_dicom import heatmap_capture, structured_report
+from chalicelib.services.xray_dicom import heatmap_capture, structured_report, with_original_uids
 
 logger = logging.getLogger(__name__)
 HEATMAP_WAIT_S = 120  # how long after a reading its heat map may still be coming (the step after)
 # The reader makes the heat maps right after notifying the batch's readings: a short wait here usually sees
 # it, instead of a retry one visibility timeout (minutes) later.
 HEATMAP_POLL_S = 10.0
+_HEADER_BYTES = 256 * 1024  # an image's header (and its UIDs) comes before its pixel data
 
 
 class DicomSender(Protocol):
@@ -75,21 +77,42 @@ class PacsDelivery:
             logger.info("no DICOM source to attach results to", extra={"study_id": study.study_id})
             return []
         try:
-            source = pydicom.dcmread(io.BytesIO(self._store.get(study.reading.deid_key)))
+            source: Dataset = pydicom.dcmread(io.BytesIO(self._store.get(study.reading.deid_key)))
         except ObjectMissing:
             return []
+        variant = ""
+        if destination.original_uids:
+            original = self._original(study)
+            if original is not None:
+                source, variant = with_original_uids(source, original), "original"
         delivered: list[PacsDelivered] = []
-        sr = self._send_once(study, "sr", structured_report(study, source), destination)
+        sr = self._send_once(study, "sr", structured_report(study, source, variant=variant), destination)
         delivered += [sr] if sr else []
         study = self._with_heatmap(study)
         assert study.reading is not None
         if study.reading.heatmap_key is not None:
-            capture = heatmap_capture(study, source, self._store.get(study.reading.heatmap_key))
+            capture = heatmap_capture(study, source, self._store.get(study.reading.heatmap_key), variant=variant)
             sc = self._send_once(study, "heatmap", capture, destination)
             delivered += [sc] if sc else []
         elif self._clock() * 1000 - study.reading.completed_ms < self._heatmap_wait_s * 1000:
             raise HeatmapPending(f"study {study.study_id}: heat map not made yet")
         return delivered
+
+    def _original(self, study: Study) -> Dataset | None:
+        """The uploaded image's header (its UIDs), for a center that files results under the original UIDs; read
+        at delivery and never stored. None (the de-identified UIDs are used) when the upload is gone or unreadable."""
+        key = study.source.key if study.source else study.upload_key
+        reads: list[Callable[[], bytes]] = [lambda: self._store.get_range(key, 0, _HEADER_BYTES - 1),
+                                            lambda: self._store.get(key)]
+        for read in reads:
+            try:
+                return pydicom.dcmread(io.BytesIO(read()), stop_before_pixels=True)
+            except ObjectMissing:
+                break
+            except (InvalidDicomError, EOFError, ValueError, OSError):
+                continue  # the header runs past the first range: read it whole
+        logger.warning("original UIDs unavailable: results use the de-identified ones", extra={"study_id": study.study_id})
+        return None
 
     def _with_heatmap(self, study: Study) -> Study:
         """The study again once its heat map is stored, polling briefly; as it was when that takes longer."""

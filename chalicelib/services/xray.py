@@ -61,23 +61,35 @@ class XrayStudies:
 
     # ---- API side -------------------------------------------------------------------------
     def create(self, center_id: str, body: StudyCreate, *, now_ms: int) -> StudyCreated:
-        study_id = f"xr-{secrets.token_hex(8)}"
         extension = body.filename.rsplit(".", 1)[-1].lower().replace("dicom", "dcm").replace("jpeg", "jpg")
+        study = self._open(center_id, extension, now_ms=now_ms)
+        key = study.upload_key
+        post = self._store.presigned_post(key, max_bytes=self.policy.max_upload_bytes,
+                                          expires_s=self.policy.upload_expires_s)
+        return StudyCreated(study_id=study.study_id, status=study.status,
+                            upload=UploadForm(url=post.url, fields=post.fields, key=key,
+                                              max_bytes=self.policy.max_upload_bytes,
+                                              expires_in_s=self.policy.upload_expires_s))
+
+    def receive(self, center_id: str, dicom: bytes, *, now_ms: int) -> Study:
+        """A study whose DICOM image came in the request (STOW-RS): stored where a presigned POST puts it,
+        so the reader's S3 notification reads it exactly as an uploaded one."""
+        study = self._open(center_id, "dcm", now_ms=now_ms)
+        self._store.put(study.upload_key, dicom, content_type="application/dicom")
+        return study
+
+    def _open(self, center_id: str, extension: str, *, now_ms: int) -> Study:
+        study_id = f"xr-{secrets.token_hex(8)}"
         key = f"{UPLOAD_PREFIX}{center_id}/{study_id}/image.{extension}"
         deadline = now_ms + (self.policy.upload_expires_s + self.policy.read_allowance_s) * 1000
         study = Study(study_id=study_id, center_id=center_id, status=StudyStatus.PENDING, upload_key=key,
                       created_ms=now_ms, updated_ms=now_ms, deadline_ms=deadline)
         self._records.create(study_id, center_id, study.model_dump(mode="json"), created_ms=now_ms)
         self._table.put({"pk": PENDING_PK, "sk": _marker(deadline, study_id), "study_id": study_id})
-        post = self._store.presigned_post(key, max_bytes=self.policy.max_upload_bytes,
-                                          expires_s=self.policy.upload_expires_s)
-        return StudyCreated(study_id=study_id, status=study.status,
-                            upload=UploadForm(url=post.url, fields=post.fields, key=key,
-                                              max_bytes=self.policy.max_upload_bytes,
-                                              expires_in_s=self.policy.upload_expires_s))
+        return study
 
     def view(self, study_id: str, center_id: str) -> StudyView:
-        study = _study(self._records.get(study_id, center_id))
+        study = study_from_record(self._records.get(study_id, center_id))
         links = None
         if study.reading is not None:
             expires = self.policy.link_expires_s
@@ -88,9 +100,13 @@ class XrayStudies:
         return StudyView(study_id=study.study_id, status=study.status, created_ms=study.created_ms,
                          updated_ms=study.updated_ms, reading=study.reading, reason=study.reason, links=links)
 
+    def owned(self, study_id: str, center_id: str) -> Study:
+        """The study as its center may read it (another center's is NotFound, like a missing one)."""
+        return study_from_record(self._records.get(study_id, center_id))
+
     # ---- worker side ----------------------------------------------------------------------
     def get(self, study_id: str) -> Study:
-        return _study(self._records.get(study_id, None))
+        return study_from_record(self._records.get(study_id, None))
 
     def find(self, study_id: str) -> Study | None:
         try:
@@ -100,7 +116,7 @@ class XrayStudies:
 
     def find_many(self, study_ids: list[str]) -> dict[str, Study]:
         """The studies of those ids that exist (a batch of uploads' studies in one read)."""
-        return {study_id: _study(body) for study_id, body in self._records.get_many(study_ids).items()}
+        return {study_id: study_from_record(body) for study_id, body in self._records.get_many(study_ids).items()}
 
     def complete(self, study: Study, reading: Reading, source: SourceObject, *, now_ms: int) -> Study:
         return self._settle(study, StudyStatus.DONE, now_ms=now_ms, reading=reading, source=source)
@@ -164,7 +180,8 @@ class XrayStudies:
         return failed
 
 
-def _study(body: dict[str, Any]) -> Study:
+def study_from_record(body: dict[str, Any]) -> Study:
+    """A study from its stored record's body (the reading is one JSON attribute)."""
     values = {k: v for k, v in body.items() if k != "owner_id"}
     if isinstance(values.get("reading"), str):
         values["reading"] = json.loads(values["reading"])

@@ -52,19 +52,21 @@ def finding_code(label: str) -> hd.sr.CodedConcept:
     return _STANDARD_FINDINGS.get(label) or hd.sr.CodedConcept(label[:16], PRIVATE_SCHEME, label.replace("_", " "))
 
 
-def result_uid(study: Study, kind: str) -> str:
-    """A stable UID per (study, reading, object kind): the same result always carries the same UID."""
+def result_uid(study: Study, kind: str, variant: str = "") -> str:
+    """A stable UID per (study, reading, object kind, UID variant): the same result always carries the same UID;
+    results filed under the original UIDs (``variant="original"``) are other instances than the de-identified ones."""
     reading = study.reading
     stamp = str(reading.completed_ms) if reading else ""
-    return str(generate_uid(entropy_srcs=[study.study_id, stamp, kind]))
+    return str(generate_uid(entropy_srcs=[study.study_id, stamp, kind, *([variant] if variant else [])]))
 
 
 def _triage_value(reading: Reading) -> hd.sr.CodedConcept:
     return hd.sr.CodedConcept(reading.triage.value, PRIVATE_SCHEME, reading.triage.value.capitalize())
 
 
-def structured_report(study: Study, source: Dataset) -> hd.sr.Comprehensive3DSR:
-    """The reading of ``study`` as a TID 1500 report referencing ``source`` (the de-identified image)."""
+def structured_report(study: Study, source: Dataset, *, variant: str = "") -> hd.sr.Comprehensive3DSR:
+    """The reading of ``study`` as a TID 1500 report referencing ``source`` (the de-identified image, or it under
+    its original UIDs: ``with_original_uids``)."""
     reading = study.reading
     if reading is None:
         raise ValueError(f"study {study.study_id} has no reading")
@@ -73,7 +75,7 @@ def structured_report(study: Study, source: Dataset) -> hd.sr.Comprehensive3DSR:
     use = _CLINICAL if reading.model.clinical else _NON_CLINICAL
     groups = [
         hd.sr.MeasurementsAndQualitativeEvaluations(
-            tracking_identifier=hd.sr.TrackingIdentifier(uid=result_uid(study, f"finding-{finding.label}"),
+            tracking_identifier=hd.sr.TrackingIdentifier(uid=result_uid(study, f"finding-{finding.label}", variant),
                                                          identifier=finding.label[:64]),
             finding_type=finding_code(finding.label),
             algorithm_id=algorithm,
@@ -96,7 +98,7 @@ def structured_report(study: Study, source: Dataset) -> hd.sr.Comprehensive3DSR:
             observer_device_context=hd.sr.ObserverContext(
                 observer_type=codes.DCM.Device,
                 observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-                    uid=result_uid(study, "device"), name=reading.model.name[:64], manufacturer_name=MANUFACTURER,
+                    uid=result_uid(study, "device", variant), name=reading.model.name[:64], manufacturer_name=MANUFACTURER,
                     model_name=f"{reading.model.name} {reading.model.version}"[:64]))),
         procedure_reported=codes.SCT.ChestImaging,
         imaging_measurements=groups,
@@ -107,14 +109,14 @@ def structured_report(study: Study, source: Dataset) -> hd.sr.Comprehensive3DSR:
     prefix = "" if reading.model.clinical else "NON-CLINICAL "
     return hd.sr.Comprehensive3DSR(
         evidence=[source], content=report,
-        series_instance_uid=result_uid(study, "sr-series"), series_number=SR_SERIES_NUMBER,
-        sop_instance_uid=result_uid(study, "sr"), instance_number=1, manufacturer=MANUFACTURER,
+        series_instance_uid=result_uid(study, "sr-series", variant), series_number=SR_SERIES_NUMBER,
+        sop_instance_uid=result_uid(study, "sr", variant), instance_number=1, manufacturer=MANUFACTURER,
         is_complete=True, is_final=False, is_verified=False,  # a machine reading, never verified by a person
         series_description=f"{prefix}AI reading {reading.model.name} {reading.model.version}"[:64],
     )
 
 
-def heatmap_capture(study: Study, source: Dataset, overlay_png: bytes) -> hd.sc.SCImage:
+def heatmap_capture(study: Study, source: Dataset, overlay_png: bytes, *, variant: str = "") -> hd.sc.SCImage:
     """The heat-map overlay (RGB PNG of the image with the map blended in) as a Secondary Capture image in
     the source's study, so any viewer shows it beside, or hung over, the radiograph."""
     reading = study.reading
@@ -125,8 +127,8 @@ def heatmap_capture(study: Study, source: Dataset, overlay_png: bytes) -> hd.sc.
     prefix = "" if reading.model.clinical else "NON-CLINICAL "
     capture = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=source, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
-        coordinate_system="PATIENT", series_instance_uid=result_uid(study, "sc-series"),
-        series_number=SC_SERIES_NUMBER, sop_instance_uid=result_uid(study, "sc"), instance_number=1,
+        coordinate_system="PATIENT", series_instance_uid=result_uid(study, "sc-series", variant),
+        series_number=SC_SERIES_NUMBER, sop_instance_uid=result_uid(study, "sc", variant), instance_number=1,
         manufacturer=MANUFACTURER, patient_orientation=_orientation(source),
         series_description=f"{prefix}AI heat map {reading.model.name} {reading.model.version}"[:64],
         transfer_syntax_uid="1.2.840.10008.1.2.1",
@@ -160,3 +162,18 @@ def _orientation(source: Dataset) -> tuple[str, str]:
     if value is not None and len(value) == 2:
         return str(value[0]), str(value[1])
     return "L", "F"  # a PA chest radiograph shown as read: patient's left on the right, feet down
+
+
+_SOURCE_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+
+
+def with_original_uids(deidentified: Dataset, original: Dataset) -> Dataset:
+    """The de-identified image under the original's Study, Series and SOP Instance UIDs: results built on it file
+    into the center's own study and reference its image. Only UIDs are taken over; the patient stays pseudonymous."""
+    source = copy.deepcopy(deidentified)
+    for keyword in _SOURCE_UIDS:
+        if keyword in original:
+            setattr(source, keyword, original[keyword].value)
+    if "FrameOfReferenceUID" in original:
+        source.FrameOfReferenceUID = original.FrameOfReferenceUID
+    return source

@@ -10,7 +10,7 @@ from pydicom import Dataset
 from chalicelib.adapters.dicomweb import StowRsSender
 from chalicelib.adapters.dimse import CStoreSender
 from chalicelib.adapters.resources import Resources
-from chalicelib.models.pacs import PACS_ATTRIBUTE, PacsDestination
+from chalicelib.models.pacs import PACS_ATTRIBUTE, UIDS_ATTRIBUTE, PacsDestination
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.pacs_delivery import PacsDelivery
 from chalicelib.services.principals import PrincipalDirectory
@@ -40,10 +40,12 @@ def build_delivery(resources: Resources) -> PacsDelivery:
         if not value:
             return None
         try:
-            return PacsDestination.parse(value)
+            destination = PacsDestination.parse(value)
         except ValueError:
             logger.error("center has a malformed PACS destination", extra={"center_id": center_id})
             return None
+        original = principal is not None and principal.attributes.get(UIDS_ATTRIBUTE) == "original"
+        return destination.model_copy(update={"original_uids": original})
 
     xray = resources.store("xray")
     return PacsDelivery(XrayStudies(resources.table("records"), xray), xray, resources.table("records"),

@@ -302,3 +302,35 @@ def test_stow_rs_delivery_is_received_and_matches_the_reading(aws, pump) -> None
     assert sr.StudyInstanceUID == source.StudyInstanceUID
     audits = [r for r in AuditLog(aws.table("audit")).records(since_ms=_RECENT_MS) if r.action == "pacs.delivery"]
     assert {str(r.details["destination"]) for r in audits} == {receiver.url}
+
+
+def test_a_center_that_opted_in_gets_results_in_its_original_study(aws, pacs, pump) -> None:
+    from xray_support import dicom_bytes
+
+    from chalicelib.imaging.deid import deidentify_dicom
+    from local.xray_samples import synthetic_chest
+
+    # GIVEN a center that files results under its original UIDs, and a study whose upload is its own image
+    pacs.start()
+    cli.create_principal(PrincipalKind.HEALTH_CENTER, "Mapo health center", principal_id=CENTER, resources=aws,
+                         attributes={"pacs": f"TESTPACS@127.0.0.1:{pacs.port}", "pacs_uids": "original"})
+    notice = _settle(aws)
+    studies, store = XrayStudies(aws.table("records"), aws.store("xray")), aws.store("xray")
+    study = studies.get(notice.study_id)
+    assert study.reading is not None and study.reading.deid_key is not None
+    original_bytes = dicom_bytes(synthetic_chest(256, seed=11))
+    deid = deidentify_dicom(pydicom.dcmread(io.BytesIO(original_bytes)), uid_salt="s", pseudonym=study.study_id).data
+    assert deid is not None
+    store.put(study.upload_key, original_bytes, content_type="application/dicom")
+    store.put(study.reading.deid_key, deid, content_type="application/dicom")
+    original = pydicom.dcmread(io.BytesIO(original_bytes))
+    # WHEN its notice is delivered
+    events, binding = pump
+    assert events.poll_once(binding).succeeded == 1
+    # THEN the SR and the heat map are in the original study, the SR referencing the original image
+    assert len(pacs.received) == 2
+    assert {str(d.StudyInstanceUID) for d in pacs.received.values()} == {str(original.StudyInstanceUID)}
+    sr = next(d for d in pacs.received.values() if d.Modality == "SR")
+    referenced = sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
+    assert referenced.ReferencedSOPInstanceUID == original.SOPInstanceUID
+    assert str(sr.PatientName) != str(original.PatientName)

@@ -111,3 +111,35 @@ def test_sr_and_capture_of_a_real_radiograph_are_valid(tmp_path: Path) -> None:
         # THEN the validator reports no error for either
         errors, output = dciodvfy(dataset_bytes(built), tmp_path)
         assert not errors, output
+
+
+def test_results_under_the_original_uids_file_into_the_source_study_and_stay_valid(tmp_path: Path) -> None:
+    from xray_support import dicom_bytes
+
+    from chalicelib.imaging.deid import deidentify_dicom
+    from chalicelib.services.xray_dicom import with_original_uids
+    from local.xray_samples import synthetic_chest
+
+    # GIVEN an image as the center's PACS holds it, and its de-identified copy (other UIDs, no patient)
+    original = pydicom.dcmread(io.BytesIO(dicom_bytes(synthetic_chest(256, seed=9))))
+    deid_data = deidentify_dicom(original, uid_salt="test-salt", pseudonym="study-9").data
+    assert deid_data is not None
+    deid = pydicom.dcmread(io.BytesIO(deid_data))
+    assert deid.StudyInstanceUID != original.StudyInstanceUID
+    study = settled_study()
+    # WHEN the center opted in to its original UIDs
+    source = with_original_uids(deid, original)
+    sr = structured_report(study, source, variant="original")
+    capture = heatmap_capture(study, source, heatmap_png(), variant="original")
+    # THEN both objects are valid, in the original study, the SR referencing the original instance
+    for dataset in (sr, capture):
+        errors, output = dciodvfy(dataset_bytes(dataset), tmp_path)
+        assert not errors, output
+        assert dataset.StudyInstanceUID == original.StudyInstanceUID
+    evidence = sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
+    assert evidence.SeriesInstanceUID == original.SeriesInstanceUID
+    assert evidence.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == original.SOPInstanceUID
+    # AND the patient stays the pseudonym; the instances differ from the de-identified variant's
+    assert sr.PatientID == deid.PatientID != original.PatientID
+    assert str(sr.PatientName) != str(original.PatientName)
+    assert sr.SOPInstanceUID != structured_report(study, deid).SOPInstanceUID
