@@ -27,6 +27,7 @@ from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import DAY_MS, FootageCatalog
 from chalicelib.services.geo import haversine_m
 from chalicelib.services.owned import OwnedRecords
+from chalicelib.services.search.describe import parse_description
 from chalicelib.services.search.planner import Candidate, plan_search
 from chalicelib.services.search.running import DeadlinePolicy, RunningSearches
 from chalicelib.services.search.shard import finished_shards, plan_key, query_key, result_key
@@ -99,6 +100,22 @@ def encode_photos(photos: Sequence[str], stages: Stages) -> tuple[list[list[floa
     return [[round(float(v), 6) for v in row] for row in vectors], stages.embedder.name
 
 
+def apply_description(request: SearchRequest) -> tuple[SearchRequest, list[str]]:
+    """The request with the colours its free-text description names (explicit colour fields win), and the
+    words of the description that were not understood; a description that names no colour, with nothing
+    else to look for, is refused with those words."""
+    if not request.description:
+        return request, []
+    described = parse_description(request.description)
+    if not described.understood and not request.photos and request.upper_color is None \
+            and request.lower_color is None:
+        raise ValidationFailed(f"the description names no clothing colour; not understood: "
+                               f"{', '.join(described.unknown) or request.description}", code="description_not_understood")
+    update = {"upper_color": request.upper_color or described.upper_color,
+              "lower_color": request.lower_color or described.lower_color}
+    return request.model_copy(update=update), described.unknown
+
+
 def _epoch_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -136,6 +153,7 @@ class SearchService:
         if seen.time_ms < now - self._retention_ms:
             raise ValidationFailed(f"the window starts before the {self._retention_ms // DAY_MS}-day footage "
                                    "retention: that footage no longer exists", code="beyond_retention")
+        request, unknown = apply_description(request)
         embeddings, embedder = encode_photos(request.photos, self._stages()) if request.photos else ([], None)
         search_id = uuid.uuid4().hex
         plan = plan_search(search_id, last_seen_ms=seen.time_ms, window_ms=request.window_minutes * 60_000,
@@ -154,7 +172,7 @@ class SearchService:
             self._media.put(result_key(search_id), answer.model_dump_json().encode(), content_type="application/json")
             body.update(status=SearchStatus.DONE.value, reason=answer.reason, result_key=result_key(search_id))
             self._records.create(search_id, owner_id, body, created_ms=now)
-            return answer
+            return answer.model_copy(update={"description_unknown": unknown})
         deadline_ms = self._deadlines.deadline_ms(now, plan)
         body["deadline_ms"] = deadline_ms
         self._records.create(search_id, owner_id, body, created_ms=now)
@@ -166,7 +184,8 @@ class SearchService:
                                   expect={"status": SearchStatus.RUNNING.value})
         logger.info("search started", extra={"search_id": search_id, "shards": len(plan.shards),
                                              "cameras": len(plan.cameras), "footage_s": plan.footage_seconds})
-        return self._progress(search_id, plan, now, SearchStatus.RUNNING, deadline_ms=deadline_ms)
+        answer = self._progress(search_id, plan, now, SearchStatus.RUNNING, deadline_ms=deadline_ms)
+        return answer.model_copy(update={"description_unknown": unknown})
 
     def _candidates(self, request: SearchRequest) -> list[Candidate]:
         seen = request.last_seen
