@@ -154,3 +154,97 @@ def png_base64(image: Frame) -> str:
     ok, data = cv2.imencode(".png", image)
     assert ok
     return base64.b64encode(data.tobytes()).decode()
+
+
+COLOR_LABELS = ROOT / "tests" / "data" / "search" / "vtest_colors.json"
+
+
+@dataclass(frozen=True)
+class LabelledCrop:
+    frame: int
+    box: tuple[int, int, int, int]
+    upper: frozenset[str]  # the colour a person names first, and the others they would accept
+    lower: frozenset[str]
+    upper_first: str
+
+
+def labelled_crops() -> list[tuple[LabelledCrop, Frame]]:
+    """The hand-labelled person crops of vtest.avi with their pixels."""
+    data = json.loads(COLOR_LABELS.read_text())["crops"]
+    wanted = {c["frame"] for c in data}
+    images: dict[int, Frame] = {}
+    import av as _av
+
+    with _av.open(str(VIDEO)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i in wanted:
+                images[i] = frame.to_ndarray(format="bgr24")
+            if i >= max(wanted):
+                break
+    out = []
+    for c in data:
+        x1, y1, x2, y2 = c["box"]
+        label = LabelledCrop(c["frame"], (x1, y1, x2, y2), frozenset([c["upper"], *c["upper_also"]]),
+                             frozenset([c["lower"], *c["lower_also"]]), c["upper"])
+        out.append((label, np.ascontiguousarray(images[c["frame"]][max(0, y1):y2, max(0, x1):x2])))
+    return out
+
+
+def color_accuracy() -> float:
+    """Share of body regions (upper and lower of every labelled crop) whose dominant colour a person accepts."""
+    from chalicelib.video import colors
+
+    correct = total = 0
+    for label, pixels in labelled_crops():
+        upper, lower = colors.describe(pixels)
+        correct += (colors.dominant(upper) in label.upper) + (colors.dominant(lower) in label.lower)
+        total += 2
+    return correct / total
+
+
+class DigestCachingDetector:
+    """The real detector, run once per distinct frame content (two paths decoding the same segment bytes
+    get equal frames in different arrays); ``calls`` counts the frames it really ran on."""
+
+    def __init__(self, detector: object) -> None:
+        self._detector = detector
+        self.name = detector.name  # type: ignore[attr-defined]
+        self.labels = detector.labels  # type: ignore[attr-defined]
+        self._cache: dict[bytes, list[Detection]] = {}
+        self.calls = 0
+
+    def detect(self, frames: Sequence[Frame]) -> list[list[Detection]]:
+        import hashlib
+
+        keys = [hashlib.blake2b(np.ascontiguousarray(f[::4, ::4]).tobytes(), digest_size=16).digest() for f in frames]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            found = self._detector.detect([frames[i] for i in missing])  # type: ignore[attr-defined]
+            self.calls += len(missing)
+            for i, dets in zip(missing, found, strict=True):
+                self._cache[keys[i]] = dets
+        return [self._cache[k] for k in keys]
+
+
+@lru_cache(maxsize=1)
+def vtest_segments(seconds: float = 80.0) -> tuple[tuple[int, bytes, float], ...]:
+    """(start ms, MPEG-TS bytes, duration s) of vtest.avi as the platform stores it (10 s segments)."""
+    from chalicelib.video.segmenter import iter_segments
+
+    out = []
+    for seg in iter_segments(VIDEO, segment_seconds=10.0, preset="veryfast", start_time_s=0.0):
+        if seg.start_s >= seconds:
+            break
+        out.append((round(seg.start_s * 1000), seg.data, seg.duration_s))
+    return tuple(out)
+
+
+AGREEMENT_QUERIES = (("A", 60), ("A", 300), ("B", 50), ("B", 280), ("C", 80), ("C", 240), ("D", 450), ("D", 700),
+                     ("F", 450), ("F", 720))
+
+
+def same_person(decoded, indexed, *, min_iou: float = 0.5) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a decode-path track's best sighting lies on an index track's box path (same frame, IoU ≥ 0.5)."""
+    best = decoded.best
+    box = (best.box.x1, best.box.y1, best.box.x2, best.box.y2)
+    return any(t == best.time_ms and iou(box, b) >= min_iou for t, *b in indexed.path)

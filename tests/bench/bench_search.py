@@ -13,6 +13,7 @@ Run: ``PYTHONPATH=. .venv/bin/python tests/bench/bench_search.py [--seconds 80] 
    running one each (one intra-op thread per process in both cases), models loaded beforehand;
    also printed with decoding inline, where each process is one thread.
 5. precision@5: the hand-checked people of tests/data/search (the accuracy test's queries).
+6. color_accuracy: dominant upper/lower colours of the hand-labelled crops (vtest_colors.json) a person accepts.
 
 Prints ``BENCH <name> <value> <unit>`` lines; the target is search ≤ 2× decode time (with
 ``--strict`` a missed target exits 1). Needs ../shared (skips with a message otherwise).
@@ -32,7 +33,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from search_support import MODELS, VIDEO, CachingDetector, CachingEmbedder, crop, is_person, people, sampled_frames  # noqa: E402
+from search_support import (  # noqa: E402
+    MODELS,
+    VIDEO,
+    CachingDetector,
+    CachingEmbedder,
+    color_accuracy,
+    crop,
+    is_person,
+    people,
+    sampled_frames,
+)
 
 from chalicelib.models.search import SearchQuery  # noqa: E402
 from chalicelib.services.search.shard import SearchPipeline, count_frames, iter_frames  # noqa: E402
@@ -169,6 +180,7 @@ def main() -> int:
               f"2 processes {two_inline:.2f} s, speed-up {one_inline / two_inline:.2f}x")
 
     bench("search_precision_at5", precision_at5(), "ratio")
+    bench("color_accuracy", color_accuracy(), "ratio")  # dominant colours vs the hand labels of tests/data/search
     missed = ratio > RATIO_TARGET
     if missed:
         print(f"# targets missed: search_vs_decode_ratio {ratio:.2f} > {RATIO_TARGET} (CPU-only: detection dominates)")
