@@ -178,7 +178,7 @@ def labelled_crops() -> list[tuple[LabelledCrop, Frame]]:
     with _av.open(str(VIDEO)) as container:
         for i, frame in enumerate(container.decode(video=0)):
             if i in wanted:
-                images[i] = frame.to_ndarray(format="bgr24")
+                images[i] = frame.to_ndarray(format="bgr24")  # type: ignore[assignment]  # bgr24 is uint8
             if i >= max(wanted):
                 break
     out = []
@@ -248,3 +248,45 @@ def same_person(decoded, indexed, *, min_iou: float = 0.5) -> bool:  # type: ign
     best = decoded.best
     box = (best.box.x1, best.box.y1, best.box.x2, best.box.y2)
     return any(t == best.time_ms and iou(box, b) >= min_iou for t, *b in indexed.path)
+
+
+def index_agreement_at5(stages) -> tuple[float, list[str]]:  # type: ignore[no-untyped-def]
+    """Agreement@5 of the indexed search with today's full-decode search on vtest.avi's stored segments.
+
+    Both paths see the same sampled frames of the same MPEG-TS segments; for each photo query (the accuracy
+    test's ten), the share of the decode path's top-5 tracks whose best sighting lies on the box path of one
+    of the index's top-5 hits. Returns (mean agreement, one report line per query)."""
+    from chalicelib.models.search import SearchQuery
+    from chalicelib.services.search.reducer import group_tracks
+    from chalicelib.services.search.shard import SearchPipeline
+    from chalicelib.services.search_index.indexer import SegmentIndexer
+    from chalicelib.services.search_index.parquet import decode, encode
+    from chalicelib.services.search_index.query import rank_indexed
+    from chalicelib.services.search_index.records import ModelTag
+    from chalicelib.services.search_index.store import CameraIndex
+
+    detector, embedder = CachingDetector(stages.detector), CachingEmbedder(stages.embedder)
+    per_segment = [(start, list(iter_frames(data, camera_id=CAMERA, start_ms=start, sample_fps=2.0)))
+                   for start, data, _ in vtest_segments()]
+    tag = ModelTag(embedder.name, stages.embedder_version)
+    indexer = SegmentIndexer(detector, embedder, tag)  # type: ignore[arg-type]
+    partitions = []
+    for start, frames in per_segment:
+        records = indexer.index_frames(CAMERA, start, frames).records
+        partitions.append(decode(encode(records, tag=tag, camera_id=CAMERA, dim=embedder.dim, segments=[start])))
+    index = {CAMERA: CameraIndex(CAMERA, tuple(partitions))}
+    everything = [f for _, frames in per_segment for f in frames]
+    photos = {round(f.time_ms / 100): f for f in sampled_frames(2.0)}
+    everyone, scores, report = people(), [], []
+    for name, at in AGREEMENT_QUERIES:
+        vector = stages.embedder.embed([crop(photos[at].image, everyone[name].boxes[at])])
+        query = SearchQuery(embeddings=vector.tolist(), embedder=embedder.name, top_k=20, min_score=0.5)
+        pipeline = SearchPipeline(query, detector, embedder, motion=None)  # type: ignore[arg-type]
+        pipeline.feed(everything, decode_ahead=0)
+        decoded = group_tracks([s for s, _ in pipeline.finish().get(CAMERA, [])])[:5]
+        indexed = rank_indexed(index, {CAMERA: (0, 10**13)}, query)[:5]
+        agree = sum(any(same_person(d, h) for h in indexed) for d in decoded)
+        scores.append(agree / len(decoded) if decoded else 1.0)
+        report.append(f"{name}@{at}: {agree}/{len(decoded)} decode [{', '.join(f'{d.score:.3f}' for d in decoded)}] "
+                      f"index [{', '.join(f'{h.track.score:.3f}' for h in indexed)}]")
+    return sum(scores) / len(scores), report

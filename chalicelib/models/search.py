@@ -159,6 +159,25 @@ class RouteStop(Message):
     score: float
 
 
+class SearchCoverage(Message):
+    """How much of the cone each path searched: the index (analysed at ingest) or decoding now (shards)."""
+
+    indexed_seconds: float = Field(ge=0, description="Footage seconds of the cone answered from the index.")
+    decoded_seconds: float = Field(ge=0, description="Footage seconds decoded by shards (not indexed yet, or "
+                                                     "the camera's indexing is off).")
+    indexed_cameras: list[str] = Field(default_factory=list, description="Cameras answered wholly from the index.")
+    unindexed_cameras: list[str] = Field(default_factory=list,
+                                         description="Cameras with footage in the cone that is not indexed.")
+    index_model: str | None = Field(None, description="Re-id model (name@version) of the index records used.")
+
+
+class IndexedPart(Message):
+    """What the index answered for a search (``searches/<id>/indexed.json``), merged in by the reducer."""
+
+    hits: list[Track]
+    coverage: SearchCoverage
+
+
 class SearchAnswer(Message):
     """``GET /v1/searches/{id}``."""
 
@@ -182,5 +201,6 @@ class SearchAnswer(Message):
     elapsed_s: float | None = None
     detector: str | None = None
     embedder: str | None = None
+    coverage: SearchCoverage | None = Field(None, description="Indexed vs decoded share of the cone.")
     description_unknown: list[str] = Field(default_factory=list,
                                            description="Words of the description that were not understood.")
