@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from chalicelib.errors import ObjectMissing
+from chalicelib.ports import ObjectInfo
 from chalicelib.services.search.shard import TimedFrame, iter_frames
 from chalicelib.video.detect import Detection, Frame
 
@@ -256,25 +259,25 @@ def index_agreement_at5(stages) -> tuple[float, list[str]]:  # type: ignore[no-u
     Both paths see the same sampled frames of the same MPEG-TS segments; for each photo query (the accuracy
     test's ten), the share of the decode path's top-5 tracks whose best sighting lies on the box path of one
     of the index's top-5 hits. Returns (mean agreement, one report line per query)."""
+    import tempfile
+
     from chalicelib.models.search import SearchQuery
     from chalicelib.services.search.reducer import group_tracks
     from chalicelib.services.search.shard import SearchPipeline
     from chalicelib.services.search_index.indexer import SegmentIndexer
-    from chalicelib.services.search_index.parquet import decode, encode
-    from chalicelib.services.search_index.query import rank_indexed
+    from chalicelib.services.search_index.query import search_index
     from chalicelib.services.search_index.records import ModelTag
-    from chalicelib.services.search_index.store import CameraIndex
+    from chalicelib.services.search_index.store import IndexStore
 
     detector, embedder = CachingDetector(stages.detector), CachingEmbedder(stages.embedder)
     per_segment = [(start, list(iter_frames(data, camera_id=CAMERA, start_ms=start, sample_fps=2.0)))
                    for start, data, _ in vtest_segments()]
     tag = ModelTag(embedder.name, stages.embedder_version)
     indexer = SegmentIndexer(detector, embedder, tag)  # type: ignore[arg-type]
-    partitions = []
+    folder = tempfile.TemporaryDirectory()
+    index = IndexStore(DirectoryStore(Path(folder.name)))
     for start, frames in per_segment:
-        records = indexer.index_frames(CAMERA, start, frames).records
-        partitions.append(decode(encode(records, tag=tag, camera_id=CAMERA, dim=embedder.dim, segments=[start])))
-    index = {CAMERA: CameraIndex(CAMERA, tuple(partitions))}
+        index.write_segment(tag, CAMERA, start, indexer.index_frames(CAMERA, start, frames).records, dim=embedder.dim)
     everything = [f for _, frames in per_segment for f in frames]
     photos = {round(f.time_ms / 100): f for f in sampled_frames(2.0)}
     everyone, scores, report = people(), [], []
@@ -284,9 +287,56 @@ def index_agreement_at5(stages) -> tuple[float, list[str]]:  # type: ignore[no-u
         pipeline = SearchPipeline(query, detector, embedder, motion=None)  # type: ignore[arg-type]
         pipeline.feed(everything, decode_ahead=0)
         decoded = group_tracks([s for s, _ in pipeline.finish().get(CAMERA, [])])[:5]
-        indexed = rank_indexed(index, {CAMERA: (0, 10**13)}, query)[:5]
+        indexed = search_index(index, tag, {CAMERA: (0, 10**7)}, query).hits[:5]
         agree = sum(any(same_person(d, h) for h in indexed) for d in decoded)
         scores.append(agree / len(decoded) if decoded else 1.0)
         report.append(f"{name}@{at}: {agree}/{len(decoded)} decode [{', '.join(f'{d.score:.3f}' for d in decoded)}] "
                       f"index [{', '.join(f'{h.track.score:.3f}' for h in indexed)}]")
+    folder.cleanup()
     return sum(scores) / len(scores), report
+
+
+class DirectoryStore:
+    """An ObjectStore over a local directory (the benchmark's stand-in for the footage bucket)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.name = root.name
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream",
+            metadata: Mapping[str, str] | None = None) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return (self.root / key).read_bytes()
+        except FileNotFoundError as exc:
+            raise ObjectMissing(key) from exc
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        return self.get(key)[start:end + 1]
+
+    def head(self, key: str) -> ObjectInfo:
+        stat = (self.root / key).stat()
+        return ObjectInfo(key=key, size=stat.st_size, etag="", content_type="", last_modified_ms=int(stat.st_mtime * 1000))
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not folder.is_dir():
+            return
+        for dirpath, _, files in os.walk(folder):
+            for name in files:
+                key = os.path.relpath(os.path.join(dirpath, name), self.root)
+                if key.startswith(prefix):
+                    yield key
+
+    def presigned_post(self, key: str, *, max_bytes: int, expires_s: int, content_type: str | None = None):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def presigned_get(self, key: str, *, expires_s: int) -> str:
+        return f"file://{self.root / key}"

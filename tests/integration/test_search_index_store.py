@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from chalicelib.models.search import SearchQuery
-from chalicelib.services.search_index.query import rank_indexed
+from chalicelib.services.search_index.query import search_index
 from chalicelib.services.search_index.records import INDEX_PREFIX, ModelTag, TrackRecord, hour_prefix
 from chalicelib.services.search_index.store import IndexStore
 from chalicelib.video.colors import COLOR_NAMES
@@ -66,15 +66,17 @@ def test_a_person_cut_by_a_segment_boundary_is_one_hit_and_others_rank_below(ind
                                         _record(T0, 1, T0 + 1_000, T0 + 4_000, other, x=500)], dim=DIM)
     index.write_segment(V1, "CAM", T0 + 10_000, [_record(T0 + 10_000, 0, T0 + 10_000, T0 + 12_000, person,
                                                          x=100 + 3_500 / 50 + 5)], dim=DIM)
-    found = index.read(V1, ["CAM"], T0, T0 + 20_000)
     query = SearchQuery(embeddings=[person.tolist()], embedder="osnet", top_k=5, min_score=0.0)
-    hits = rank_indexed(found, {"CAM": (T0, T0 + 20_000)}, query)
+    answer = search_index(index, V1, {"CAM": (T0, T0 + 20_000)}, query)
+    hits = answer.hits
+    assert answer.segments == {"CAM": frozenset({T0, T0 + 10_000})}
     assert (hits[0].track.start_ms, hits[0].track.end_ms) == (T0 + 6_000, T0 + 12_000)
     assert len(hits) == 2 and hits[0].track.score > hits[1].track.score
     # AND only the segments and the window asked for count
-    only_first = rank_indexed(found, {"CAM": (T0, T0 + 20_000)}, query, segments={"CAM": frozenset({T0 + 10_000})})
-    assert [(h.track.start_ms, h.track.end_ms) for h in only_first] == [(T0 + 10_000, T0 + 12_000)]
-    late = rank_indexed(found, {"CAM": (T0 + 5_000, T0 + 20_000)}, query)
+    only_second = search_index(index, V1, {"CAM": (T0, T0 + 20_000)}, query,
+                               segments={"CAM": frozenset({T0 + 10_000})}).hits
+    assert [(h.track.start_ms, h.track.end_ms) for h in only_second] == [(T0 + 10_000, T0 + 12_000)]
+    late = search_index(index, V1, {"CAM": (T0 + 5_000, T0 + 20_000)}, query).hits
     assert all(h.track.end_ms >= T0 + 5_000 for h in late) and len(late) == 1
 
 
@@ -82,6 +84,5 @@ def test_a_colour_query_ranks_the_red_top_first(index):
     index.write_segment(V1, "CAM", T0, [_record(T0, 0, T0, T0 + 3_000, _unit(1), upper="black"),
                                         _record(T0, 1, T0 + 4_000, T0 + 7_000, _unit(2), upper="red", x=400)],
                         dim=DIM)
-    hits = rank_indexed(index.read(V1, ["CAM"], T0, T0 + 10_000), {"CAM": (T0, T0 + 10_000)},
-                        SearchQuery(upper_color="red", min_score=0.0))
+    hits = search_index(index, V1, {"CAM": (T0, T0 + 10_000)}, SearchQuery(upper_color="red", min_score=0.0)).hits
     assert [h.track.best.upper for h in hits] == ["red", "black"] and hits[0].track.score > hits[1].track.score

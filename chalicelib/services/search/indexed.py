@@ -1,8 +1,9 @@
 """The indexed path of a search: answer what the index covers, leave the rest of the plan to the shards.
 
-For every planned camera the index is read over the cone (that camera's reachable instant to the window's
-end, one partition file per camera-hour, of the query's re-id model only). A segment the index covers is
-answered from its records; the others stay in the plan and are rebalanced into shards, decoded as before.
+The index is read once over the cone (each planned camera's reachable instant to the window's end, one file per
+camera-hour, of the query's re-id model only), scoring the records of the planned segments as they are read.
+A segment the index covers is answered from its records; the others stay in the plan and are rebalanced into
+shards, decoded as before.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 
 from chalicelib.models.search import IndexedPart, SearchCoverage, SearchPlan, SearchQuery, ShardItem
 from chalicelib.services.search.planner import balance
-from chalicelib.services.search_index.query import rank_indexed
+from chalicelib.services.search_index.query import search_index
 from chalicelib.services.search_index.records import ModelTag
 from chalicelib.services.search_index.store import IndexStore
 
@@ -23,15 +24,14 @@ def split_plan(plan: SearchPlan, query: SearchQuery, index: IndexStore, tag: Mod
     if not items:
         return plan, IndexedPart(hits=[], coverage=SearchCoverage(indexed_seconds=0, decoded_seconds=0))
     cameras = {c.camera_id: c for c in plan.cameras}
-    found = index.read(tag, cameras, min(c.reachable_from_ms for c in plan.cameras), plan.window_end_ms)
-    covered = {camera_id: found[camera_id].segments for camera_id in cameras}
-    indexed = [i for i in items if i.segment_start_ms in covered[i.camera_id]]
-    decoded = [i for i in items if i.segment_start_ms not in covered[i.camera_id]]
-    used: dict[str, frozenset[int]] = {}
-    for item in indexed:
-        used[item.camera_id] = used.get(item.camera_id, frozenset()) | {item.segment_start_ms}
-    windows = {c: (cameras[c].reachable_from_ms, plan.window_end_ms) for c in cameras}
-    hits = [h.track for h in rank_indexed(found, windows, query, segments=used)] if indexed else []
+    planned: dict[str, frozenset[int]] = {}
+    for item in items:
+        planned[item.camera_id] = planned.get(item.camera_id, frozenset()) | {item.segment_start_ms}
+    windows = {c: (cameras[c].reachable_from_ms, plan.window_end_ms) for c in planned}
+    answer = search_index(index, tag, windows, query, segments=planned)
+    indexed = [i for i in items if i.segment_start_ms in answer.segments.get(i.camera_id, frozenset())]
+    decoded = [i for i in items if i.segment_start_ms not in answer.segments.get(i.camera_id, frozenset())]
+    hits = [h.track for h in answer.hits] if indexed else []
     unindexed = sorted({i.camera_id for i in decoded})
     coverage = SearchCoverage(indexed_seconds=round(sum(i.seconds for i in indexed), 3),
                               decoded_seconds=round(sum(i.seconds for i in decoded), 3),

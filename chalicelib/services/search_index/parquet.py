@@ -1,8 +1,10 @@
 """Track records as Parquet: one file per camera partition, the model and segments in the file's metadata.
 
-Embeddings are stored as float16 (a fixed-size list per row; half the bytes, cosine similarity changes by
-< 1e-3), colour shares likewise; the box path is a flat float32 list of (t - start, x1, y1, x2, y2).
-A reader may project the columns it needs.
+Embeddings are stored as float16 (half the bytes; cosine similarity changes by < 1e-3), each row's vector one
+fixed-size binary value of raw little-endian float16 and left uncompressed: re-id embeddings do not compress
+(zstd saves ~9 %) and a reader maps the column straight into an N×D array (0.6 ms for 400 rows, against 21 ms
+for Parquet's per-value FLOAT16 lists, measured). Colour shares likewise; the box path is a flat float32 list
+of (t - start, x1, y1, x2, y2); the rest is zstd-compressed. A reader may project the columns it needs.
 """
 
 from __future__ import annotations
@@ -22,19 +24,22 @@ from chalicelib.video.colors import COLOR_NAMES
 
 _META = b"golden-time.search-index"
 _COLOURS = len(COLOR_NAMES)
+RANKING_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "embedding", "upper", "lower")
 
 
 def _schema(dim: int) -> pa.Schema:
     return pa.schema([
         ("segment_start_ms", pa.int64()), ("track_id", pa.int32()), ("start_ms", pa.int64()), ("end_ms", pa.int64()),
         ("best_ms", pa.int64()), ("path", pa.list_(pa.float32())),
-        ("embedding", pa.list_(pa.float16(), dim)), ("upper", pa.list_(pa.float16(), _COLOURS)),
-        ("lower", pa.list_(pa.float16(), _COLOURS)), ("thumbnail_key", pa.string()), ("derived", pa.bool_()),
+        ("embedding", pa.binary(2 * dim)), ("upper", pa.binary(2 * _COLOURS)), ("lower", pa.binary(2 * _COLOURS)),
+        ("thumbnail_key", pa.string()), ("derived", pa.bool_()),
     ])
 
 
-def _fixed(values: NDArray[np.float16], width: int) -> pa.FixedSizeListArray:
-    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), type=pa.float16()), width)
+def _fixed(values: NDArray[np.float16], width: int) -> pa.FixedSizeBinaryArray:
+    """An N×width float16 matrix as N fixed-size binary values (raw little-endian float16)."""
+    raw = np.ascontiguousarray(values, dtype="<f2").reshape(-1, width)
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(2 * width), len(raw), [None, pa.py_buffer(raw.tobytes())])
 
 
 def encode(records: Sequence[TrackRecord], *, tag: ModelTag, camera_id: str, dim: int,
@@ -63,7 +68,9 @@ def encode(records: Sequence[TrackRecord], *, tag: ModelTag, camera_id: str, dim
             "segments": sorted(set(segments)), "colours": list(COLOR_NAMES)}
     table = table.replace_schema_metadata({_META: json.dumps(meta).encode()})
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", use_dictionary=["thumbnail_key"], write_statistics=False)
+    compression = {name: "zstd" for name in table.column_names} | {"embedding": "none"}
+    pq.write_table(table, sink, compression=compression, use_dictionary=["thumbnail_key"],  # type: ignore[arg-type]
+                   write_statistics=False)
     return sink.getvalue()
 
 
@@ -75,6 +82,7 @@ class Partition:
     camera_id: str
     segments: frozenset[int]
     table: pa.Table
+    key: str = ""  # where it was read from
 
     def __len__(self) -> int:
         return int(self.table.num_rows)
@@ -83,10 +91,14 @@ class Partition:
         return np.asarray(self.table.column(name).to_numpy(), dtype=np.int64)
 
     def matrix(self, name: str) -> NDArray[np.float16]:
-        """A fixed-size list column as an N×width float16 matrix (no copy)."""
+        """A float16 column (embedding, upper, lower) as an N×width matrix, mapped without copying."""
         column = self.table.column(name).combine_chunks()
-        width = column.type.list_size
-        return np.asarray(column.values.to_numpy(zero_copy_only=False), dtype=np.float16).reshape(-1, width)
+        width = column.type.byte_width // 2
+        data = column.buffers()[1]
+        if data is None or not len(column):
+            return np.zeros((0, width), np.float16)
+        return np.frombuffer(data, dtype="<f2", count=len(column) * width,
+                             offset=column.offset * width * 2).reshape(-1, width)
 
     def record(self, row: int) -> TrackRecord:
         get = {name: self.table.column(name)[row].as_py() for name in self.table.column_names}
@@ -97,8 +109,9 @@ class Partition:
         return TrackRecord(camera_id=self.camera_id, segment_start_ms=int(get["segment_start_ms"]),
                            track_id=int(get["track_id"]), start_ms=start, end_ms=int(get["end_ms"]),
                            best_ms=int(get.get("best_ms") or start), path=path,  # type: ignore[arg-type]
-                           embedding=np.asarray(get["embedding"], dtype=np.float32),
-                           upper=tuple(float(v) for v in get["upper"]), lower=tuple(float(v) for v in get["lower"]),
+                           embedding=np.frombuffer(get["embedding"], dtype="<f2").astype(np.float32),
+                           upper=tuple(np.frombuffer(get["upper"], dtype="<f2").tolist()),
+                           lower=tuple(np.frombuffer(get["lower"], dtype="<f2").tolist()),
                            thumbnail_key=str(get.get("thumbnail_key") or ""), derived=bool(get.get("derived")))
 
 

@@ -7,6 +7,8 @@ with the same weights; only records whose track meets the camera's part of the c
 
 from __future__ import annotations
 
+import heapq
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,9 +17,9 @@ from numpy.typing import NDArray
 
 from chalicelib.models.search import Box, SearchQuery, Sighting, Track
 from chalicelib.services.search.scoring import APPEARANCE_WEIGHT
-from chalicelib.services.search_index.parquet import Partition
-from chalicelib.services.search_index.records import PathPoint, TrackRecord
-from chalicelib.services.search_index.store import CameraIndex
+from chalicelib.services.search_index.parquet import RANKING_COLUMNS, Partition
+from chalicelib.services.search_index.records import ModelTag, PathPoint, TrackRecord
+from chalicelib.services.search_index.store import IndexStore
 from chalicelib.video import colors
 
 Window = tuple[int, int]  # [from, to) ms of a camera's part of the cone
@@ -50,6 +52,16 @@ class IndexedHit:
 
     track: Track
     path: tuple[PathPoint, ...]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    score: float
+    camera_id: str
+    key: str
+    row: int
+    look: float | None
+    color: float | None
 
 
 @dataclass
@@ -104,37 +116,83 @@ def stitch(candidates: list[_Candidate], *, max_gap_ms: int = 2_500, max_px_per_
     return [_hit(chain) for chain in chains]
 
 
-def rank_indexed(index: Mapping[str, CameraIndex], windows: Mapping[str, Window], query: SearchQuery,
-                 *, segments: Mapping[str, frozenset[int]] | None = None) -> list[IndexedHit]:
-    """The best ``query.top_k`` people passing each camera, scoring at least ``query.min_score``, best first.
+class _Best:
+    """The best ``n`` scores seen so far across reader threads: a partition keeps only rows that can still
+    make it, so memory stays flat over a day of a hundred cameras."""
 
-    ``segments`` (camera → segment starts) limits each camera to those segments: the ones the plan
-    answers from the index (a segment also being decoded is not counted twice)."""
+    def __init__(self, n: int) -> None:
+        self._n = n
+        self._heap: list[float] = []
+        self._lock = threading.Lock()
+
+    def floor(self) -> float:
+        with self._lock:
+            return self._heap[0] if len(self._heap) >= self._n else -1.0
+
+    def offer(self, scores: NDArray[np.float32]) -> None:
+        best = np.sort(scores)[-self._n:]
+        with self._lock:
+            for v in best.tolist():
+                if len(self._heap) < self._n:
+                    heapq.heappush(self._heap, v)
+                elif v > self._heap[0]:
+                    heapq.heapreplace(self._heap, v)
+
+
+@dataclass(frozen=True)
+class IndexAnswer:
+    hits: list[IndexedHit]
+    segments: dict[str, frozenset[int]]  # camera → segments the index covers in the window
+
+
+def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window], query: SearchQuery, *,
+                 segments: Mapping[str, frozenset[int]] | None = None, limit: int = 100) -> IndexAnswer:
+    """The best people passing the cameras of ``windows`` (camera → its part of the cone): at most
+    ``query.top_k`` per camera and ``limit`` in all, scoring at least ``query.min_score``, best first; with
+    what the index covers. ``segments`` (camera → segment starts) limits each camera to those segments (the
+    plan's; a segment decoded by a shard is not also answered here).
+
+    One pass over the partitions, reading only the ranking columns: each is scored as it is read and keeps only
+    the rows that can still make the best ``3 × limit`` (a person cut by segment boundaries has several records,
+    joined afterwards); then the winners' files are read whole for their paths and thumbnails."""
     vectors = np.asarray(query.embeddings, dtype=np.float32).reshape(len(query.embeddings), -1) \
         if query.embeddings else np.zeros((0, 0), np.float32)
-    hits: list[IndexedHit] = []
-    for camera_id, camera in index.items():
-        if camera_id not in windows:
-            continue
+    best = _Best(3 * limit)
+    wanted = None if segments is None else {c: np.fromiter(v, np.int64) for c, v in segments.items()}
+
+    def visit(camera_id: str, partition: Partition) -> tuple[frozenset[int], list[_Scored]]:
+        """Score a partition read with the ranking columns only; keep the rows that can still make it."""
+        if not len(partition):
+            return partition.segments, []
         lo, hi = windows[camera_id]
-        allowed = None if segments is None else segments.get(camera_id, frozenset())
-        found: list[tuple[float, int, int, float | None, float | None]] = []
-        for pi, partition in enumerate(camera.partitions):
-            if not len(partition):
-                continue
-            combined, look, color = _scores(partition, query, vectors)
-            keep = (combined >= query.min_score) & (partition.column("end_ms") >= lo) & \
-                (partition.column("start_ms") < hi)
-            if allowed is not None:
-                keep &= np.isin(partition.column("segment_start_ms"), np.fromiter(allowed, np.int64))
-            for r in np.flatnonzero(keep).tolist():
-                found.append((float(combined[r]), pi, r, None if look is None else float(look[r]),
-                              None if color is None else float(color[r])))
-        found.sort(key=lambda f: -f[0])
-        # a person cut by segment boundaries has several records: take enough to fill top_k once joined
-        candidates = [_Candidate(camera.partitions[pi].record(r), score, look_score, color_score)
-                      for score, pi, r, look_score, color_score in found[:3 * query.top_k]]
+        combined, look, color = _scores(partition, query, vectors)
+        keep = (combined >= query.min_score) & (partition.column("end_ms") >= lo) & \
+            (partition.column("start_ms") < hi)
+        if wanted is not None:
+            keep &= np.isin(partition.column("segment_start_ms"), wanted.get(camera_id, np.zeros(0, np.int64)))
+        keep &= combined >= best.floor()
+        rows = np.flatnonzero(keep)
+        if len(rows) > 3 * limit:
+            rows = rows[np.argpartition(-combined[rows], 3 * limit - 1)[:3 * limit]]
+        best.offer(combined[rows])
+        return partition.segments, [_Scored(float(combined[r]), camera_id, partition.key, r,
+                                            None if look is None else float(look[r]),
+                                            None if color is None else float(color[r])) for r in rows.tolist()]
+
+    scanned = store.scan(tag, windows, min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values()),
+                         visit, columns=RANKING_COLUMNS) if windows else {}
+    covered = {c: frozenset(s for segs, _ in parts for s in segs) for c, parts in scanned.items()}
+    scored = sorted((x for parts in scanned.values() for _, found in parts for x in found),
+                    key=lambda x: -x.score)[:3 * limit]
+    files = store.load_many(x.key for x in scored)  # the winners' whole records (paths, thumbnails)
+    by_camera: dict[str, list[_Candidate]] = {}
+    for x in scored:
+        if x.key in files:
+            by_camera.setdefault(x.camera_id, []).append(
+                _Candidate(files[x.key].record(x.row), x.score, x.look, x.color))
+    hits: list[IndexedHit] = []
+    for candidates in by_camera.values():
         joined = sorted(stitch(candidates), key=lambda h: (-h.track.score, h.track.start_ms))
         hits.extend(joined[:query.top_k])
     hits.sort(key=lambda h: (-h.track.score, h.track.start_ms))
-    return hits
+    return IndexAnswer(hits=hits[:limit], segments=covered)

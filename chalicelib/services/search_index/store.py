@@ -7,9 +7,10 @@ latency-bound; the files are small).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from chalicelib.errors import ObjectMissing
 from chalicelib.ports import ObjectStore
@@ -25,10 +26,11 @@ from chalicelib.services.search_index.records import (
 
 logger = logging.getLogger(__name__)
 PARQUET = "application/vnd.apache.parquet"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class CameraIndex:
+class CameraPartitions:
     """What the index holds for one camera over a window: its partition files and the segments they cover."""
 
     camera_id: str
@@ -69,22 +71,41 @@ class IndexStore:
         return len(records)
 
     def read(self, tag: ModelTag, camera_ids: Iterable[str], t1_ms: int, t2_ms: int,
-             columns: Sequence[str] | None = None) -> dict[str, CameraIndex]:
+             columns: Sequence[str] | None = None) -> dict[str, CameraPartitions]:
         """Each camera's partitions meeting ``[t1, t2)`` (of this model only)."""
+        found = self.scan(tag, camera_ids, t1_ms, t2_ms, lambda camera_id, partition: partition, columns=columns)
+        return {c: CameraPartitions(c, tuple(parts)) for c, parts in found.items()}
+
+    def scan(self, tag: ModelTag, camera_ids: Iterable[str], t1_ms: int, t2_ms: int,
+             visit: Callable[[str, Partition], T], columns: Sequence[str] | None = None) -> dict[str, list[T]]:
+        """``visit(camera, partition)`` on every partition meeting ``[t1, t2)`` as it is read (in the reader
+        threads: a visit that keeps little keeps memory flat however large the window)."""
         cameras = list(dict.fromkeys(camera_ids))
         prefixes = [(c, hour_prefix(tag, c, h)) for c in cameras for h in hours(t1_ms, t2_ms)]
+
+        def load(ck: tuple[str, str]) -> tuple[str, T | None]:
+            partition = self._load(ck[1], columns)
+            return ck[0], None if partition is None else visit(ck[0], partition)
+
         with ThreadPoolExecutor(max_workers=self._readers) as pool:
             listed = list(pool.map(lambda cp: (cp[0], sorted(self._store.keys(cp[1]))), prefixes))
             wanted = [(c, k) for c, keys in listed for k in keys if k.endswith(".parquet")]
-            loaded = list(pool.map(lambda ck: (ck[0], self._load(ck[1], columns)), wanted))
-        found: dict[str, list[Partition]] = {c: [] for c in cameras}
-        for camera_id, partition in loaded:
-            if partition is not None:
-                found[camera_id].append(partition)
-        return {c: CameraIndex(c, tuple(found[c])) for c in cameras}
+            visited = list(pool.map(load, wanted))
+        found: dict[str, list[T]] = {c: [] for c in cameras}
+        for camera_id, result in visited:
+            if result is not None:
+                found[camera_id].append(result)
+        return found
+
+    def load_many(self, keys: Iterable[str]) -> dict[str, Partition]:
+        """Whole partition files by key (read in parallel); a key compacted away since is left out."""
+        wanted = list(dict.fromkeys(keys))
+        with ThreadPoolExecutor(max_workers=self._readers) as pool:
+            loaded = list(pool.map(lambda k: self._load(k, None), wanted))
+        return {k: p for k, p in zip(wanted, loaded, strict=True) if p is not None}
 
     def _load(self, key: str, columns: Sequence[str] | None) -> Partition | None:
         try:
-            return decode(self._store.get(key), columns)
+            return replace(decode(self._store.get(key), columns), key=key)
         except ObjectMissing:  # compacted away since the listing (its records are in hour.parquet from then on)
             return None
