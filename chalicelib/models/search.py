@@ -47,7 +47,7 @@ class SearchRequest(Message):
     @model_validator(mode="after")
     def _something_to_look_for(self) -> SearchRequest:
         if not self.photos and self.upper_color is None and self.lower_color is None and not self.description:
-            raise ValueError("give at least one photo, a clothing colour or a description")
+            raise ValueError("give at least one photo or a clothing colour (or a description of the clothing)")
         if any(len(p) > MAX_PHOTO_BASE64 for p in self.photos):
             raise ValueError(f"a photo is larger than {MAX_PHOTO_BASE64} base64 characters")
         return self
