@@ -149,6 +149,9 @@ _QUEUES: dict[str, dict[str, object]] = {
                   "consumer": "functions.edge_access_log.handler.lambda_handler"},
     "search-shards-done": {"max_receive_count": 5, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                            "consumer": "functions.search_reducer.handler.lambda_handler"},
+    # Stored footage segments → the search index (people tracks, embeddings, colours) and selective monitoring.
+    "search-index": {"max_receive_count": 3, "visibility_timeout_s": 720, "consumer_timeout_s": 120, "batch_size": 1,
+                     "consumer": "functions.search_indexer.handler.lambda_handler"},
     # center-notify → the centers' PACS (C-STORE); a PACS that is down is retried for ~an hour, then the DLQ
     "pacs-delivery": {"max_receive_count": 10, "visibility_timeout_s": 360, "consumer_timeout_s": 45,
                       "consumer": "functions.pacs_delivery.handler.lambda_handler"},
@@ -191,6 +194,7 @@ _NOTIFICATIONS = (
     NotificationRule(bucket="media", queue="monitor-frames", prefix="monitor/"),
     NotificationRule(bucket="media", queue="search-shards-done", prefix="searches/", suffix="/done.json"),
     NotificationRule(bucket="edge-logs", queue="edge-logs", prefix="cloudfront/", suffix=".gz"),
+    NotificationRule(bucket="footage", queue="search-index", prefix="footage/", suffix=".ts"),
 )
 
 _SUBSCRIPTIONS = (SubscriptionRule(topic="guardian-sms", queue="guardian-sms"),

@@ -51,6 +51,9 @@ class Settings(BaseModel):
                                                  description="Seconds allowed per second of footage in a search's "
                                                              "largest shard (shards run in parallel), when that is "
                                                              "longer than the minimum.")
+    search_index_on_ingest: bool = Field(False, description="Index stored footage segments for search as they "
+                                         "arrive (one detector pass, shared with selective monitoring); off: the "
+                                         "indexing function acknowledges segments without analysing them.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -103,6 +103,13 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
         memory_mb=1024, timeout_s=120, reserved_concurrency=1, buckets={"media": "read_write"},
         tables={"records": "read_write"}, sends=("dispatch-112",), batch_follow=True,
     ),
+    # Indexes each stored footage segment (reads it, writes index parts and thumbnails beside it, so they expire
+    # with the footage) and feeds the same detections to the camera's monitoring rules.
+    "search_indexer": FunctionProfile(
+        memory_mb=3008, reserved_concurrency=20, buckets={"footage": "read_write", "media": "read_write",
+                                                          "models": "read"},
+        tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
+    ),
     "selective_monitor": FunctionProfile(
         memory_mb=2048, reserved_concurrency=10, buckets={"media": "read_write", "models": "read"},
         tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},

@@ -33,6 +33,9 @@ class SearchRequest(Message):
                               description="Photos of the person, base64 JPEG or PNG (each ≤ ~750 kB).")
     upper_color: ColorName | None = Field(None, description="Colour of the upper-body clothing.")
     lower_color: ColorName | None = Field(None, description="Colour of the lower-body clothing.")
+    description: str | None = Field(None, min_length=1, max_length=500,
+                                    description="What they wore, in Korean or English (\"빨간 상의에 검은 바지\"); "
+                                                "upper_color/lower_color, when given, take precedence.")
     last_seen: LastSeen
     window_minutes: int = Field(60, ge=1, le=MAX_WINDOW_MINUTES,
                                 description="How long after the last sighting to search.")
@@ -43,8 +46,8 @@ class SearchRequest(Message):
 
     @model_validator(mode="after")
     def _something_to_look_for(self) -> SearchRequest:
-        if not self.photos and self.upper_color is None and self.lower_color is None:
-            raise ValueError("give at least one photo or a clothing colour")
+        if not self.photos and self.upper_color is None and self.lower_color is None and not self.description:
+            raise ValueError("give at least one photo or a clothing colour (or a description of the clothing)")
         if any(len(p) > MAX_PHOTO_BASE64 for p in self.photos):
             raise ValueError(f"a photo is larger than {MAX_PHOTO_BASE64} base64 characters")
         return self
@@ -156,6 +159,25 @@ class RouteStop(Message):
     score: float
 
 
+class SearchCoverage(Message):
+    """How much of the cone each path searched: the index (analysed at ingest) or decoding now (shards)."""
+
+    indexed_seconds: float = Field(ge=0, description="Footage seconds of the cone answered from the index.")
+    decoded_seconds: float = Field(ge=0, description="Footage seconds decoded by shards (not indexed yet, or "
+                                                     "the camera's indexing is off).")
+    indexed_cameras: list[str] = Field(default_factory=list, description="Cameras answered wholly from the index.")
+    unindexed_cameras: list[str] = Field(default_factory=list,
+                                         description="Cameras with footage in the cone that is not indexed.")
+    index_model: str | None = Field(None, description="Re-id model (name@version) of the index records used.")
+
+
+class IndexedPart(Message):
+    """What the index answered for a search (``searches/<id>/indexed.json``), merged in by the reducer."""
+
+    hits: list[Track]
+    coverage: SearchCoverage
+
+
 class SearchAnswer(Message):
     """``GET /v1/searches/{id}``."""
 
@@ -179,3 +201,6 @@ class SearchAnswer(Message):
     elapsed_s: float | None = None
     detector: str | None = None
     embedder: str | None = None
+    coverage: SearchCoverage | None = Field(None, description="Indexed vs decoded share of the cone.")
+    description_unknown: list[str] = Field(default_factory=list,
+                                           description="Words of the description that were not understood.")

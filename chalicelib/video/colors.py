@@ -31,7 +31,8 @@ def classify_pixels(hsv: NDArray[np.uint8]) -> NDArray[np.int64]:
     s = hsv[..., 1].astype(np.int32)
     v = hsv[..., 2].astype(np.int32)
     out = np.full(h.shape, COLOR_NAMES.index("gray"), dtype=np.int64)
-    chromatic = (s >= 60) & (v >= 50)
+    # Denim and other dull blues stay blue at lower saturation than other hues: faded jeans sit at S 35-60.
+    chromatic = ((s >= 60) | ((s >= 35) & (h >= 190) & (h < 250))) & (v >= 50)
     hue_bins = ((0, 15, "red"), (15, 40, "orange"), (40, 70, "yellow"), (70, 170, "green"), (170, 260, "blue"),
                 (260, 295, "purple"), (295, 340, "pink"), (340, 361, "red"))
     for lo, hi, name in hue_bins:
@@ -41,6 +42,8 @@ def classify_pixels(hsv: NDArray[np.uint8]) -> NDArray[np.int64]:
     pinkish = chromatic & (s < 120) & (v >= 150) & ((h < 15) | (h >= 340))
     out[pinkish] = COLOR_NAMES.index("pink")
     out[v < 50] = COLOR_NAMES.index("black")
+    # Navy: dark but strongly saturated blue (a black garment's shadows are dark with noisy, weak hue).
+    out[(v >= 25) & (v < 50) & (s >= 150) & (h >= 210) & (h < 260)] = COLOR_NAMES.index("blue")
     low_sat = (s < 60) & (v >= 50)
     out[low_sat & (v >= 190)] = COLOR_NAMES.index("white")
     out[low_sat & (v < 190) & (v >= 50)] = COLOR_NAMES.index("gray")
@@ -83,6 +86,19 @@ def match(shares: Mapping[str, float], wanted: str) -> float:
     top = max(top, FULL_MATCH_SHARE)
     value = shares.get(wanted, 0.0) + 0.5 * sum(shares.get(n, 0.0) for n in _NEIGHBOURS[wanted])
     return float(min(1.0, value / top))
+
+
+def match_many(shares: NDArray[np.floating], wanted: str) -> NDArray[np.float32]:
+    """:func:`match` for N regions at once (N×11 shares in :data:`COLOR_NAMES` order)."""
+    if wanted not in _NEIGHBOURS:
+        raise ValueError(f"unknown colour {wanted!r}; known: {', '.join(COLOR_NAMES)}")
+    s = np.asarray(shares, dtype=np.float32).reshape(-1, len(COLOR_NAMES))
+    value = s[:, COLOR_NAMES.index(wanted)].copy()
+    for neighbour in _NEIGHBOURS[wanted]:
+        value += 0.5 * s[:, COLOR_NAMES.index(neighbour)]
+    top = s.max(axis=1) if len(s) else np.zeros(0, np.float32)
+    out = np.where(top > 0, np.minimum(1.0, value / np.maximum(top, FULL_MATCH_SHARE)), 0.0)
+    return out.astype(np.float32)
 
 
 def describe(crop: Frame) -> tuple[dict[str, float], dict[str, float]]:

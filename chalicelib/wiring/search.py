@@ -17,6 +17,9 @@ from chalicelib.services.search.service import SearchService
 from chalicelib.services.search.shard import SearchPipeline, ShardRunner
 from chalicelib.services.search.stages import Stages, load_stages
 from chalicelib.services.search.sweeper import SearchSweeper
+from chalicelib.services.search_index.indexer import SegmentIndexer, SegmentIndexing
+from chalicelib.services.search_index.records import ModelTag
+from chalicelib.services.search_index.store import IndexStore
 from chalicelib.settings import Settings
 
 RECORD_KIND = "SEARCH"
@@ -50,7 +53,9 @@ def build_search_service(resources: Resources, cameras: CameraRegistry,
                          stages=lambda: model_stages(resources), retention_days=settings.footage_retention_days,
                          deadlines=deadline_policy(settings),
                          # Local pool workers share this machine's cores; a cloud shard has its own GPU host.
-                         shard_threads=max(1, (os.cpu_count() or 1) // LOCAL_POOL_WORKERS) if local else None)
+                         shard_threads=max(1, (os.cpu_count() or 1) // LOCAL_POOL_WORKERS) if local else None,
+                         index=index_store(resources), index_media=resources.store("footage"),
+                         reducer=build_search_reducer(resources))
 
 
 def build_search_reducer(resources: Resources) -> SearchReducer:
@@ -70,3 +75,15 @@ def build_shard_runner(resources: Resources, threads: int | None = None) -> Shar
         return SearchPipeline(query, stages.detector, stages.embedder)
 
     return ShardRunner(resources.store("footage"), resources.store("media"), pipeline)
+
+
+def index_store(resources: Resources) -> IndexStore:
+    """Index partitions live beside the footage they describe (``search-index/`` in the footage bucket) and
+    expire with it."""
+    return IndexStore(resources.store("footage"))
+
+
+def build_segment_indexing(resources: Resources, threads: int | None = None) -> SegmentIndexing:
+    stages = model_stages(resources, threads)
+    indexer = SegmentIndexer(stages.detector, stages.embedder, ModelTag(stages.embedder.name, stages.embedder_version))
+    return SegmentIndexing(resources.store("footage"), index_store(resources), indexer)

@@ -8,7 +8,7 @@ retry recompute the same firings from the old state and find the events already 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from chalicelib.models.monitor import CameraRules, EventBox, MonitorEvent
@@ -18,11 +18,13 @@ from chalicelib.services.monitor.priority import priority
 from chalicelib.services.monitor.rules import CameraState, Firing, observe
 from chalicelib.services.monitor.store import CameraRulesStore, CameraStateStore, MonitorEventStore
 from chalicelib.services.monitor.tracker import normalise
-from chalicelib.video.detect import Detector, Frame
+from chalicelib.video.detect import Detection, Detector, Frame
 
 logger = logging.getLogger(__name__)
 SNAPSHOT_PREFIX = "monitor-snapshots"  # outside monitor/, so snapshots never trigger the monitor
 DETECT_BATCH = 8
+DetectedFrame = tuple[int, Frame, Sequence[Detection]]  # (time ms, frame, what the detector found in it)
+Detected = Callable[[int | None], Iterable[DetectedFrame]]
 
 
 @dataclass(frozen=True)
@@ -66,26 +68,40 @@ class MonitorPipeline:
 
     def process(self, key: str, data: bytes, now_ms: int) -> MonitorOutcome:
         media_key = parse_key(key)
-        camera_id = media_key.camera_id
+        config = self._rules.get(media_key.camera_id)
+        if config is None or not config.rules:
+            return MonitorOutcome(camera_id=media_key.camera_id, key=key, outcome="no-rules")
+
+        def detected(after_ms: int | None) -> Iterator[DetectedFrame]:
+            for batch in _batches(frames_of(media_key, data, config.sample_fps), DETECT_BATCH):
+                batch = [(t, f) for t, f in batch if after_ms is None or t > after_ms]  # seen before a retry
+                if batch:
+                    found = self.detector.detect([f for _, f in batch])
+                    yield from ((t, f, d) for (t, f), d in zip(batch, found, strict=True))
+
+        return self.observe(media_key.camera_id, key, detected, now_ms,
+                            still_ms=media_key.start_ms if media_key.still else None)
+
+    def observe(self, camera_id: str, key: str, detected: Detected, now_ms: int, *,
+                still_ms: int | None = None) -> MonitorOutcome:
+        """The camera's rules over frames with their detections; ``detected(after_ms)`` yields those later than
+        ``after_ms``. :meth:`process` detects here; the search indexer hands over its own detector pass."""
         config = self._rules.get(camera_id)
         if config is None or not config.rules:
             return MonitorOutcome(camera_id=camera_id, key=key, outcome="no-rules")
         state, version = self._states.load(camera_id)
-        if state.last_frame_ms is not None and media_key.start_ms < state.last_frame_ms and media_key.still:
+        if state.last_frame_ms is not None and still_ms is not None and still_ms < state.last_frame_ms:
             return MonitorOutcome(camera_id=camera_id, key=key, outcome="stale")
         observed0, surfaced0 = state.observed_ms, state.surfaced_ms
         frames, raised = 0, []
-        for batch in _batches(frames_of(media_key, data, config.sample_fps), DETECT_BATCH):
-            batch = [(t, f) for t, f in batch if state.last_frame_ms is None or t > state.last_frame_ms]
-            if not batch:
+        for t_ms, frame, found in detected(state.last_frame_ms):
+            if state.last_frame_ms is not None and t_ms <= state.last_frame_ms:
                 continue
-            detections = self.detector.detect([f for _, f in batch])
-            for (t_ms, frame), found in zip(batch, detections, strict=True):
-                h, w = frame.shape[:2]
-                boxes = [(normalise(d, w, h), float(d.score), d.label) for d in found]
-                frames += 1
-                for firing in observe(config, state, t_ms, boxes):
-                    raised.append(self._raise(camera_id, key, config, firing, frame, now_ms))
+            h, w = frame.shape[:2]
+            boxes = [(normalise(d, w, h), float(d.score), d.label) for d in found]
+            frames += 1
+            for firing in observe(config, state, t_ms, boxes):
+                raised.append(self._raise(camera_id, key, config, firing, frame, now_ms))
         self._states.save(camera_id, state, version)
         return MonitorOutcome(camera_id=camera_id, key=key, outcome="analysed", frames=frames,
                               events=tuple(e for e in raised if e), observed_ms=state.observed_ms - observed0,

@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, ObjectMissing
 from chalicelib.models.search import (
+    IndexedPart,
     PlannedCamera,
     RouteStop,
     SearchAnswer,
@@ -37,7 +38,7 @@ from chalicelib.ports import MessageQueue, ObjectStore
 from chalicelib.services.geo import haversine_m
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.search.running import RunningSearches
-from chalicelib.services.search.shard import finished_shards, plan_key, shard_key
+from chalicelib.services.search.shard import finished_shards, indexed_key, plan_key, shard_key
 
 logger = logging.getLogger(__name__)
 
@@ -142,9 +143,11 @@ class Reduction:
     errors: list[str]
 
 
-def reduce_results(plan: SearchPlan, results: Sequence[ShardResult], *, max_hits: int = 50) -> Reduction:
+def reduce_results(plan: SearchPlan, results: Sequence[ShardResult], *, max_hits: int = 50,
+                   indexed: Sequence[Track] = ()) -> Reduction:
+    """Shard sightings grouped into tracks, with the tracks the index answered, ranked together."""
     sightings = [s for r in results for s in r.sightings]
-    tracks = group_tracks(sightings)
+    tracks = sorted([*group_tracks(sightings), *indexed], key=lambda t: (-t.score, t.start_ms))
     return Reduction(hits=tracks[:max_hits],
                      route=build_route(tracks, plan.cameras, max_speed_mps=plan.max_speed_mps),
                      footage_seconds=round(sum(r.footage_seconds for r in results), 3),
@@ -255,7 +258,11 @@ class SearchReducer:
         search_id, plan, record = search.search_id, search.plan, search.record
         results = [ShardResult.model_validate_json(self._media.get(shard_key(search_id, i)))
                    for i in sorted(search.finished)]
-        reduction = reduce_results(plan, results)
+        try:
+            indexed: IndexedPart | None = IndexedPart.model_validate_json(self._media.get(indexed_key(search_id)))
+        except ObjectMissing:
+            indexed = None
+        reduction = reduce_results(plan, results, indexed=indexed.hits if indexed else ())
         total, done = len(plan.shards), len(results)
         status = SearchStatus.DONE if done or not total else SearchStatus.FAILED
         created_ms, finished_ms = int(record["created_ms"]), self._clock()
@@ -266,7 +273,8 @@ class SearchReducer:
             cameras=[c.camera_id for c in plan.cameras], excluded=plan.excluded, hits=reduction.hits,
             route=reduction.route, elapsed_s=round((finished_ms - created_ms) / 1000, 3),
             detector=reduction.detector, embedder=reduction.embedder,
-            reason=outcome_reason(reduction, done=done, total=total, shortfall=shortfall))
+            reason=outcome_reason(reduction, done=done, total=total, shortfall=shortfall),
+            coverage=indexed.coverage if indexed else None)
         key = answer_key(search_id)
         self._media.put(key, answer.model_dump_json().encode(), content_type="application/json")
         ended = {**record, "status": status.value, "finished_ms": finished_ms, "result_key": key,

@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from chalicelib.errors import Conflict, NotFound, TransientError, ValidationFailed
+from chalicelib.errors import Conflict, NotFound, ObjectMissing, TransientError, ValidationFailed
 from chalicelib.models.search import (
+    IndexedPart,
     SearchAnswer,
+    SearchCoverage,
     SearchPlan,
     SearchQuery,
     SearchRequest,
@@ -27,10 +29,15 @@ from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import DAY_MS, FootageCatalog
 from chalicelib.services.geo import haversine_m
 from chalicelib.services.owned import OwnedRecords
+from chalicelib.services.search.describe import parse_description
+from chalicelib.services.search.indexed import split_plan
 from chalicelib.services.search.planner import Candidate, plan_search
+from chalicelib.services.search.reducer import SearchReducer
 from chalicelib.services.search.running import DeadlinePolicy, RunningSearches
-from chalicelib.services.search.shard import finished_shards, plan_key, query_key, result_key
+from chalicelib.services.search.shard import finished_shards, indexed_key, plan_key, query_key, result_key
 from chalicelib.services.search.stages import Stages
+from chalicelib.services.search_index.records import INDEX_PREFIX, ModelTag
+from chalicelib.services.search_index.store import IndexStore
 from chalicelib.video.detect import Frame
 from chalicelib.video.probe import ProbeError, TooManyPixels, image_size
 
@@ -99,6 +106,22 @@ def encode_photos(photos: Sequence[str], stages: Stages) -> tuple[list[list[floa
     return [[round(float(v), 6) for v in row] for row in vectors], stages.embedder.name
 
 
+def apply_description(request: SearchRequest) -> tuple[SearchRequest, list[str]]:
+    """The request with the colours its free-text description names (explicit colour fields win), and the
+    words of the description that were not understood; a description that names no colour, with nothing
+    else to look for, is refused with those words."""
+    if not request.description:
+        return request, []
+    described = parse_description(request.description)
+    if not described.understood and not request.photos and request.upper_color is None \
+            and request.lower_color is None:
+        raise ValidationFailed(f"the description names no clothing colour; not understood: "
+                               f"{', '.join(described.unknown) or request.description}", code="description_not_understood")
+    update = {"upper_color": request.upper_color or described.upper_color,
+              "lower_color": request.lower_color or described.lower_color}
+    return request.model_copy(update=update), described.unknown
+
+
 def _epoch_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -109,7 +132,8 @@ class SearchService:
                  stages: Callable[[], Stages], retention_days: int, deadlines: DeadlinePolicy | None = None,
                  sample_fps: float = 2.0, shard_seconds: float = 120.0, max_shards: int = 64,
                  link_seconds: int = 3600, shard_threads: int | None = None,
-                 clock: Callable[[], int] = _epoch_ms) -> None:
+                 index: IndexStore | None = None, index_media: ObjectStore | None = None,
+                 reducer: SearchReducer | None = None, clock: Callable[[], int] = _epoch_ms) -> None:
         self._cameras = cameras
         self._footage = footage
         self._media = media
@@ -124,6 +148,9 @@ class SearchService:
         self._max_shards = max_shards
         self._link_seconds = link_seconds
         self._shard_parameters = {} if shard_threads is None else {"threads": str(shard_threads)}
+        self._index = index
+        self._index_media = index_media  # where index thumbnails live (beside the footage)
+        self._reducer = reducer
         self._clock = clock
 
     # ---- starting ----------------------------------------------------------------------
@@ -136,6 +163,7 @@ class SearchService:
         if seen.time_ms < now - self._retention_ms:
             raise ValidationFailed(f"the window starts before the {self._retention_ms // DAY_MS}-day footage "
                                    "retention: that footage no longer exists", code="beyond_retention")
+        request, unknown = apply_description(request)
         embeddings, embedder = encode_photos(request.photos, self._stages()) if request.photos else ([], None)
         search_id = uuid.uuid4().hex
         plan = plan_search(search_id, last_seen_ms=seen.time_ms, window_ms=request.window_minutes * 60_000,
@@ -145,16 +173,27 @@ class SearchService:
         query = SearchQuery(embeddings=embeddings, embedder=embedder, upper_color=request.upper_color,
                             lower_color=request.lower_color, top_k=request.top_k, sample_fps=self._sample_fps,
                             min_score=0.5 if embeddings else 0.4)
+        indexed: IndexedPart | None = None
+        if self._index is not None and self._reducer is not None and plan.shards:
+            stages = self._stages()
+            plan, indexed = split_plan(plan, query, self._index, ModelTag(stages.embedder.name,
+                                                                          stages.embedder_version),
+                                       shard_seconds=self._shard_seconds, max_shards=self._max_shards)
+            self._media.put(indexed_key(search_id), indexed.model_dump_json().encode(),
+                            content_type="application/json")
         self._media.put(plan_key(search_id), plan.model_dump_json().encode(), content_type="application/json")
         self._media.put(query_key(search_id), query.model_dump_json().encode(), content_type="application/json")
         body: dict[str, object] = {"status": SearchStatus.RUNNING.value, "shards": len(plan.shards),
                                    "footage_seconds": str(round(plan.footage_seconds, 3))}
+        if indexed is not None and not plan.shards:  # the index covered the whole cone: answer now
+            return self._answer_indexed(search_id, owner_id, body, now).model_copy(
+                update={"description_unknown": unknown})
         if not plan.shards:
             answer = self._empty_answer(plan, now, self._nothing_to_search(plan))
             self._media.put(result_key(search_id), answer.model_dump_json().encode(), content_type="application/json")
             body.update(status=SearchStatus.DONE.value, reason=answer.reason, result_key=result_key(search_id))
             self._records.create(search_id, owner_id, body, created_ms=now)
-            return answer
+            return answer.model_copy(update={"description_unknown": unknown})
         deadline_ms = self._deadlines.deadline_ms(now, plan)
         body["deadline_ms"] = deadline_ms
         self._records.create(search_id, owner_id, body, created_ms=now)
@@ -166,7 +205,18 @@ class SearchService:
                                   expect={"status": SearchStatus.RUNNING.value})
         logger.info("search started", extra={"search_id": search_id, "shards": len(plan.shards),
                                              "cameras": len(plan.cameras), "footage_s": plan.footage_seconds})
-        return self._progress(search_id, plan, now, SearchStatus.RUNNING, deadline_ms=deadline_ms)
+        answer = self._progress(search_id, plan, now, SearchStatus.RUNNING, deadline_ms=deadline_ms)
+        return answer.model_copy(update={"description_unknown": unknown})
+
+    def _answer_indexed(self, search_id: str, owner_id: str, body: dict[str, object], now: int) -> SearchAnswer:
+        """End a search the index answered whole through the reducer (store, 112, exactly once), as shards would."""
+        assert self._reducer is not None
+        self._records.create(search_id, owner_id, {**body, "shards": 0}, created_ms=now)
+        answer = self._reducer.on_shard_done(search_id)
+        if answer is None:  # ended by a concurrent finaliser: read what it stored
+            return self.get(owner_id, search_id)
+        logger.info("search answered from the index", extra={"search_id": search_id, "hits": len(answer.hits)})
+        return answer.model_copy(update={"hits": [self._with_link(t) for t in answer.hits]})
 
     def _candidates(self, request: SearchRequest) -> list[Candidate]:
         seen = request.last_seen
@@ -224,7 +274,16 @@ class SearchService:
                             shards_total=len(plan.shards), shards_failed=shards_failed, deadline_ms=deadline_ms,
                             footage_seconds_done=round(sum(plan.shard_seconds(i) for i in done), 3),
                             footage_seconds_total=round(plan.footage_seconds, 3),
-                            cameras=[c.camera_id for c in plan.cameras], excluded=plan.excluded, reason=reason)
+                            cameras=[c.camera_id for c in plan.cameras], excluded=plan.excluded, reason=reason,
+                            coverage=self._coverage(search_id))
+
+    def _coverage(self, search_id: str) -> SearchCoverage | None:
+        if self._index is None:
+            return None
+        try:
+            return IndexedPart.model_validate_json(self._media.get(indexed_key(search_id))).coverage
+        except ObjectMissing:
+            return None
 
     def _empty_answer(self, plan: SearchPlan, created_ms: int, reason: str) -> SearchAnswer:
         return SearchAnswer(search_id=plan.search_id, status=SearchStatus.DONE, created_ms=created_ms, shards_done=0,
@@ -235,6 +294,6 @@ class SearchService:
         key = track.best.thumbnail_key
         if not key:
             return track
-        best = track.best.model_copy(update={"thumbnail_url": self._media.presigned_get(key,
-                                                                                       expires_s=self._link_seconds)})
+        store = self._index_media if key.startswith(f"{INDEX_PREFIX}/") and self._index_media else self._media
+        best = track.best.model_copy(update={"thumbnail_url": store.presigned_get(key, expires_s=self._link_seconds)})
         return track.model_copy(update={"best": best})

@@ -52,6 +52,11 @@ def shard_key(search_id: str, index: int) -> str:
     return f"searches/{search_id}/shards/{index}.json"
 
 
+def indexed_key(search_id: str) -> str:
+    """What the search index answered (:class:`~chalicelib.models.search.IndexedPart`), when it was asked."""
+    return f"searches/{search_id}/indexed.json"
+
+
 def done_key(search_id: str, index: int) -> str:
     return f"searches/{search_id}/shards/{index}/done.json"
 

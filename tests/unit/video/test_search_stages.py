@@ -78,3 +78,11 @@ def test_histogram_descriptor_is_normalised_and_separates_clothing():
 def test_l2_normalise_survives_zero_vectors():
     out = l2_normalise(np.array([[3, 4], [0, 0]], np.float32))
     assert out[0].tolist() == pytest.approx([0.6, 0.8]) and out[1].tolist() == [0, 0]
+
+
+def test_matching_many_regions_at_once_equals_matching_each():
+    rng = np.random.default_rng(3)
+    shares = rng.dirichlet(np.ones(len(colors.COLOR_NAMES)) * 0.3, size=50)
+    for wanted in ("red", "black", "blue"):
+        one_by_one = [colors.match(dict(zip(colors.COLOR_NAMES, row, strict=True)), wanted) for row in shares]
+        assert colors.match_many(shares, wanted) == pytest.approx(one_by_one, abs=1e-6)
