@@ -22,12 +22,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.adapters.search import build_segment_indexing
 from chalicelib.errors import ObjectMissing, PermanentError
-from chalicelib.monitoring import build_monitoring
 from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
 from chalicelib.services.search_index.indexer import DetectedFrame, SegmentIndexing
 from chalicelib.settings import get_settings
+from chalicelib.wiring.monitoring import build_monitoring
+from chalicelib.wiring.search import build_segment_indexing
 
 logger = Logger(service="search-indexer")
 metrics = Metrics(namespace="GoldenTime", service="search-indexer")

@@ -9,12 +9,12 @@ import time
 import pytest
 from search_support import MODELS, VIDEO, InlineBatchExecutor, crop, iou, people, png_base64, sampled_frames, write_clip
 
-from chalicelib.adapters.search import build_search_service, build_segment_indexing
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.search import LastSeen, SearchRequest, SearchStatus
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.search_index.records import INDEX_PREFIX
+from chalicelib.wiring.search import build_search_service, build_segment_indexing
 from local.lambda_runtime import LambdaContext
 from local.pump import _record
 

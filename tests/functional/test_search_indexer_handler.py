@@ -9,15 +9,15 @@ from conftest import s3_sqs_event
 from monitor_support import lawn_rules
 from search_support import MODELS, VIDEO, vtest_segments
 
-from chalicelib.adapters import search as search_adapters
 from chalicelib.models.monitor import CameraRules
-from chalicelib.monitoring import build_monitoring
 from chalicelib.services.monitor import CameraStateStore
 from chalicelib.services.search.stages import Stages, load_stages
 from chalicelib.services.search_index.parquet import decode
 from chalicelib.services.search_index.records import INDEX_PREFIX
 from chalicelib.settings import get_settings
 from chalicelib.video.colors import COLOR_NAMES
+from chalicelib.wiring import search as search_wiring
+from chalicelib.wiring.monitoring import build_monitoring
 from functions.search_indexer import handler
 from local.lambda_runtime import LambdaContext
 
@@ -47,7 +47,7 @@ def indexer(aws, monkeypatch):
     counting = CountingDetector(loaded.detector)
     monkeypatch.setenv("SEARCH_INDEX_ON_INGEST", "true")
     get_settings.cache_clear()
-    monkeypatch.setattr(search_adapters, "model_stages", lambda resources, threads=None: Stages(
+    monkeypatch.setattr(search_wiring, "model_stages", lambda resources, threads=None: Stages(
         counting, loaded.embedder, loaded.embedder_version))
     for cached in (handler.resources, handler.indexing, handler.monitor):
         cached.cache_clear()
