@@ -15,7 +15,7 @@ from chalicelib.models.monitor import CameraRules, EventBox, MonitorEvent
 from chalicelib.ports import ObjectStore
 from chalicelib.services.monitor.media import MediaKey, annotate, decode_still, parse_key, sample_clip
 from chalicelib.services.monitor.priority import priority
-from chalicelib.services.monitor.rules import CameraState, Firing, observe
+from chalicelib.services.monitor.rules import CameraState, Firing, detect_awake, observe
 from chalicelib.services.monitor.store import CameraRulesStore, CameraStateStore, MonitorEventStore
 from chalicelib.services.monitor.tracker import normalise
 from chalicelib.video.detect import Detector, Frame
@@ -79,7 +79,7 @@ class MonitorPipeline:
             batch = [(t, f) for t, f in batch if state.last_frame_ms is None or t > state.last_frame_ms]
             if not batch:
                 continue
-            detections = self.detector.detect([f for _, f in batch])
+            detections = detect_awake(self.detector, state, [f for _, f in batch])
             for (t_ms, frame), found in zip(batch, detections, strict=True):
                 h, w = frame.shape[:2]
                 boxes = [(normalise(d, w, h), float(d.score), d.label) for d in found]
