@@ -11,8 +11,9 @@ cached under ``.local/monitor-fleet/`` (ignored by git) and rebuilt when missing
 * *Noise*: residuals (frame − plate) of 24 frames, high-passed and kept where no one is (zero
   near people): the camera's own sensor grain and MPEG-4 artefacts.
 * *Clips*: frame ranges of ``vtest.avi`` whose moving pixels (|frame − plate| beyond a threshold,
-  opened, dilated, feathered) inside one region are pasted onto the plate, so one clip shows only
-  the people of that region. Clips come from ``tests/data/monitor_vtest_labels.json``.
+  opened, dilated, feathered) inside one region (less the zones whose people belong to other
+  labelled events) are pasted onto the plate, so one clip shows only the people of that region.
+  Clips come from ``tests/data/monitor_vtest_labels.json``.
 
 **Conditions per camera (seeded).** Light follows the clock: day 1.0, dawn 05:30–07:00 and dusk
 17:30–19:00 ramps, night 0.30–0.45 of daylight with the infra-red look (grey: an IR-lit camera; at 0.2 the shared detector
@@ -82,6 +83,7 @@ class ClipSpec:
     labelled: tuple[int, int] | None  # hand-labelled event frames, when a positive
     night_only: bool = False
     synthetic: str = ""  # "", "shadow", "van-lights", "headlights": overlays on the plate, no person
+    exclude: tuple[str, ...] = ()  # labelled zones cut out of the region (their people belong to other events)
 
     @property
     def seconds(self) -> float:
@@ -100,10 +102,13 @@ def _events(rule_id: str) -> dict[str, tuple[int, int]]:
 def clip_library() -> list[ClipSpec]:
     """Positives from the hand labels, hard negatives from label-free stretches and overlays."""
     lawn, loiter, left = _events("lawn"), _events("lawn-loiter"), _events("left-exit")
-    clips = [ClipSpec("couple-onto-lawn", 495, 560, LAWN_SIDE, ("lawn",), lawn["couple-enters"]),
-             ClipSpec("woman-stays-on-lawn", 495, 745, LAWN_SIDE, ("lawn", "lawn-loiter"), loiter["woman-stays"])]
+    clips = [ClipSpec("couple-onto-lawn", 495, 560, LAWN_SIDE, ("lawn",), lawn["couple-enters"],
+                      exclude=("left-walkway",)),
+             ClipSpec("woman-stays-on-lawn", 495, 745, LAWN_SIDE, ("lawn", "lawn-loiter"), loiter["woman-stays"],
+                      exclude=("left-walkway",))]
     for event_id, (lo, hi) in left.items():
-        clips.append(ClipSpec(f"left-exit-{event_id}", lo - 10, hi + 10, LEFT_SIDE, ("left-exit",), (lo, hi)))
+        clips.append(ClipSpec(f"left-exit-{event_id}", lo - 10, hi + 10, LEFT_SIDE, ("left-exit",), (lo, hi),
+                              exclude=("lawn",)))
     clips += [ClipSpec("walkway-passers-a", 0, 150, WALKWAY, (), None),
               ClipSpec("walkway-passers-b", 300, 450, WALKWAY, (), None),
               ClipSpec("cloud-shadow", 0, 199, (0, 0, 1, 1), (), None, synthetic="shadow"),
@@ -235,7 +240,7 @@ def _library() -> dict[str, ClipSpec]:
 def material() -> dict[str, np.ndarray]:
     """Plate, noise bank and the clips' pasted layers, from vtest.avi (cached under ``CACHE``)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(LABELS.read_bytes() + repr(clip_library()).encode() + b"v4").hexdigest()[:16]
+    key = hashlib.sha256(LABELS.read_bytes() + repr(clip_library()).encode() + b"v5").hexdigest()[:16]
     path = CACHE / f"material-{key}.npz"
     if path.is_file():
         with np.load(path) as data:
@@ -263,10 +268,13 @@ def material() -> dict[str, np.ndarray]:
             continue
         x1, y1, x2, y2 = (int(clip.region[0] * WIDTH), int(clip.region[1] * HEIGHT), int(clip.region[2] * WIDTH),
                           int(clip.region[3] * HEIGHT))
+        region = np.zeros((HEIGHT, WIDTH), dtype=np.float32)
+        region[y1:y2, x1:x2] = 1.0
+        for name in clip.exclude:
+            cv2.fillPoly(region, [np.array([(x * WIDTH, y * HEIGHT) for x, y in zone(name)], np.int32)], 0.0)
         composites = []
         for index in range(clip.first, clip.last + 1, int(10 / FPS)):
-            alpha = np.zeros((HEIGHT, WIDTH, 1), dtype=np.float32)
-            alpha[y1:y2, x1:x2, 0] = masks[index][y1:y2, x1:x2] / 255.0
+            alpha = (masks[index] * region / 255.0)[..., None]
             composites.append((plate * (1 - alpha) + frames[index] * alpha).astype(np.uint8))
         out[f"{clip.name}:frames"] = np.stack(composites)
     np.savez_compressed(path, allow_pickle=False, **out)

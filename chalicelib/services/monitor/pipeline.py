@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from chalicelib.models.monitor import CameraRules, EventBox, MonitorEvent
 from chalicelib.ports import ObjectStore
-from chalicelib.services.monitor.media import MediaKey, annotate, decode_still, parse_key, sample_clip
+from chalicelib.services.monitor.media import MediaKey, cut_clip, decode_still, event_snapshot, parse_key, sample_clip
 from chalicelib.services.monitor.priority import priority
 from chalicelib.services.monitor.rules import CameraState, Firing, detect_awake, observe
 from chalicelib.services.monitor.store import CameraRulesStore, CameraStateStore, MonitorEventStore
@@ -22,6 +22,7 @@ from chalicelib.video.detect import Detector, Frame
 
 logger = logging.getLogger(__name__)
 SNAPSHOT_PREFIX = "monitor-snapshots"  # outside monitor/, so snapshots never trigger the monitor
+CLIP_PREFIX = "monitor-clips"
 DETECT_BATCH = 8
 
 
@@ -85,26 +86,34 @@ class MonitorPipeline:
                 boxes = [(normalise(d, w, h), float(d.score), d.label) for d in found]
                 frames += 1
                 for firing in observe(config, state, t_ms, boxes):
-                    raised.append(self._raise(camera_id, key, config, firing, frame, now_ms))
+                    source = None if media_key.still else (data, t_ms - media_key.start_ms)
+                    raised.append(self._raise(camera_id, key, config, firing, frame, now_ms, source))
         self._states.save(camera_id, state, version)
         return MonitorOutcome(camera_id=camera_id, key=key, outcome="analysed", frames=frames,
                               events=tuple(e for e in raised if e), observed_ms=state.observed_ms - observed0,
                               surfaced_ms=state.surfaced_ms - surfaced0)
 
     def _raise(self, camera_id: str, key: str, config: CameraRules, firing: Firing, frame: Frame,
-               now_ms: int) -> str:
+               now_ms: int, source: tuple[bytes, int] | None = None) -> str:
         event_id = f"{camera_id}.{firing.t_ms}.{firing.rule.rule_id}"
         snapshot_key = f"{SNAPSHOT_PREFIX}/{camera_id}/{event_id}.jpg"
         boxes = [EventBox(x1=t.box[0], y1=t.box[1], x2=t.box[2], y2=t.box[3], score=round(min(t.score, 1.0), 4),
                           label=t.label, track_id=t.track_id) for t in firing.tracks[:64]]
-        self._media.put(snapshot_key, annotate(frame, [(b.x1, b.y1, b.x2, b.y2, f"#{b.track_id} {b.score:.2f}")
-                                                       for b in boxes]), content_type="image/jpeg")
+        snapshot = event_snapshot(frame, boxes=[(b.x1, b.y1, b.x2, b.y2, f"#{b.track_id} {b.score:.2f}") for b in boxes],
+                                  zone=getattr(firing.rule, "zone", None), camera_id=camera_id,
+                                  rule_id=firing.rule.rule_id, kind=firing.rule.kind.value, t_ms=firing.t_ms,
+                                  utc_offset_minutes=config.utc_offset_minutes)
+        self._media.put(snapshot_key, snapshot, content_type="image/jpeg")
+        clip_key = None
+        if source is not None:  # the moment in motion, cut from the uploaded clip
+            clip_key = f"{CLIP_PREFIX}/{camera_id}/{event_id}.mp4"
+            self._media.put(clip_key, cut_clip(*source), content_type="video/mp4")
         near = self._events.sos_near(camera_id, now_ms)
         event = MonitorEvent(event_id=event_id, camera_id=camera_id, t_ms=firing.t_ms, rule_id=firing.rule.rule_id,
                              kind=firing.rule.kind, score=min(firing.score, 1.0), severity=firing.severity,
                              priority=priority(firing.severity, firing.score, near), sos_incident_ids=near,
-                             reason=firing.reason[:300], boxes=boxes, snapshot_key=snapshot_key, source_key=key,
-                             raised_ms=now_ms)
+                             reason=firing.reason[:300], boxes=boxes, snapshot_key=snapshot_key, clip_key=clip_key,
+                             source_key=key, raised_ms=now_ms)
         if self._events.add(event):
             logger.info("monitor event raised", extra={"event_id": event_id, "rule": firing.rule.rule_id})
             return event_id
