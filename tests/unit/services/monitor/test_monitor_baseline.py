@@ -18,10 +18,10 @@ def shot(light: float = 1.0, noise: float = 3.0, person: bool = False) -> np.nda
     return np.clip(frame, 0, 255).astype(np.uint8)
 
 
-def warmed(**kwargs: float) -> SceneBaseline:
+def warmed(light: float = 1.0, noise: float = 3.0) -> SceneBaseline:
     scene = SceneBaseline()
     for _ in range(WARMUP + 5):
-        scene.wakes(shot(**kwargs))
+        scene.wakes(shot(light, noise))
     return scene
 
 
