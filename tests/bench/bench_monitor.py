@@ -164,6 +164,8 @@ def day(args: argparse.Namespace) -> list[str]:
     print(f"# day: missed {list(score.missed)[:10]}")
     print(f"# day: false {list(score.false)[:10]}")
     print(f"# day: surfaced {surfaced_ms / 1000:.0f} s of {score.camera_hours * 3600:.0f} s camera-time")
+    print(f"# day: processed {frames / 2:.0f} s of camera-time at 2 fps ({frames / 2 / (score.camera_hours * 36):.2f} % of "
+          f"the day: every placed clip's window and the quiet bursts; the rest of the quiet time is not processed)")
     per_operator = OPERATOR_GUIDANCE / share if share else float("inf")
     bench("monitor_day_camera_hours", score.camera_hours, "camera-hours")
     bench("monitor_day_recall", score.recall, "ratio")
