@@ -41,7 +41,7 @@ lint: $(STAMP)
 system-deps:
 	@command -v dcmcjpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk)
 	@command -v dciodvfy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools)
-	@test -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-nanum)
+	@test -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-nanum)  # Korean in PDFs and snapshots
 
 test: lint node system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q

@@ -24,6 +24,9 @@ _PRUNE_DIRS = ("__pycache__", "tests", "test")
 _RUNTIME_PROVIDED_OR_UNUSED = ("boto3", "boto3-*", "botocore", "botocore-*", "s3transfer", "s3transfer-*", "pip",
                                "pip-*", "setuptools", "setuptools-*", "wheel", "wheel-*", "_distutils_hack",
                                "distutils-precedence.pth")
+# Files a layer carries beside its packages (a layer unpacks under /opt): the Korean font of the monitor's
+# snapshot captions (Debian's fonts-nanum, SIL Open Font License), looked up at /opt/fonts/NanumGothic.ttf.
+EXTRA_FILES = {"ml": ((Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf"), "fonts/NanumGothic.ttf"),)}
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
 PLATFORM_ARGS = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
 
@@ -42,6 +45,11 @@ def build(name: str, out: Path) -> Path:
         check=True,
     )
     prune(site)
+    for source, inside in EXTRA_FILES.get(name, ()):
+        if not source.is_file():
+            raise SystemExit(f"{source} is missing: apt-get install fonts-nanum (make system-deps)")
+        (target / inside).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target / inside)
     return target
 
 

@@ -39,7 +39,9 @@ def list_monitor_events(caller: Caller, request: Request, *, query: MonitorEvent
     media = p.resources.store("media")
     return MonitorEventList(events=[
         MonitorEventView(event=e, snapshot_url=media.presigned_get(e.snapshot_key, expires_s=SNAPSHOT_LINK_S)
-                         if e.snapshot_key else None) for e in events])
+                         if e.snapshot_key else None,
+                         clip_url=media.presigned_get(e.clip_key, expires_s=SNAPSHOT_LINK_S) if e.clip_key else None)
+        for e in events])
 
 
 @endpoint(monitor, "/v1/monitor/events/{event_id}/ack", methods=["POST"], allow=OPERATORS)

@@ -184,6 +184,8 @@ class MonitorEvent(Message):
     reason: str = Field(max_length=300)
     boxes: list[EventBox] = Field(max_length=64)
     snapshot_key: str | None = Field(None, description="Media-bucket key of the JPEG with the boxes drawn.")
+    clip_key: str | None = Field(None, description="Media-bucket key of an MP4 of up to 4 s either side of the "
+                                                   "moment, cut from the uploaded clip (none for stills).")
     source_key: str = Field(description="The uploaded frame or clip the event came from.")
     status: EventStatus = EventStatus.OPEN
     raised_ms: EpochMs
@@ -197,6 +199,7 @@ class MonitorEvent(Message):
 class MonitorEventView(Message):
     event: MonitorEvent
     snapshot_url: str | None = None
+    clip_url: str | None = Field(None, description="Signed link to the event's clip (expires with the snapshot's).")
 
 
 class MonitorEventList(Message):

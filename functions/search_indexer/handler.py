@@ -77,8 +77,8 @@ def index_segment(camera_id: str, start_ms: int, key: str) -> dict[str, Any]:
     end_ms = start_ms + round(resources().settings.segment_seconds * 1000)
     seen: list[DetectedFrame] = []
     indexed = indexing().run(camera_id, start_ms, key, segment_end_ms=end_ms, on_frames=seen.extend)
-    outcome = monitor().observe(camera_id, key, lambda after: [f for f in seen if after is None or f[0] > after],
-                                time.time_ns() // 1_000_000)
+    outcome = monitor().observe(camera_id, key, lambda state: [
+        f for f in seen if state.last_frame_ms is None or f[0] > state.last_frame_ms], time.time_ns() // 1_000_000)
     return {"camera_id": camera_id, "segment_start_ms": start_ms, "tracks": len(indexed.records),
             "frames": indexed.frames, "people": indexed.people, "monitor": outcome.outcome,
             "events": list(outcome.events), "elapsed_s": indexed.elapsed_s, "footage_s": indexed.footage_seconds}

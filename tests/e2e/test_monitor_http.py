@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 from monitor_support import MISSING_FOOTAGE, VTEST, YOLOX, clip_bytes, lawn_rules
 
 from chalicelib.adapters.resources import Resources
@@ -14,6 +15,7 @@ from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.monitor.media import sample_clip
 from chalicelib.settings import get_settings
 from local.http_client import session_from
 
@@ -68,6 +70,10 @@ def test_a_clip_uploaded_for_a_camera_reaches_the_operator_queue(world):
     event = views[0]["event"]
     assert start_ms + 1000 <= event["t_ms"] <= start_ms + 3000
     assert views[0]["snapshot_url"]
+    # AND a signed link to the clip of the moment: an MP4 of the seconds around it
+    clip = requests.get(views[0]["clip_url"], timeout=30)
+    assert clip.status_code == 200, clip.text
+    assert 20 <= len(list(sample_clip(clip.content, fps=10))) <= 81
 
     # AND the operator acknowledges, then resolves it with a note; it leaves the queue
     ack = as_(world, "mon-operator").post(f"{api}/v1/monitor/events/{event['event_id']}/ack")

@@ -13,6 +13,7 @@ from monitor_support import MISSING_FOOTAGE, VTEST, YOLOX, clip_bytes, jpeg_of, 
 
 from chalicelib.models.monitor import CameraRules, EventStatus
 from chalicelib.services.monitor import CameraStateStore
+from chalicelib.services.monitor.media import sample_clip
 from chalicelib.video.detect import build_detector
 from chalicelib.wiring.monitoring import build_monitoring
 from functions.selective_monitor import handler, runtime
@@ -81,6 +82,11 @@ def test_a_clip_of_people_walking_onto_the_lawn_raises_one_event_with_a_snapshot
     assert image is not None
     assert image.shape == (576, 768, 3)
     assert not event.snapshot_key.startswith("monitor/")
+    # AND the clip of the moment (up to 4 s either side, cut from the upload) is stored beside it, at 10 fps
+    assert event.clip_key is not None and not event.clip_key.startswith("monitor/")
+    clip = list(sample_clip(aws.store("media").get(event.clip_key), fps=10))
+    offset = event.t_ms - T0
+    assert len(clip) == min(offset, 4000) // 100 + min(6900 - offset, 4000) // 100 + 1
     # AND the camera's state was stored: 7 s of camera-time at 2 fps, part of it surfaced
     state, version = CameraStateStore(aws.table("records")).load(CAMERA)
     assert version == 1 and state.frames == 14

@@ -1,11 +1,21 @@
 """Pure rule evaluation over one camera's tracked people, frame by frame.
 
 ``observe(config, state, t_ms, detections)`` updates the camera's tracker, evaluates each active
-rule and returns the firings that survive the cooldown. Everything it remembers lives in
-``CameraState`` (plain data, stored between invocations): per-person timers on the tracks,
-per-rule last firing and crowd episodes, and the camera-time accounting behind the surfaced
-share (the fraction of observed camera-time that falls inside a surfaced moment of
-``review_s`` seconds after an event).
+rule and returns the firings that survive the cooldown and merging. Everything it remembers
+lives in ``CameraState`` (plain data, stored between invocations): the scene baseline that
+decides which frames need the detector (``detect_awake``), per-person timers on the tracks,
+per-rule last firing, open episodes and crowd episodes, and the camera-time accounting.
+
+Surfaced camera-time, precisely: each event holds an operator's attention from the frame that
+fired it for as long as its episode lasts (any of its people still meets the rule: in the zone,
+down, the place still crowded) and ``review_s`` seconds after (looking, deciding). The surfaced
+share is the union of those intervals over the observed camera-time; an operator who watches 48
+cameras continuously can keep up with 48 ÷ share cameras.
+
+Merging: a firing while the same rule's episode is still open (a group trickling onto the lawn)
+joins that event instead of raising another; so does a firing whose people all belong to another
+rule's event of at least the same severity raised under ``MERGE_MS`` ago (intrusion and night
+presence for one person in one frame). Both are counted in ``merged``.
 """
 
 from __future__ import annotations
@@ -26,12 +36,15 @@ from chalicelib.models.monitor import (
     Rule,
     ZoneIntrusionRule,
 )
+from chalicelib.services.monitor.baseline import SceneBaseline
 from chalicelib.services.monitor.tracker import Box, Track, Tracker
+from chalicelib.video.detect import Detection, Detector, Frame
 
 MAX_FRAME_GAP_MS = 60_000  # a longer silence is not counted as observed camera-time
 MIN_TRACK_GAP_MS = 2000  # a person unseen this long (or 3 frame intervals, if longer) is forgotten
 REARM_MS = 2000  # out of the zone this long before a person counts as having left (misses, jitter)
 BOTTOM_EDGE = 0.98  # boxes cut by the frame's bottom edge look wide: never a fall
+MERGE_MS = 1000  # another rule's event for the same people this recent (the same moment) absorbs a firing
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,9 @@ class CameraState:
     frames: int = 0
     events: int = 0
     suppressed: int = 0
+    merged: int = 0
+    episodes: dict[str, list[int]] = field(default_factory=dict)  # rule id → people of its open event
+    scene: SceneBaseline = field(default_factory=SceneBaseline)
 
     @property
     def surfaced_share(self) -> float:
@@ -70,7 +86,8 @@ class CameraState:
                 "crowd_since_ms": dict(self.crowd_since_ms), "crowd_fired": list(self.crowd_fired),
                 "last_frame_ms": self.last_frame_ms, "observed_ms": self.observed_ms,
                 "surfaced_ms": self.surfaced_ms, "surfaced_until_ms": self.surfaced_until_ms,
-                "frames": self.frames, "events": self.events, "suppressed": self.suppressed}
+                "frames": self.frames, "events": self.events, "suppressed": self.suppressed, "merged": self.merged,
+                "episodes": {k: list(v) for k, v in self.episodes.items()}, "scene": self.scene.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CameraState:
@@ -81,7 +98,10 @@ class CameraState:
                    crowd_fired=list(data.get("crowd_fired", [])), last_frame_ms=None if last is None else int(last),
                    observed_ms=int(data.get("observed_ms", 0)), surfaced_ms=int(data.get("surfaced_ms", 0)),
                    surfaced_until_ms=int(data.get("surfaced_until_ms", 0)), frames=int(data.get("frames", 0)),
-                   events=int(data.get("events", 0)), suppressed=int(data.get("suppressed", 0)))
+                   events=int(data.get("events", 0)), suppressed=int(data.get("suppressed", 0)),
+                   merged=int(data.get("merged", 0)),
+                   episodes={k: [int(i) for i in v] for k, v in data.get("episodes", {}).items()},
+                   scene=SceneBaseline.from_dict(data.get("scene", {})))
 
 
 def inside(point: tuple[float, float], polygon: Polygon) -> bool:
@@ -236,9 +256,76 @@ def observe(config: CameraRules, state: CameraState, t_ms: int,
         if last is not None and 0 <= t_ms - last < rule.cooldown_s * 1000:
             state.suppressed += 1
             continue
+        if _merged(config, rule, state, tracks, t_ms):
+            state.merged += 1
+            continue
         state.last_fired_ms[rule.rule_id] = t_ms
         state.events += 1
+        state.episodes[rule.rule_id] = [t.track_id for t in tracks]
         state.surfaced_until_ms = max(state.surfaced_until_ms, t_ms + int(config.review_s * 1000))
         firings.append(Firing(rule=rule, t_ms=t_ms, score=_mean_score(tracks), tracks=tuple(copy.deepcopy(t) for t in tracks),
                                reason=reason))
+    _hold_episodes(config, state, t_ms)
     return firings
+
+
+def _severity(rule: Rule) -> int:
+    return rule.severity or DEFAULT_SEVERITY[rule.kind]
+
+
+def _merged(config: CameraRules, rule: Rule, state: CameraState, tracks: Sequence[Track], t_ms: int) -> bool:
+    """Whether this firing joins an event already in front of the operator (see the module's docstring)."""
+    ids = {t.track_id for t in tracks}
+    own = state.episodes.get(rule.rule_id)
+    if own is not None and not isinstance(rule, CrowdingRule):
+        own.extend(sorted(ids - set(own)))
+        return True
+    for other in config.rules:
+        people = state.episodes.get(other.rule_id)
+        fired = state.last_fired_ms.get(other.rule_id)
+        if (other.rule_id != rule.rule_id and people is not None and fired is not None
+                and 0 <= t_ms - fired < MERGE_MS and ids <= set(people) and _severity(other) >= _severity(rule)):
+            return True
+    return False
+
+
+def _last_meeting(rule: Rule, state: CameraState, people: Sequence[int], t_ms: int) -> int | None:
+    """When an event's people (tracked, not yet forgotten) were last seen meeting its rule; None once
+    the episode is over."""
+    if isinstance(rule, CrowdingRule):
+        return t_ms if rule.rule_id in state.crowd_fired else None
+    tracks = [t for t in state.tracker.tracks if t.track_id in people]
+    if isinstance(rule, PersonDownRule):
+        tracks = [t for t in tracks if f"{rule.rule_id}:down" in t.marks]
+    else:
+        tracks = _people(rule, tracks, rule.zone)
+    return max((t.last_ms for t in tracks), default=None)
+
+
+def _hold_episodes(config: CameraRules, state: CameraState, t_ms: int) -> None:
+    """Open episodes keep the camera surfaced until ``review_s`` after their people were last seen in them."""
+    rules = {rule.rule_id: rule for rule in config.rules}
+    for rule_id, people in list(state.episodes.items()):
+        rule = rules.get(rule_id)
+        last = None if rule is None else _last_meeting(rule, state, people, t_ms)
+        if last is None:
+            del state.episodes[rule_id]
+        else:
+            state.surfaced_until_ms = max(state.surfaced_until_ms, last + int(config.review_s * 1000))
+
+
+def detect_awake(detector: Detector, state: CameraState, frames: Sequence[Frame]) -> list[list[Detection]]:
+    """The detector's findings for the frames that need it, [] for the rest.
+
+    A frame needs the detector when the scene baseline sees a change beyond its noise, when someone
+    was being followed at the batch's start (a person standing still), or when an earlier frame of
+    the batch needed it. Every frame teaches the baseline; dark frames reach the detector brightened."""
+    last = state.last_frame_ms
+    awake = last is not None and any(last - t.last_ms <= state.tracker.max_gap_ms for t in state.tracker.tracks)
+    wanted = []
+    for frame in frames:
+        awake = state.scene.wakes(frame) or awake
+        wanted.append(awake)
+    picked = [state.scene.exposed(f) for f, w in zip(frames, wanted, strict=True) if w]
+    found = iter(detector.detect(picked) if picked else [])
+    return [next(found) if w else [] for w in wanted]

@@ -235,3 +235,40 @@ def test_sparse_stills_keep_their_people_when_the_rate_is_configured():
     assert [t.track_id for t in state.tracker.tracks] == [1]
     # AND with the clip defaults (2 fps, two sightings) the person would be forgotten between stills
     assert run(config(*rules), frames, step_ms=5000)[0] == []
+
+
+def test_an_event_surfaces_its_episode_plus_the_review_time():
+    # GIVEN a person who walks in (1 fps), stays 20 s in the zone and leaves the picture
+    frames = [[]] * 5 + [[person(0.7, 0.8)]] * 21 + [[]] * 40
+    firings, state = run(config(ZONE, review_s=10), frames, step_ms=1000)
+    # THEN one event at the second sighting; surfaced from it to 10 s after they were last seen in the zone
+    assert [i for i, _ in firings] == [6]
+    assert state.surfaced_ms == (25 - 6) * 1000 + 10_000
+    assert state.episodes == {}
+
+
+def test_people_joining_an_open_episode_merge_into_its_event():
+    # GIVEN one person in the zone, and a second walking in 6 s later (after the 5 s cooldown) while the first stays
+    first = [person(0.7, 0.8)]
+    frames = [first] * 12 + [[*first, person(0.6, 0.9, w=0.06)]] * 10
+    firings, state = run(config(ZONE), frames)
+    # THEN one event: the second person joined the open episode instead of raising another
+    assert [i for i, _ in firings] == [1]
+    assert state.merged == 1 and sorted(state.episodes["yard"]) == [1, 2]
+
+
+def test_two_rules_for_the_same_person_at_the_same_moment_give_one_event():
+    # GIVEN an intrusion rule and a night-presence rule over the same zone, at night in Seoul
+    night = {"kind": "night_presence", "rule_id": "night-yard", "zone": SQUARE, "hours": {"start": "00:00",
+                                                                                          "end": "23:59"}}
+    firings, state = run(config(ZONE, night), [[person(0.7, 0.8)]] * 4)
+    # THEN the first rule's event stands for both (same severity), the second is merged
+    assert [f.rule.rule_id for _, f in firings] == ["yard"]
+    assert state.merged == 1
+
+
+def test_a_more_severe_rule_is_never_merged_into_a_milder_one():
+    fall = {"kind": "person_down", "rule_id": "fall", "hold_s": 1}
+    frames = [[person(0.7, 0.8)]] * 4 + [[lying(0.7, 0.8)]] * 6
+    firings, _ = run(config({**ZONE, "cooldown_s": 0}, fall), frames)
+    assert [f.rule.rule_id for _, f in firings] == ["yard", "fall"]
