@@ -22,7 +22,8 @@ def serve(config: PlatformConfig) -> int:
     env_file.write_text(
         f"export AWS_ENDPOINT_URL={platform.emulator.endpoint_url} AWS_REGION={config.region} "
         f"AWS_DEFAULT_REGION={config.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local STAGE={config.stage}\n")
-    print(f"Golden Time local platform\n  API         {platform.api_url}\n  media edge  {platform.edge_url}\n"
+    print(f"Golden Time local platform\n  console     {platform.console_url}\n"
+          f"  API         {platform.api_url}\n  media edge  {platform.edge_url}\n"
           f"  AWS (moto)  {platform.emulator.endpoint_url}\n  admin CLI   make admin ARGS='principal list'\n"
           f"State is kept in {config.state_dir}/aws across restarts (rm -r it to start afresh).\n"
           "Ctrl-C stops everything.", flush=True)

@@ -22,6 +22,7 @@ from chalicelib.catalog import ResourceCatalog, build_catalog
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import Settings, get_settings
 from local.batch import ProcessPoolBatchExecutor
+from local.console_site import ConsoleSite
 from local.edge_function import ViewerRequestFunction
 from local.emulator import Emulator, provision
 from local.faults import DuplicateDelivery, FaultInjector
@@ -80,6 +81,10 @@ class LocalPlatform:
         return f"http://{self.config.host}:{self.gateway.port}"
 
     @property
+    def console_url(self) -> str:
+        return f"{self.api_url}/console/"
+
+    @property
     def edge_url(self) -> str:
         assert self.edge is not None
         return f"http://{self.config.host}:{self.edge.port}"
@@ -136,7 +141,7 @@ class LocalPlatform:
 
         from app import app  # imported after the environment is set, as Lambda would
 
-        self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port)
+        self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port, site=ConsoleSite())
         self.gateway.start()
         self.edge = self._build_edge(settings, resources)
         self.edge.start()
