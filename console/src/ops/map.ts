@@ -34,18 +34,17 @@ export class CityMap {
   readonly map: maplibregl.Map;
   private cameraRequest = 0;
   private onSelect: (id: string) => void = () => undefined;
-  /** Resolves when districts and the first cameras are drawn. */
+  /** Resolves, with ms since the page's navigation started, when districts and the first cameras are drawn. */
   readonly drawn: Promise<number>;
 
   constructor(container: HTMLElement) {
-    const started = performance.now();
     this.map = new maplibregl.Map({ container, style: style(), center: SEOUL, zoom: 10.3, attributionControl: false });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
     this.drawn = new Promise((resolve) => {
       this.map.on("load", async () => {
         this.addLayers();
         await Promise.all([this.loadDistricts(), this.loadCameras()]);
-        this.map.once("idle", () => resolve(performance.now() - started));
+        this.map.once("idle", () => resolve(performance.now()));
         this.map.triggerRepaint();
       });
     });

@@ -19,7 +19,7 @@ export function mountOperator(main: HTMLElement): () => void {
   main.append(h("div", { className: "ops" }, mapBox,
     h("aside", { className: "side" }, h("h2", {}, t("queue")), list, detail)));
   const map = new CityMap(mapBox);
-  const gt = (window.__gt = { mapDrawnMs: null as number | null, renderedIncidents: () => map.renderedIncidents(),
+  const gt = (window.__gt = { mapDrawnMs: null as number | null, polls: [] as number[], renderedIncidents: () => map.renderedIncidents(),
     renderedRouteStops: () => map.renderedRouteStops(), renderedDistricts: () => map.renderedDistricts(),
     renderedCameras: () => map.renderedCameras() });
   void map.drawn.then((ms) => { gt.mapDrawnMs = ms; mapBox.dataset.drawn = "true"; });
@@ -28,6 +28,7 @@ export function mountOperator(main: HTMLElement): () => void {
   let selected: string | null = null;
   const seen = new Set<string>();
   let first = true;
+  let shownSignature = "";
   let shownDetail: Detail | null = null;
 
   function select(id: string): void {
@@ -63,8 +64,10 @@ export function mountOperator(main: HTMLElement): () => void {
   let stopped = false;
   async function poll(): Promise<void> {
     window.clearTimeout(timer);
+    const started = performance.now();
     try {
       items = await fetchQueue();
+      gt.polls.push(performance.now() - started);
     } catch {
       /* the next poll retries */
     }
@@ -73,11 +76,16 @@ export function mountOperator(main: HTMLElement): () => void {
     fresh.forEach((i) => seen.add(i.id));
     if (!first && fresh.some((i) => i.urgent && i.status === "open")) alarm();
     first = false;
-    drawList();
-    const current = items.find((i) => i.id === selected);
-    if (current) shownDetail?.update(current);
-    map.setIncidents(items.filter((i) => i.lat !== null && i.lon !== null && i.status !== "resolved")
-      .map((i) => ({ id: i.id, lat: i.lat as number, lon: i.lon as number, urgent: i.urgent })));
+    // redraw only on change: the map re-renders on the CPU where there is no GPU
+    const signature = items.map((i) => `${i.id}:${i.status}`).join(",");
+    if (signature !== shownSignature) {
+      shownSignature = signature;
+      drawList();
+      const current = items.find((i) => i.id === selected);
+      if (current) shownDetail?.update(current);
+      map.setIncidents(items.filter((i) => i.lat !== null && i.lon !== null && i.status !== "resolved")
+        .map((i) => ({ id: i.id, lat: i.lat as number, lon: i.lon as number, urgent: i.urgent })));
+    }
     timer = window.setTimeout(() => void poll(), POLL_MS);
   }
   void poll();
