@@ -127,7 +127,7 @@ def test_the_console_is_korean_with_kst_times_and_english_on_request(console, pa
     page.get_by_test_id("lang").select_option("ko")
 
 
-def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s(console, page):
+def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s_with_an_alarm(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
     page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
     # WHEN a citizen presses SOS
@@ -144,6 +144,8 @@ def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s
     assert in_queue and on_map
     assert queue_s < 2.0 and map_s < 2.0, (queue_s, map_s)
     assert "urgent" in (_queue_item(page, alert_id).get_attribute("class") or "")
+    # AND an urgent item sounds the alarm
+    assert page.evaluate("() => window.__gtAlarms || 0") >= 1
 
 
 def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
@@ -163,7 +165,7 @@ def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
     screenshot(page, "04-acknowledged")
 
 
-def test_an_incident_camera_plays_live_through_the_signed_edge_and_the_issue_is_audited(console, page):
+def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_the_issue_is_audited(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
     sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5666, "lon": 126.9778})
     alert_id = sos.json()["incident_id"] + ".sos"
@@ -181,6 +183,12 @@ def test_an_incident_camera_plays_live_through_the_signed_edge_and_the_issue_is_
     issued = [r for r in AuditLog(console.resources.table("audit")).records(since_ms=int(time.time() * 1000) - 120_000)
               if r.action == "video-link.issued" and r.actor == "op-console"]
     assert issued and issued[-1].details.get("cidr") == "127.0.0.1/32", issued
+    # AND the recorded footage of the last 10 minutes plays too
+    page.get_by_test_id("play-recorded").click()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=camera-video] figcaption')]"
+                           ".some((c) => c.textContent.includes('녹화'))", timeout=10_000)
+    assert video_advances(page, "[data-testid=camera-video] video", seconds=1.0, timeout_s=30) >= 1.0
+    screenshot(page, "05b-incident-recorded-plays")
 
 
 def test_a_protected_person_alert_starts_a_search_in_one_click_and_draws_the_route(console, page):
