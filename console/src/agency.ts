@@ -57,7 +57,7 @@ function showBundle(view: HTMLElement, grant: VideoLinkGrant): () => void {
     grant.window ? h("dt", {}, t("window")) : null,
     grant.window ? h("dd", {}, `${kst(grant.window.start)} – ${kst(grant.window.end)}`) : null,
     h("dt", {}, t("expiresIn")), h("dd", {}, left, ` (${kst(grant.expires_at)})`),
-    h("dt", {}, "상태 / state"), h("dd", {}, state)));
+    h("dt", {}, t("state")), h("dd", {}, state)));
   const grid = h("div", { className: "videos grid", "data-testid": "videos" });
   view.append(grid);
   for (const link of grant.links) {

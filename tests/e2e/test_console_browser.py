@@ -219,6 +219,11 @@ def test_a_protected_person_alert_starts_a_search_in_one_click_and_draws_the_rou
     screenshot(page, "06-search-route")
     assert stops >= 1 and drawn
     assert {"CONSOLE-CAM-1"} <= {t.split("\n")[0] for t in page.get_by_test_id("sighting").all_inner_texts()}
+    # AND a sighting plays from its recorded footage
+    page.get_by_test_id("sighting").first.click()
+    page.get_by_test_id("sighting-video").wait_for(timeout=10_000)
+    assert video_advances(page, "[data-testid=sighting-video] video", seconds=1.0, timeout_s=30) >= 1.0
+    screenshot(page, "06b-sighting-plays")
 
 
 def _chest_png() -> tuple[str, bytes]:
