@@ -99,6 +99,7 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
       const player = play(link.url, (why) => { status.textContent = why; });
       players.push(player);
       player.element.dataset.camera = link.camera_id;
+      player.element.addEventListener("playing", () => { status.textContent = ""; }); // recovered after a retry
       videos.append(h("figure", { "data-testid": "camera-video" }, player.element,
         h("figcaption", {}, `${link.camera_id} · ${Math.round(link.distance_m)} m · ${tDynamic(link.mode === "live" ? "live" : "recorded")} `, status)));
     }
