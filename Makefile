@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv node lint system-deps test test-fast demo serve bench admin seed-cameras openapi client invoke synth deploy clean
+.PHONY: help venv node lint system-deps test test-fast demo serve bench admin seed-cameras openapi client invoke synth deploy clean console chromium
 
 help:
 	@echo "make demo    - run the platform's main scenario end-to-end on the local platform"
@@ -17,6 +17,7 @@ help:
 	@echo "make synth   - synthesise the AWS CDK app offline into cdk.out/ (cdk-nag checked)"
 	@echo "make admin ARGS='principal list' - the admin CLI against the running local platform"
 	@echo "make seed-cameras COUNT=100000 - a synthetic Seoul camera catalog into the running local platform"
+	@echo "make console - build the control-center console (console/dist, served at /console/ by make serve)"
 
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,25 @@ venv: $(STAMP)
 node:
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
 
+# The console: npm ci when the lock changes, API types generated from the OpenAPI document, tsc, vite build.
+console/node_modules/.package-lock.json: console/package-lock.json | node
+	cd console && npm ci --no-audit --no-fund
+
+CONSOLE_SOURCES := $(shell find console/src console/index.html console/vite.config.ts console/tsconfig.json -type f \
+	-not -name schema.d.ts 2>/dev/null)
+console/dist/index.html: console/node_modules/.package-lock.json console/openapi.json $(CONSOLE_SOURCES)
+	cd console && npm run build
+
+console: $(STAMP) console/node_modules/.package-lock.json
+	PYTHONPATH=. $(BIN)/python -m local.console_contract console/openapi.json
+	@$(MAKE) --no-print-directory console/dist/index.html
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable); a Korean
+# font so that the screenshots show the Korean text.
+chromium:
+	@command -v chromium >/dev/null && test -d /usr/share/fonts/truetype/nanum || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy app.py chalicelib functions local infra layers
@@ -43,19 +63,19 @@ system-deps:
 	@command -v dciodvfy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools)
 	@test -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-nanum)  # Korean in PDFs and snapshots
 
-test: lint node system-deps
+test: lint node system-deps chromium console
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 test-fast: $(STAMP) node
 	$(BIN)/pytest -q -x
 
-demo: $(STAMP) node
+demo: $(STAMP) node console
 	$(BIN)/python -m local demo
 
 AWS_PORT ?= 4566
 API_PORT ?= 8000
 EDGE_PORT ?= 8001
-serve: $(STAMP) node  ## FAULTS=0.2: 20 % of AWS calls fail transiently; AWS_PORT/API_PORT/EDGE_PORT (0 = any free)
+serve: $(STAMP) node console  ## FAULTS=0.2: 20 % of AWS calls fail transiently; AWS_PORT/API_PORT/EDGE_PORT (0 = any free)
 	$(BIN)/python -m local serve --aws-port $(AWS_PORT) --api-port $(API_PORT) --edge-port $(EDGE_PORT) $(if $(FAULTS),--faults $(FAULTS))
 
 # One function's handler, once, with a sample event, against the running local platform (sam local invoke).
@@ -73,7 +93,7 @@ seed-cameras: $(STAMP)
 	@test -f .local/env || { echo "error: the local platform is not running (no .local/env): start it with make serve"; exit 3; }
 	@. .local/env && $(BIN)/python -m local.seoul_catalog --count $(or $(COUNT),100000)
 
-BENCH_AREAS := foundation xray saferet links search infra monitor reliability xray_pacs
+BENCH_AREAS := foundation xray saferet links search infra monitor reliability xray_pacs console
 
 # Every area runs even when one misses a target (its script exits non-zero); the list of misses ends it.
 bench: $(STAMP)
@@ -84,6 +104,8 @@ bench: $(STAMP)
 $(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP) node
 	@test -f tests/bench/bench_$*.py || { echo "no benchmark for area $* yet"; exit 1; }
 	PYTHONPATH=. $(BIN)/python tests/bench/bench_$*.py
+
+bench-console: console chromium
 
 # Faults, restarts and positions load on the served platform, beside bench_reliability.py (hostile input).
 bench-reliability-platform: $(STAMP)

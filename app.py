@@ -9,6 +9,7 @@ from chalice.app import Chalice, Request, Response
 
 from chalicelib.api.alerts import alerts
 from chalicelib.api.cameras import cameras
+from chalicelib.api.console import console
 from chalicelib.api.devices import devices
 from chalicelib.api.dispatches import dispatches
 from chalicelib.api.http import error_boundary
@@ -40,6 +41,7 @@ app.register_blueprint(monitor)
 app.register_blueprint(searches)
 app.register_blueprint(dispatches)
 app.register_blueprint(link_bundles)
+app.register_blueprint(console)
 
 
 @app.middleware("http")

@@ -22,7 +22,7 @@ def serve(config: PlatformConfig) -> int:
     env_file.write_text(
         f"export AWS_ENDPOINT_URL={platform.emulator.endpoint_url} AWS_REGION={config.region} "
         f"AWS_DEFAULT_REGION={config.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local STAGE={config.stage}\n")
-    print(f"Golden Time local platform\n  API         {platform.api_url}\n"
+    print(f"Golden Time local platform\n  console     {platform.console_url}\n  API         {platform.api_url}\n"
           f"  OpenAPI     {platform.api_url}/v1/openapi.json\n  media edge  {platform.edge_url}\n"
           f"  AWS (moto)  {platform.emulator.endpoint_url}\n  admin CLI   make admin ARGS='principal list'\n"
           f"  one handler make invoke FN=trip_watchdog EVENT=events/schedule/trip_watchdog.json\n"

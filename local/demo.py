@@ -139,6 +139,9 @@ def run_demo(config: PlatformConfig) -> int:
     for label, value in summary:
         print(f"  {label:28} {value}")
     print(f"  {'total':28} {time.perf_counter() - started:.1f} s")
+    # The demo's platform is stopped: `make serve` serves the console at the same address.
+    print(f"\nConsole (`make serve`, then open): http://{config.host}:8000/console/  — sign in with a token from "
+          "make admin ARGS='principal create --kind operator --name NAME --cidr 127.0.0.1/32'")
     return 0
 
 

@@ -29,6 +29,7 @@ from waitress.server import TcpWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 
 from local.apigw_event import GATEWAY_METHODS, ResourceTree, proxy_event
+from local.console_site import ConsoleSite
 from local.lambda_runtime import LambdaContext
 
 logger = logging.getLogger(__name__)
@@ -87,11 +88,13 @@ class _Channel(HTTPChannel):
 class ApiGateway:
     def __init__(self, app: Chalice, *, host: str = "127.0.0.1", port: int = 8000,
                  trusted_proxies: frozenset[str] = frozenset(), stage: str = "api", threads: int = 8,
-                 channel_timeout_s: int = 30, cleanup_interval_s: int = 5, invoke: LambdaHandler | None = None) -> None:
+                 channel_timeout_s: int = 30, cleanup_interval_s: int = 5, invoke: LambdaHandler | None = None,
+                 site: ConsoleSite | None = None) -> None:
         if not isinstance(app, LocalChalice):  # thread-local current_request, as chalice local does
             app.__class__ = type("ThreadSafeChalice", (LocalChalice, app.__class__), {})
         self._app = app
         self._invoke: LambdaHandler = invoke or app
+        self._site = site  # the console's static assets, beside the API as CloudFront serves them
         self._routes = ResourceTree(app.routes)
         self._binary_types = list(app.api.binary_types)
         self._trusted_proxies = trusted_proxies
@@ -158,8 +161,9 @@ class ApiGateway:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else None
         path = str(environ.get("REQUEST_URI") or "/")  # as sent: API Gateway's ``path`` is not decoded
-        status, headers, payload = self.handle(method, path, environ[RAW_HEADERS], body,
-                                               str(environ.get("REMOTE_ADDR", "")))
+        static = self._site.answer(method, path) if self._site is not None else None
+        status, headers, payload = static or self.handle(method, path, environ[RAW_HEADERS], body,
+                                                         str(environ.get("REMOTE_ADDR", "")))
         skip = {"content-length", "connection", "transfer-encoding"}
         headers = [(k, v) for k, v in headers if k.lower() not in skip]
         if not any(k.lower() == "content-type" for k, _ in headers):

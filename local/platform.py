@@ -23,6 +23,7 @@ from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import Settings, get_settings
 from chalicelib.wiring.video_links import use_live_source
 from local.batch import ProcessPoolBatchExecutor
+from local.console_site import ConsoleSite
 from local.edge_function import ViewerRequestFunction
 from local.emulator import Emulator, provision
 from local.faults import DuplicateDelivery, FaultInjector
@@ -79,6 +80,10 @@ class LocalPlatform:
     def api_url(self) -> str:
         assert self.gateway is not None
         return f"http://{self.config.host}:{self.gateway.port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.api_url}/console/"
 
     @property
     def edge_url(self) -> str:
@@ -142,7 +147,7 @@ class LocalPlatform:
 
         from app import app  # imported after the environment is set, as Lambda would
 
-        self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port)
+        self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port, site=ConsoleSite())
         self.gateway.start()
         self.edge = self._build_edge(settings, resources)
         self.edge.start()

@@ -37,6 +37,8 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
                                                      "end": "2026-11-22T09:10:00+09:00"},
                       "purpose": "CRIME-INVESTIGATION", "officer_id": "officer-0042"},
     "create_study": {"filename": "chest-pa.dcm"},
+    "operator_links": {"incident_number": "CC-2026-000731", "location": {"lat": 37.5663, "lon": 126.9779},
+                       "mode": "live", "purpose": "PIPA-25-1-2", "officer_id": "operator-jg-07", "camera_count": 5},
     "subscribe_webhook": {"url": "https://pacs-relay.jongno-hc.example/golden-time/readings"},
 }
 """Request bodies by operationId (every operation that takes a body has one)."""

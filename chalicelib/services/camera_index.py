@@ -174,6 +174,17 @@ class CameraIndex:
     def __iter__(self) -> Iterator[Camera]:
         return (self.camera_at(i) for i in range(self._n))
 
+    def coordinates(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Latitude and longitude columns (read-only views, in storage order): for map layers."""
+        lat, lon = self._lat.view(), self._lon.view()
+        lat.flags.writeable = lon.flags.writeable = False
+        return lat, lon
+
+    def district_counts(self) -> dict[str, int]:
+        """Cameras per district name."""
+        counts = np.bincount(self._district_codes, minlength=len(self._district_names))
+        return {name: int(n) for name, n in zip(self._district_names, counts, strict=True)}
+
     def camera_at(self, position: int) -> Camera:
         """The camera stored at ``position`` (0 ≤ position < len)."""
         i = int(position)

@@ -1,0 +1,50 @@
+// The API client, typed from the platform's OpenAPI document (src/api/schema.d.ts is generated at build time).
+import createClient from "openapi-fetch";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Alert = Schemas["Alert"];
+export type MonitorEventView = Schemas["MonitorEventView"];
+export type Incident = Schemas["Incident"];
+export type VideoLinkGrant = Schemas["VideoLinkGrant"];
+export type SearchAnswer = Schemas["SearchAnswer"];
+export type StudyView = Schemas["StudyView"];
+
+const TOKEN = "gt.token";
+const ROLE = "gt.role";
+export type Role = "operator" | "agency" | "health";
+
+export const session = {
+  get token(): string | null {
+    return sessionStorage.getItem(TOKEN);
+  },
+  get role(): Role {
+    return (sessionStorage.getItem(ROLE) as Role | null) ?? "operator";
+  },
+  /** The principal id a token names (gt.<principal>.<secret>). */
+  get principal(): string {
+    return (this.token ?? "").split(".")[1] ?? "";
+  },
+  save(token: string, role: Role): void {
+    sessionStorage.setItem(TOKEN, token);
+    sessionStorage.setItem(ROLE, role);
+  },
+  clear(): void {
+    sessionStorage.removeItem(TOKEN);
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: location.origin });
+api.use({
+  onRequest({ request }) {
+    const token = session.token;
+    if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    return request;
+  },
+});
+
+/** The API's error message, or the HTTP status when there is none. */
+export function errorText(error: unknown, response: Response): string {
+  const body = error as { error?: { message?: string } } | undefined;
+  return body?.error?.message ?? `HTTP ${response.status}`;
+}

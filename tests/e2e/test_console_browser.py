@@ -1,0 +1,296 @@
+"""The control-center console in a real browser (Debian's Chromium driven by Playwright) against
+`python -m local serve`: operators, agencies and health centers doing their work, each test saving a
+screenshot under tests/artifacts/console/."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from console_support import (
+    CHROMIUM,
+    Console,
+    drop_file,
+    iter_pages,
+    launch,
+    screenshot,
+    sign_in,
+    video_advances,
+    wait_until,
+)
+from search_support import VIDEO, write_clip
+from serve_support import serve
+
+from chalicelib.adapters.resources import Resources
+from chalicelib.cli import create_principal
+from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.principal import PrincipalKind
+from chalicelib.services.audit import AuditLog
+from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.footage import FootageCatalog
+from chalicelib.settings import Settings
+from local.console_site import DIST
+from local.gps_tracks import offset, walk
+from local.http_client import session_from
+from local.seoul_catalog import generate_seoul_cameras
+from local.xray_samples import png_bytes, real_images, synthetic_chest
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs chromium (make test installs it)"),
+              pytest.mark.skipif(not VIDEO.exists(), reason="needs ../shared/data/video/vtest.avi")]
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+CAMERAS = (("CONSOLE-CAM-1", 37.56650, 126.97790), ("CONSOLE-CAM-2", 37.56710, 126.97700))
+CITY_CAMERAS = 20_000  # the benchmark draws 100,000; the map clusters either way
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    assert (DIST / "index.html").is_file(), "console not built: run make console"
+    state = tmp_path_factory.mktemp("console")
+    served = serve(state)
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            env.setenv(name, "local")
+        settings = Settings(stage="local", aws_endpoint_url=served.aws_url, aws_region="ap-northeast-2")
+        resources = Resources(settings)
+        tokens = {}
+        for kind, pid, cidrs in ((PrincipalKind.OPERATOR, "op-console", ("127.0.0.1/32",)),
+                                 (PrincipalKind.AGENCY, "police-console", ("127.0.0.1/32",)),
+                                 (PrincipalKind.HEALTH_CENTER, "hc-console", ()),
+                                 (PrincipalKind.APP, "app-console", ())):
+            _, tokens[pid] = create_principal(kind, pid, principal_id=pid, cidrs=cidrs, resources=resources)
+        registry = CameraRegistry(resources.table("cameras"), resources.store("media"), index_key=settings.camera_index_key)
+        registry.load_catalog([*generate_seoul_cameras(count=CITY_CAMERAS, seed=3),
+                               *(Camera(camera_id=cid, kind=CameraKind.CRIME_PREVENTION, district="Jung-gu", lat=lat,
+                                        lon=lon, stream_name=f"cam-{cid}", recording_prefix=f"footage/{cid}/")
+                                 for cid, lat, lon in CAMERAS)])
+        # a protected person walks from home to the first camera; the man of vtest.avi then passes both cameras
+        home = offset(CAMERAS[0][1:], 350, 250)
+        seen = int(time.time() * 1000) - 240_000
+        track = walk([home, CAMERAS[0][1:]], start_ms=seen - 390_000, seconds=390)
+        clip = write_clip(state / "clip.avi", 180, 150)
+        footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings,
+                                               preset="ultrafast")
+        for i, (cid, _, _) in enumerate(CAMERAS):
+            footage.ingest(cid, clip, start_ms=track[-1].t_ms + 2_000 + i * 90_000)
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            yield Console(url=served.api_url + "/console/", api_url=served.api_url, resources=resources, tokens=tokens,
+                          extra={"browser": browser, "home": home, "track": track})
+            browser.close()
+    served.stop()
+
+
+@pytest.fixture
+def page(console: Console) -> Iterator[Any]:
+    yield from iter_pages(console.extra["browser"])
+
+
+def _api(console: Console, pid: str) -> requests.Session:
+    return session_from("127.0.0.1", console.tokens[pid])
+
+
+def _queue_item(page: Any, item_id: str) -> Any:
+    return page.locator(f"[data-testid=queue-item][data-id='{item_id}']")
+
+
+def test_the_console_is_korean_with_kst_times_and_english_on_request(console, page):
+    # GIVEN an SOS at 12:00:00 UTC is in the queue (a browser whose own clock is UTC)
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    assert page.locator("html").get_attribute("lang") == "ko"
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5665, "lon": 126.978})
+    alert_id = sos.json()["incident_id"] + ".sos"
+    item = _queue_item(page, alert_id)
+    item.wait_for(timeout=5000)
+    # THEN labels are Korean and the time is in KST (UTC+9), however the browser's own zone is set
+    assert page.locator("h1").inner_text() == "골든타임 통합관제"
+    assert "SOS 긴급신고" in item.inner_text()
+    alerts = _api(console, "op-console").get(f"{console.api_url}/v1/alerts").json()["alerts"]
+    raised = next(a["raised_ms"] for a in alerts if a["alert_id"] == alert_id)
+    kst = time.gmtime(raised / 1000 + 9 * 3600)
+    title = item.locator("[data-testid=queue-time]").get_attribute("title")
+    assert title.endswith("KST") and f"{kst.tm_min:02d}:{kst.tm_sec:02d}" in title, title
+    hour12 = kst.tm_hour % 12 or 12
+    assert f"{'오전' if kst.tm_hour < 12 else '오후'} {hour12}:{kst.tm_min:02d}" in title, title
+    screenshot(page, "01-korean-kst")
+    # WHEN English is chosen THEN the same screen speaks English
+    page.get_by_test_id("lang").select_option("en")
+    _queue_item(page, alert_id).wait_for()
+    assert page.locator("h1").inner_text() == "Golden Time control center"
+    assert "SOS" in _queue_item(page, alert_id).inner_text() and "긴급" not in _queue_item(page, alert_id).inner_text()
+    screenshot(page, "02-english")
+    page.get_by_test_id("lang").select_option("ko")
+
+
+def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s_with_an_alarm(console, page):
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
+    # WHEN a citizen presses SOS
+    started = time.monotonic()
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5668, "lon": 126.9785})
+    assert sos.status_code == 201, sos.text
+    alert_id = sos.json()["incident_id"] + ".sos"
+    # THEN within 2 s it is in the queue, marked urgent, and drawn on the map
+    in_queue = wait_until(lambda: _queue_item(page, alert_id).count() == 1, 5.0)
+    queue_s = time.monotonic() - started
+    on_map = wait_until(lambda: alert_id in page.evaluate("() => window.__gt.renderedIncidents()"), 5.0)
+    map_s = time.monotonic() - started
+    screenshot(page, "03-sos-on-map-and-queue")
+    assert in_queue and on_map
+    assert queue_s < 2.0 and map_s < 2.0, (queue_s, map_s)
+    assert "urgent" in (_queue_item(page, alert_id).get_attribute("class") or "")
+    # AND an urgent item sounds the alarm
+    assert page.evaluate("() => window.__gtAlarms || 0") >= 1
+
+
+def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5660, "lon": 126.9770})
+    alert_id = sos.json()["incident_id"] + ".sos"
+    _queue_item(page, alert_id).click()
+    assert _queue_item(page, alert_id).get_attribute("data-status") == "open"
+    # WHEN the operator acknowledges it
+    page.get_by_test_id("ack").click()
+    # THEN the queue shows it acknowledged, and so does the API, naming the operator
+    page.wait_for_selector(f"[data-testid=queue-item][data-id='{alert_id}'][data-status=acknowledged]", timeout=5000)
+    alerts = _api(console, "op-console").get(f"{console.api_url}/v1/alerts").json()["alerts"]
+    acked = next(a for a in alerts if a["alert_id"] == alert_id)
+    assert acked["status"] == "acknowledged" and acked["acked_by"] == "op-console"
+    page.get_by_test_id("history").get_by_text("확인").wait_for()
+    screenshot(page, "04-acknowledged")
+
+
+def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_the_issue_is_audited(console, page):
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5666, "lon": 126.9778})
+    alert_id = sos.json()["incident_id"] + ".sos"
+    # WHEN the operator opens the incident
+    _queue_item(page, alert_id).click()
+    page.get_by_test_id("camera-video").first.wait_for(timeout=10_000)
+    # THEN a nearby camera's live video plays in the page (its current time advances)
+    reached = video_advances(page, "[data-testid=camera-video] video", seconds=1.5, timeout_s=30)
+    screenshot(page, "05-incident-camera-plays")
+    assert reached >= 1.5
+    sources = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)"
+                            ".filter(n => n.includes('/live/') && n.includes('Signature='))")
+    assert sources, "the video came from signed live links on the media edge"
+    # AND the links were issued to the operator, bound to the control center's range, and audited
+    issued = [r for r in AuditLog(console.resources.table("audit")).records(since_ms=int(time.time() * 1000) - 120_000)
+              if r.action == "video-link.issued" and r.actor == "op-console"]
+    assert issued and issued[-1].details.get("cidr") == "127.0.0.1/32", issued
+    # AND the recorded footage of the last 10 minutes plays too
+    page.get_by_test_id("play-recorded").click()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=camera-video] figcaption')]"
+                           ".some((c) => c.textContent.includes('녹화'))", timeout=10_000)
+    assert video_advances(page, "[data-testid=camera-video] video", seconds=1.0, timeout_s=30) >= 1.0
+    screenshot(page, "05b-incident-recorded-plays")
+
+
+def test_a_protected_person_alert_starts_a_search_in_one_click_and_draws_the_route(console, page):
+    app = _api(console, "app-console")
+    home = console.extra["home"]
+    created = app.post(f"{console.api_url}/v1/protected", json={
+        "name": "아버지", "kind": "dementia", "description": "남색 점퍼",
+        "zones": [{"name": "home", "center": {"lat": home[0], "lon": home[1]}, "radius_m": 100}]}).json()
+    from local.demo_search import _photo
+
+    photo = base64.b64decode(_photo() or "")
+    upload = created["photo_upload"]
+    assert requests.post(upload["url"], data=upload["fields"], files={"file": ("p.jpg", photo)}, timeout=10).ok
+    fixes = [f.model_dump() for f in console.extra["track"]]
+    alerts = app.post(f"{console.api_url}/v1/protected/{created['person']['person_id']}/positions",
+                      json={"positions": fixes}).json()["alerts"]
+    alert_id = alerts[0]["alert_id"]
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    _queue_item(page, alert_id).click()
+    # WHEN the operator clicks once
+    page.get_by_test_id("start-search").click()
+    # THEN a progress bar runs, then sightings appear on a timeline and the route is drawn on the map
+    page.get_by_test_id("search-progress").wait_for()
+    page.wait_for_selector("[data-testid=search][data-status=done]", timeout=120_000)
+    page.get_by_test_id("sighting").first.wait_for()
+    stops = int(page.get_by_test_id("search").get_attribute("data-route-stops") or 0)
+    drawn = wait_until(lambda: page.evaluate("() => window.__gt.renderedRouteStops()") >= 1, 5.0)
+    screenshot(page, "06-search-route")
+    assert stops >= 1 and drawn
+    assert {"CONSOLE-CAM-1"} <= {t.split("\n")[0] for t in page.get_by_test_id("sighting").all_inner_texts()}
+    # AND a sighting plays from its recorded footage
+    page.get_by_test_id("sighting").first.click()
+    page.get_by_test_id("sighting-video").wait_for(timeout=10_000)
+    assert video_advances(page, "[data-testid=sighting-video] video", seconds=1.0, timeout_s=30) >= 1.0
+    screenshot(page, "06b-sighting-plays")
+
+
+def _chest_png() -> tuple[str, bytes]:
+    pngs = [p for p in real_images() if p.suffix.lower() == ".png"]
+    return (pngs[0].name, pngs[0].read_bytes()) if pngs else ("chest.png", png_bytes(synthetic_chest(512)))
+
+
+def test_a_health_center_drops_a_study_and_sees_the_heatmap_overlay_and_the_non_clinical_banner(console, page):
+    sign_in(page, console, console.tokens["hc-console"], "health")
+    name, data = _chest_png()
+    # WHEN the center drags an X-ray onto the page
+    drop_file(page, "[data-testid=dropzone]", name, data, "image/png")
+    # THEN the study is read and shown with its heat map over the image, the scale, and the NON-CLINICAL banner
+    page.wait_for_selector("[data-testid=study][data-status=done]", timeout=90_000)
+    page.get_by_test_id("heatmap").wait_for()
+    page.wait_for_function("() => document.querySelector('[data-testid=heatmap]').naturalWidth > 0")
+    banner = page.get_by_test_id("non-clinical")
+    assert "비임상" in banner.inner_text() and "NON-CLINICAL" in banner.inner_text()
+    assert "gt-reference-cxr" in page.get_by_test_id("model").inner_text()
+    assert page.get_by_test_id("findings").locator("tr").count() >= 2
+    page.get_by_test_id("opacity").fill("30")
+    assert page.get_by_test_id("heatmap").evaluate("(img) => img.style.opacity") == "0.3"
+    assert page.locator("[data-testid=study-row] .status.done").count() >= 1
+    screenshot(page, "07-health-heatmap")
+
+
+def test_an_agency_link_page_plays_side_by_side_then_shows_revoked_after_delete(console, page):
+    police = _api(console, "police-console")
+    grant = police.post(f"{console.api_url}/v1/video-links", json={
+        "incident_number": "2026-SEOUL-0042", "location": {"lat": CAMERAS[0][1], "lon": CAMERAS[0][2]},
+        "mode": "live", "purpose": "CRIME-INVESTIGATION", "officer_id": "officer-7", "camera_count": 2})
+    assert grant.status_code in (200, 201), grant.text
+    assert len(grant.json()["links"]) == 2
+    sign_in(page, console, console.tokens["police-console"], "agency")
+    # WHEN the officer opens the bundle (the JSON answer of POST /v1/video-links)
+    page.get_by_test_id("bundle").fill(grant.text)
+    page.get_by_test_id("open-bundle").click()
+    assert page.get_by_test_id("camera-video").count() == 2 or page.get_by_test_id("camera-video").nth(1).wait_for() is None
+    reached = video_advances(page, "[data-testid=camera-video] video", seconds=1.0, timeout_s=30)
+    countdown = page.get_by_test_id("countdown").inner_text()
+    screenshot(page, "08-agency-playing")
+    assert reached >= 1.0 and ":" in countdown
+    # WHEN the link request is revoked THEN the page says so within 2 s
+    started = time.monotonic()
+    assert police.delete(f"{console.api_url}/v1/video-links/{grant.json()['request_id']}").status_code == 200
+    page.wait_for_selector("[data-testid=bundle-view][data-state=revoked]", timeout=5000)
+    assert time.monotonic() - started < 2.0
+    assert page.get_by_test_id("link-state").inner_text() == "회수됨"
+    screenshot(page, "09-agency-revoked")
+
+
+def test_the_map_draws_the_districts_and_clusters_the_city_cameras_then_single_cameras_up_close(console, page):
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
+    # THEN at city scale the 25 districts are drawn and the cameras come as clusters
+    assert len(page.evaluate("() => window.__gt.renderedDistricts()")) == 25
+    city = page.evaluate("() => window.__gt.renderedCameras()")
+    reply = _api(console, "op-console").get(f"{console.api_url}/v1/console/map/cameras").json()
+    assert reply["clustered"] and reply["total"] == CITY_CAMERAS + len(CAMERAS)
+    assert sum(f["properties"]["point_count"] for f in reply["features"]) == reply["total"]
+    screenshot(page, "10-city-map")
+    assert city["clusters"] > 50, city
+    # WHEN the operator zooms in on City Hall THEN single cameras are drawn
+    page.evaluate("() => document.querySelector('[data-testid=map]')")
+    for _ in range(5):
+        page.get_by_role("button", name="Zoom in").click()
+        page.wait_for_timeout(400)
+    close = wait_until(lambda: page.evaluate("() => window.__gt.renderedCameras()")["singles"] > 0, 10.0)
+    screenshot(page, "11-map-zoomed")
+    assert close
