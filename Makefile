@@ -93,7 +93,7 @@ seed-cameras: $(STAMP)
 	@test -f .local/env || { echo "error: the local platform is not running (no .local/env): start it with make serve"; exit 3; }
 	@. .local/env && $(BIN)/python -m local.seoul_catalog --count $(or $(COUNT),100000)
 
-BENCH_AREAS := foundation xray saferet links search infra monitor reliability xray_pacs console
+BENCH_AREAS := foundation xray saferet links search infra monitor reliability console
 
 # Every area runs even when one misses a target (its script exits non-zero); the list of misses ends it.
 bench: $(STAMP)
@@ -106,6 +106,12 @@ $(addprefix bench-,$(BENCH_AREAS)): bench-%: $(STAMP) node
 	PYTHONPATH=. $(BIN)/python tests/bench/bench_$*.py
 
 bench-console: console chromium
+
+# Readings into a PACS (xray_to_pacs_*, xray_stow_to_pacs_*): part of area xray, beside bench_xray.py.
+bench-xray-pacs: $(STAMP) node
+	PYTHONPATH=. $(BIN)/python tests/bench/bench_xray_pacs.py
+	PYTHONPATH=. $(BIN)/python tests/bench/bench_xray_pacs.py --via stow
+bench-xray: bench-xray-pacs
 
 # Faults, restarts and positions load on the served platform, beside bench_reliability.py (hostile input).
 bench-reliability-platform: $(STAMP)

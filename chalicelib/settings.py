@@ -22,6 +22,9 @@ class Settings(BaseModel):
     aws_read_timeout_s: float = Field(10.0, gt=0, le=120)
     api_max_body_bytes: int = Field(1_000_000, ge=1024, le=10_000_000, description="Largest JSON body the API accepts.")
     footage_retention_days: int = Field(30, ge=1, le=365, description="Privacy-policy retention of recorded CCTV footage.")
+    webhook_private_targets: bool = Field(False, description="Let webhooks reach loopback and private addresses "
+                                          "(the local platform's receivers); never in the cloud, where they would "
+                                          "reach the Lambda runtime API or the VPC.")
     segment_seconds: float = Field(10.0, gt=1, le=60, description="Length of one recorded HLS segment.")
     live_window_segments: int = Field(6, ge=3, le=30, description="Segments in a live sliding-window playlist.")
     media_edge_url: str = Field("http://127.0.0.1:8001", description="Base URL of the CDN / local media edge.")

@@ -106,6 +106,7 @@ class LocalPlatform:
             "SIGNING_KEY_SECRET": str((state / "keys" / PRIVATE_KEY_FILE).resolve()),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "GoldenTime",
+            "WEBHOOK_PRIVATE_TARGETS": "true",  # the agencies' and centers' receivers run on loopback here
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             **self.config.extra_env,
         }

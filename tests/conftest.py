@@ -17,7 +17,8 @@ import pytest
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2",
                    "AWS_REGION": "ap-northeast-2", "STAGE": "test", "POWERTOOLS_TRACE_DISABLED": "true",
-                   "POWERTOOLS_METRICS_NAMESPACE": "GoldenTime", "POWERTOOLS_DEV": "false"})
+                   "POWERTOOLS_METRICS_NAMESPACE": "GoldenTime", "POWERTOOLS_DEV": "false",
+                   "WEBHOOK_PRIVATE_TARGETS": "true"})  # receivers on loopback; the refusal is tested on its own
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 ROOT = Path(__file__).resolve().parent.parent

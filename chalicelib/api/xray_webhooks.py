@@ -21,7 +21,8 @@ WEBHOOK_KEY = "center-webhook-key"
 def _webhooks() -> CenterWebhooks:
     resources = platform().resources
     return CenterWebhooks(resources.table("records"), XrayStudies(resources.table("records"), resources.store("xray")),
-                          HttpWebhookClient(), AuditLog(resources.table("audit")), resources.secret(WEBHOOK_KEY))
+                          HttpWebhookClient(allow_private=resources.settings.webhook_private_targets),
+                          AuditLog(resources.table("audit")), resources.secret(WEBHOOK_KEY))
 
 
 @endpoint(xray_webhooks, "/v1/xray/webhook", methods=["PUT"], allow={PrincipalKind.HEALTH_CENTER})

@@ -43,7 +43,8 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     registry = cameras or build_camera_registry(resources)
     alerts = AlertService(table, resources.topic("control-center"))
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
-    agencies = DispatchService(table, resources.queue("agency-dispatch"), HttpWebhookClient(), alerts,
+    webhook = HttpWebhookClient(allow_private=settings.webhook_private_targets)
+    agencies = DispatchService(table, resources.queue("agency-dispatch"), webhook, alerts,
                                ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence)
     trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,

@@ -49,7 +49,8 @@ def runtime() -> Runtime:
     """Built on the first invocation and reused by the warm container."""
     resources = Resources(get_settings())
     webhooks = CenterWebhooks(resources.table("records"), XrayStudies(resources.table("records"), resources.store("xray")),
-                              HttpWebhookClient(), AuditLog(resources.table("audit")), resources.secret(WEBHOOK_KEY))
+                              HttpWebhookClient(allow_private=resources.settings.webhook_private_targets),
+                          AuditLog(resources.table("audit")), resources.secret(WEBHOOK_KEY))
     return Runtime(webhooks=webhooks, queue=resources.queue("center-webhooks"))
 
 
