@@ -198,7 +198,7 @@ def test_an_unacknowledged_dispatch_raises_the_urgent_alert_and_is_sent_again(wo
     ("other", HONGIK_STATION, "112", "MP"),
 ])
 def test_each_kind_reaches_its_agency_tagged_with_its_district(world, kind, where, agency, district):
-    incident = world.sos(f"inc-0000000000000b{len(kind):02d}", where, kind)
+    incident = world.sos(f"inc-{kind.encode().hex():0>16}", where, kind)  # one id per kind
     assert world.deliver(world.receive()) == {"batchItemFailures": []}
     receiver, other = (world.fire, world.police) if agency == "119" else (world.police, world.fire)
     [got] = receiver.received
