@@ -14,10 +14,10 @@ from chalicelib.api.devices import devices
 from chalicelib.api.dispatches import dispatches
 from chalicelib.api.http import error_boundary
 from chalicelib.api.link_bundles import link_bundles
-from chalicelib.api.monitor import monitor
 from chalicelib.api.openapi import docs
 from chalicelib.api.protected import protected
 from chalicelib.api.searches import searches
+from chalicelib.api.selective_monitor import monitor
 from chalicelib.api.sos import sos
 from chalicelib.api.trips import trips
 from chalicelib.api.video_links import video_links

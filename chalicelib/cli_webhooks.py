@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.xray import StudyNotice, StudyStatus
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from chalicelib.settings import get_settings
 
 QUEUE = "center-webhooks"

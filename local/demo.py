@@ -185,7 +185,7 @@ def _live_check(platform: LocalPlatform, settings: Any) -> str:
     signer = CloudFrontUrlSigner(settings.cloudfront_key_pair_id, Path(settings.signing_key_secret).read_bytes())
     camera = DEMO_CAMERAS[0][0]
     base = platform.edge_url
-    from chalicelib.services.live_playlists import live_playlist_url
+    from chalicelib.services.video_links.live_playlists import live_playlist_url
 
     url = signer.sign(live_playlist_url(base, camera, "vl-00000000000000de", int(time.time())),
                       expires_at=int(time.time()) + 300, ip_cidr="127.0.0.1/32")

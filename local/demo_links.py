@@ -23,9 +23,9 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.api import context
 from chalicelib.models.camera import Camera, CameraStatus
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.evidence import verify_receipt, verify_segments
 from chalicelib.services.footage import FootageCatalog, segment_key
 from chalicelib.services.principals import principal_id_of
+from chalicelib.services.video_links.evidence import verify_receipt, verify_segments
 from chalicelib.wiring.cameras import build_camera_registry
 from local.http_client import session_from
 from local.platform import LocalPlatform

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.services.monitor import CameraStateStore
+from chalicelib.services.selective_monitor import CameraStateStore
 from local.http_client import session_from
 from local.platform import LocalPlatform
 

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from chalicelib.errors import AppError
-from chalicelib.services.live_playlists import cloudfront_b64decode
+from chalicelib.services.video_links.live_playlists import cloudfront_b64decode
 
 SIGNING_PARAMS = ("Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm")
 """Query parameters that carry the signature; they are not part of the signed resource."""

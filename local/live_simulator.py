@@ -3,7 +3,7 @@
 It publishes what a cloud camera gateway writes under ``live/<camera>/`` — a sliding-window
 playlist whose segments are named by their wall-clock start — and answers the edge's two live
 routes: the playlist (signed per segment for the requesting link, by the same
-:func:`~chalicelib.services.live_playlists.sign_live_playlist` the cloud's playlist origin runs)
+:func:`~chalicelib.services.video_links.live_playlists.sign_live_playlist` the cloud's playlist origin runs)
 and a segment (the recorded object the loop plays at that moment).
 """
 
@@ -18,7 +18,7 @@ from chalicelib.errors import ValidationFailed
 from chalicelib.models.camera import Camera
 from chalicelib.ports import ObjectStore, UrlSigner
 from chalicelib.services.footage import DAY_MS, FootageCatalog
-from chalicelib.services.live_playlists import live_segment_name, scope_of, sign_live_playlist
+from chalicelib.services.video_links.live_playlists import live_segment_name, scope_of, sign_live_playlist
 from chalicelib.settings import Settings
 from chalicelib.video.hls import live_playlist, live_segment_at
 from local.edge_policy import EdgeGrant

@@ -176,7 +176,7 @@ class LocalPlatform:
 
         from chalicelib.adapters.revocations import TableRevocations
         from chalicelib.services.audit import AuditLog
-        from chalicelib.services.edge_audit import EdgeAccessAudit
+        from chalicelib.services.video_links.edge_audit import EdgeAccessAudit
         # the same viewer-request function CloudFront runs, on the revocation list the API writes
         self._edge_function = ViewerRequestFunction(TableRevocations(resources.table("records")))
         return MediaEdge(routes={"footage": resources.store("footage"), "media": resources.store("media")},

@@ -26,7 +26,7 @@ from chalicelib.models.xray import (
     Timings,
     Triage,
 )
-from chalicelib.services.xray_reader import overlay_png
+from chalicelib.services.xray.reader import overlay_png
 from local.xray_samples import synthetic_chest
 
 

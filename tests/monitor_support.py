@@ -76,7 +76,7 @@ def jpeg_of(frame: np.ndarray) -> bytes:
 @cache
 def vtest_detections(every: int) -> tuple[tuple[int, tuple[tuple[Box, float, str], ...]], ...]:
     """The shared YOLOX detector over vtest.avi every ``every`` frames: (frame index, normalised detections)."""
-    from chalicelib.services.monitor.tracker import normalise
+    from chalicelib.services.selective_monitor.tracker import normalise
     from chalicelib.video.detect import build_detector
 
     detector = build_detector("yolox", YOLOX, threads=2)

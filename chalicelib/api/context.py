@@ -14,9 +14,9 @@ from chalicelib.wiring.cameras import build_camera_registry
 
 if TYPE_CHECKING:
     from chalicelib.services.search.service import SearchService
-    from chalicelib.services.video_links import VideoLinkService
-    from chalicelib.wiring.monitoring import Monitoring
+    from chalicelib.services.video_links.service import VideoLinkService
     from chalicelib.wiring.saferet import SafeReturn
+    from chalicelib.wiring.selective_monitor import Monitoring
 
 
 class Platform:
@@ -46,7 +46,7 @@ class Platform:
 
     @cached_property
     def monitoring(self) -> Monitoring:
-        from chalicelib.wiring.monitoring import build_monitoring
+        from chalicelib.wiring.selective_monitor import build_monitoring
 
         return build_monitoring(self.resources, self.cameras, self.saferet.sos)
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from chalicelib.api.context import platform
 from chalicelib.api.http import JSON_HEADERS, Caller
 from chalicelib.clock import now_ms
-from chalicelib.services.request_guard import fingerprint, valid_key
+from chalicelib.services.saferet.request_guard import fingerprint, valid_key
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 M = TypeVar("M", bound=BaseModel)

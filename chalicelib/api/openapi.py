@@ -10,7 +10,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.examples import MEDIA_EXAMPLES, REQUEST_EXAMPLES, example_from_schema, value_for
 from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
-from chalicelib.services.request_guard import KEY_PATTERN
+from chalicelib.services.saferet.request_guard import KEY_PATTERN
 
 docs = Blueprint(__name__)
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {

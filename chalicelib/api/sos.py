@@ -21,7 +21,7 @@ from chalicelib.models.sos import (
     SosRequest,
 )
 from chalicelib.services.dispatch.routing import district_first
-from chalicelib.services.sos import control_center
+from chalicelib.services.saferet.sos import control_center
 
 sos = Blueprint(__name__)
 

@@ -18,10 +18,10 @@ from chalicelib.models.video_link import (
     VideoLinkRequest,
 )
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.edge_audit import NoiseSampler
-from chalicelib.services.evidence import RECEIPT_ALGORITHM
 from chalicelib.services.principals import principal_id_of
-from chalicelib.services.video_links import ACTION_API_NOISE, record_denial
+from chalicelib.services.video_links.edge_audit import NoiseSampler
+from chalicelib.services.video_links.evidence import RECEIPT_ALGORITHM
+from chalicelib.services.video_links.policy import ACTION_API_NOISE, record_denial
 
 logger = logging.getLogger(__name__)
 video_links = Blueprint(__name__)

@@ -11,10 +11,10 @@ from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, RawBody, endpoint
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import ReportQuery, StudyCreate, StudyCreated, StudyList, StudyListQuery, StudyView
-from chalicelib.services.xray import XrayStudies
-from chalicelib.services.xray_listing import StudyListing
-from chalicelib.services.xray_pdf import StudyReports
-from chalicelib.services.xray_stow import RESPONSE_TYPE, StowIngest
+from chalicelib.services.xray.listing import StudyListing
+from chalicelib.services.xray.report_pdf import StudyReports
+from chalicelib.services.xray.stow import RESPONSE_TYPE, StowIngest
+from chalicelib.services.xray.studies import XrayStudies
 
 xray = Blueprint(__name__)
 STOW_UID_KEY = "stow-uid-key"  # the catalog secret that keys the hashes of instances received by STOW-RS

@@ -11,8 +11,8 @@ from chalicelib.errors import NotFound
 from chalicelib.models.center_webhook import WebhookSecretIssued, WebhookSubscribe, WebhookView
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.center_webhooks import CenterWebhooks
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.center_webhooks import CenterWebhooks
+from chalicelib.services.xray.studies import XrayStudies
 
 xray_webhooks = Blueprint(__name__)
 WEBHOOK_KEY = "center-webhook-key"

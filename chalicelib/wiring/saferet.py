@@ -8,16 +8,16 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sms import EndUserMessagingSms, TableSmsOutbox
 from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.ports import SmsSender
-from chalicelib.services.alerts import AlertService
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.dispatch.evidence import EvidenceLinks
 from chalicelib.services.dispatch.service import DispatchService
-from chalicelib.services.guardians import GuardianSms
 from chalicelib.services.owned import OwnedRecords
-from chalicelib.services.protected import ProtectedPersons
-from chalicelib.services.request_guard import IdempotencyKeys, RateLimiter
-from chalicelib.services.sos import SosService
-from chalicelib.services.trips import DetectionRules, TripService
+from chalicelib.services.saferet.alerts import AlertService
+from chalicelib.services.saferet.guardians import GuardianSms
+from chalicelib.services.saferet.protected import ProtectedPersons
+from chalicelib.services.saferet.request_guard import IdempotencyKeys, RateLimiter
+from chalicelib.services.saferet.sos import SosService
+from chalicelib.services.saferet.trips import DetectionRules, TripService
 from chalicelib.wiring.cameras import build_camera_registry
 
 SOS_PER_MINUTE = 10

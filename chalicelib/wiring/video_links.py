@@ -14,9 +14,11 @@ from chalicelib.models.camera import Camera
 from chalicelib.ports import ObjectStore
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import FootageCatalog
-from chalicelib.services.video_links import EdgeLiveLinks, ExportPreserver, LiveLinks, VideoLinkService
+from chalicelib.services.video_links.evidence import EvidenceLocker
+from chalicelib.services.video_links.export import ExportPreserver
+from chalicelib.services.video_links.live import EdgeLiveLinks, LiveLinks
+from chalicelib.services.video_links.service import VideoLinkService
 from chalicelib.settings import Settings
 from chalicelib.wiring.cameras import build_camera_registry
 

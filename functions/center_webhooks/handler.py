@@ -25,8 +25,8 @@ from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.errors import TransientError
 from chalicelib.models.xray import StudyNotice
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.center_webhooks import CenterWebhooks
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.center_webhooks import CenterWebhooks
+from chalicelib.services.xray.studies import XrayStudies
 from chalicelib.settings import get_settings
 
 logger = Logger(service="center-webhooks")

@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.edge_audit import EdgeAccessAudit
-from chalicelib.services.edge_logs import parse_standard_log
+from chalicelib.services.video_links.edge_audit import EdgeAccessAudit
+from chalicelib.services.video_links.edge_logs import parse_standard_log
 from chalicelib.settings import get_settings
 from functions.selective_monitor.runtime import uploads_of
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.services.video_links import ExportPreserver
+from chalicelib.services.video_links.export import ExportPreserver
 from chalicelib.settings import get_settings
 from chalicelib.wiring.video_links import export_preserver
 

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.schedule import slot_ms
-from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import FootageCatalog
-from chalicelib.services.video_links import ExportPreserver
+from chalicelib.services.video_links.evidence import EvidenceLocker
+from chalicelib.services.video_links.export import ExportPreserver
 from chalicelib.settings import get_settings
 from chalicelib.wiring.video_links import evidence_locker, export_preserver
 

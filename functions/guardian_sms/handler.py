@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.sms import GuardianText
-from chalicelib.services.guardians import send_text
+from chalicelib.services.saferet.guardians import send_text
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import build_sms_sender
 

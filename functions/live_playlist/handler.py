@@ -4,7 +4,7 @@ CloudFront has verified the link's signature (trusted key group) and the viewer-
 its revocation, and forwards the request here (origin access control: only CloudFront may call).
 The camera gateway's playlist (``live/<camera>/index.m3u8`` in the media bucket) comes back with
 each segment signed for itself, only the segments of the link's lifetime
-(:func:`chalicelib.services.live_playlists.sign_live_playlist`, the code the local edge runs).
+(:func:`chalicelib.services.video_links.live_playlists.sign_live_playlist`, the code the local edge runs).
 The edge's own address arrives in ``x-edge-host``, set by the viewer-request function.
 """
 
@@ -23,7 +23,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.signing_key import signer_from_settings
 from chalicelib.errors import ObjectMissing, ValidationFailed
 from chalicelib.ports import ObjectStore
-from chalicelib.services.live_playlists import decode_policy, scope_of, sign_live_playlist
+from chalicelib.services.video_links.live_playlists import decode_policy, scope_of, sign_live_playlist
 from chalicelib.settings import get_settings
 
 logger = Logger(service="live-playlist")

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.xray import StudyNotice
-from chalicelib.services.pacs_delivery import PacsDelivery
+from chalicelib.services.xray.pacs_delivery import PacsDelivery
 from chalicelib.settings import get_settings
 from functions.pacs_delivery.runtime import build_delivery
 

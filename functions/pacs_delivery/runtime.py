@@ -12,9 +12,9 @@ from chalicelib.adapters.dimse import CStoreSender
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.pacs import PACS_ATTRIBUTE, UIDS_ATTRIBUTE, PacsDestination
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.pacs_delivery import PacsDelivery
 from chalicelib.services.principals import PrincipalDirectory
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.pacs_delivery import PacsDelivery
+from chalicelib.services.xray.studies import XrayStudies
 
 logger = logging.getLogger(__name__)
 

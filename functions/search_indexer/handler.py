@@ -23,11 +23,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.errors import ObjectMissing, PermanentError
-from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
 from chalicelib.services.search_index.indexer import DetectedFrame, SegmentIndexing
+from chalicelib.services.selective_monitor import CameraStateStore, MonitorPipeline
 from chalicelib.settings import get_settings
-from chalicelib.wiring.monitoring import build_monitoring
 from chalicelib.wiring.search import build_segment_indexing
+from chalicelib.wiring.selective_monitor import build_monitoring
 
 logger = Logger(service="search-indexer")
 metrics = Metrics(namespace="GoldenTime", service="search-indexer")

@@ -21,10 +21,10 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.inference.active import ActivePointer
 from chalicelib.ports import ObjectStore
 from chalicelib.s3_events import s3_objects
-from chalicelib.services.monitor import CameraStateStore, MonitorPipeline
+from chalicelib.services.selective_monitor import CameraStateStore, MonitorPipeline
 from chalicelib.video.detect import Detector, build_detector
 from chalicelib.video.models import DETECTOR, SHARED_MODELS, load_video_model, video_registry
-from chalicelib.wiring.monitoring import build_monitoring
+from chalicelib.wiring.selective_monitor import build_monitoring
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 24 * 3600

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from chalicelib.adapters.resources import Resources
 from chalicelib.clock import now_ms
 from chalicelib.models.sos import EscalationRequest
-from chalicelib.services.sos import SosService
+from chalicelib.services.saferet.sos import SosService
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import build_safe_return
 

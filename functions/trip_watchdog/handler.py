@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.clock import now_ms
-from chalicelib.services.watchdog import sweep
+from chalicelib.services.saferet.watchdog import sweep
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import SafeReturn, build_safe_return
 

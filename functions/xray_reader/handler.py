@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.services.xray_reader import upload_id
+from chalicelib.services.xray.reader import upload_id
 from chalicelib.settings import get_settings
 from functions.xray_reader.runtime import ReaderRuntime, batch_uploads, build_runtime, uploads_of
 

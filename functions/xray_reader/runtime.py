@@ -21,8 +21,8 @@ from chalicelib.inference.reference_model import TASK, ensure_reference_model
 from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.xray import XrayUpload
 from chalicelib.s3_events import s3_objects
-from chalicelib.services.xray import XrayStudies
-from chalicelib.services.xray_reader import PreparedBatch, UploadId, XrayReader, upload_id
+from chalicelib.services.xray.reader import PreparedBatch, UploadId, XrayReader, upload_id
+from chalicelib.services.xray.studies import XrayStudies
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600

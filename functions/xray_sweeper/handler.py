@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalicelib.adapters.resources import Resources
 from chalicelib.models.xray import StudyNotice
 from chalicelib.schedule import slot_ms
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from chalicelib.settings import get_settings
 
 logger = Logger(service="xray-sweeper")

@@ -42,9 +42,10 @@ from chalicelib.models.video_link import AgencyKind, AgencyProfile, VideoLinkReq
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.camera_index import CameraIndex
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.edge_audit import EdgeAccessAudit
 from chalicelib.services.footage import FootageCatalog, segment_key
-from chalicelib.services.video_links import EdgeLiveLinks, VideoLinkService
+from chalicelib.services.video_links.edge_audit import EdgeAccessAudit
+from chalicelib.services.video_links.live import EdgeLiveLinks
+from chalicelib.services.video_links.service import VideoLinkService
 from chalicelib.settings import Settings
 from chalicelib.video.segmenter import make_synthetic_video
 from chalicelib.wiring.video_links import evidence_locker

@@ -50,10 +50,10 @@ from monitor_support import (  # noqa: E402
     vtest_frames,
 )
 
-from chalicelib.models.monitor import CameraRules  # noqa: E402
-from chalicelib.services.monitor.media import annotate, decode_still  # noqa: E402
-from chalicelib.services.monitor.rules import CameraState, detect_awake, observe  # noqa: E402
-from chalicelib.services.monitor.tracker import normalise  # noqa: E402
+from chalicelib.models.selective_monitor import CameraRules  # noqa: E402
+from chalicelib.services.selective_monitor.media import annotate, decode_still  # noqa: E402
+from chalicelib.services.selective_monitor.rules import CameraState, detect_awake, observe  # noqa: E402
+from chalicelib.services.selective_monitor.tracker import normalise  # noqa: E402
 from chalicelib.video.detect import build_detector  # noqa: E402
 from chalicelib.video.models import DETECTOR, load_video_model  # noqa: E402
 

@@ -15,7 +15,7 @@ from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.monitor.media import sample_clip
+from chalicelib.services.selective_monitor.media import sample_clip
 from chalicelib.settings import get_settings
 from local.http_client import session_from
 

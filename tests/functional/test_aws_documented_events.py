@@ -25,7 +25,7 @@ from xray_support import png_bytes, synthetic_chest
 from chalicelib.catalog import build_catalog
 from chalicelib.models.sos import SosRequest
 from chalicelib.models.xray import StudyCreate, StudyStatus
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from chalicelib.wiring.saferet import build_safe_return
 from local import s3_notifications
 from local.capture import drain
@@ -188,10 +188,10 @@ def test_the_documented_batch_state_change_is_an_eventbridge_event_nothing_consu
 @pytest.mark.skipif(not (VTEST.is_file() and YOLOX.is_file()), reason=MISSING_FOOTAGE)
 def test_selective_monitor_analyses_a_documented_korean_key_as_the_emulators_notification(emulator_notifications,
                                                                                          monkeypatch):
-    from chalicelib.models.monitor import CameraRules
-    from chalicelib.services.monitor import CameraStateStore
+    from chalicelib.models.selective_monitor import CameraRules
+    from chalicelib.services.selective_monitor import CameraStateStore
     from chalicelib.video.detect import build_detector
-    from chalicelib.wiring.monitoring import build_monitoring
+    from chalicelib.wiring.selective_monitor import build_monitoring
     from functions.selective_monitor import runtime
 
     aws = emulator_notifications

@@ -23,7 +23,7 @@ from chalicelib.api import context
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import Reason, StudyCreate, StudyNotice
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from functions.center_webhooks import handler
 from local.lambda_runtime import function_name_of, resolve_handler
 from local.pump import EventPump, QueueBinding

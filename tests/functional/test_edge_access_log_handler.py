@@ -15,8 +15,8 @@ from pathlib import Path
 from conftest import s3_sqs_event
 
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.edge_logs import parse_standard_log
 from chalicelib.services.owned import OwnedRecords
+from chalicelib.services.video_links.edge_logs import parse_standard_log
 from functions.edge_access_log import handler
 
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "cloudfront" / "standard_log_aws_example.txt"

@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 from conftest import load_event
 
 from chalicelib.adapters.evidence import S3EvidenceVault
-from chalicelib.services.evidence import EvidenceLocker
 from chalicelib.services.footage import DAY_MS, FootageCatalog
+from chalicelib.services.video_links.evidence import EvidenceLocker
 from chalicelib.video.segmenter import make_synthetic_video
 from functions.footage_retention import handler
 

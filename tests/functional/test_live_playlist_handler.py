@@ -10,7 +10,7 @@ from typing import Any
 import cloudfront_oracle as oracle
 
 from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
-from chalicelib.services.live_playlists import live_playlist_url
+from chalicelib.services.video_links.live_playlists import live_playlist_url
 from functions.live_playlist import handler
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
 

@@ -14,7 +14,7 @@ from chalicelib.inference import active
 from chalicelib.inference.reference_model import NAME as REFERENCE_NAME
 from chalicelib.inference.registry import ModelError, ModelRegistry
 from chalicelib.models.xray import StudyCreate
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from chalicelib.video.models import DETECTOR, SHARED_MODELS, register_video_models
 from functions.xray_reader import handler
 from local.lambda_runtime import LambdaContext

@@ -27,7 +27,7 @@ from monitor_fleet import (
 )
 from monitor_support import MISSING_FOOTAGE, VTEST, YOLOX, labels, zone
 
-from chalicelib.models.monitor import CameraRules
+from chalicelib.models.selective_monitor import CameraRules
 
 footage = pytest.mark.skipif(not (VTEST.is_file() and YOLOX.is_file()), reason=MISSING_FOOTAGE)
 

@@ -20,9 +20,9 @@ from monitor_support import (
     zone,
 )
 
-from chalicelib.models.monitor import CameraRules
-from chalicelib.services.monitor.rules import CameraState, Firing, detect_awake, observe
-from chalicelib.services.monitor.tracker import normalise
+from chalicelib.models.selective_monitor import CameraRules
+from chalicelib.services.selective_monitor.rules import CameraState, Firing, detect_awake, observe
+from chalicelib.services.selective_monitor.tracker import normalise
 from chalicelib.video.detect import Detector, Frame, build_detector
 
 pytestmark = [pytest.mark.shared,

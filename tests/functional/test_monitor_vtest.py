@@ -19,8 +19,8 @@ from monitor_support import (
     vtest_detections,
 )
 
-from chalicelib.models.monitor import CameraRules
-from chalicelib.services.monitor.pipeline import replay
+from chalicelib.models.selective_monitor import CameraRules
+from chalicelib.services.selective_monitor.pipeline import replay
 
 pytestmark = [pytest.mark.shared,
               pytest.mark.skipif(not (VTEST.is_file() and YOLOX.is_file()), reason=MISSING_FOOTAGE)]

@@ -24,7 +24,7 @@ from chalicelib import cli
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import StudyCreate, StudyNotice, StudyStatus
 from chalicelib.services.audit import AuditLog
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from functions.pacs_delivery import handler
 from local.lambda_runtime import function_name_of, resolve_handler
 from local.pump import EventPump, QueueBinding
@@ -78,7 +78,7 @@ def pacs() -> Iterator[StorageScp]:
 
 @pytest.fixture
 def pump(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[EventPump, QueueBinding]]:
-    monkeypatch.setattr("chalicelib.services.pacs_delivery.HEATMAP_POLL_S", 0.5)  # the heat map's brief wait
+    monkeypatch.setattr("chalicelib.services.xray.pacs_delivery.HEATMAP_POLL_S", 0.5)  # the heat map's brief wait
     handler.delivery.cache_clear()
     sqs = aws.client("sqs")
     spec = aws.catalog.queue("pacs-delivery")

@@ -9,15 +9,15 @@ from conftest import s3_sqs_event
 from monitor_support import lawn_rules
 from search_support import MODELS, VIDEO, vtest_segments
 
-from chalicelib.models.monitor import CameraRules
-from chalicelib.services.monitor import CameraStateStore
+from chalicelib.models.selective_monitor import CameraRules
 from chalicelib.services.search.stages import Stages, load_stages
 from chalicelib.services.search_index.parquet import decode
 from chalicelib.services.search_index.records import INDEX_PREFIX
+from chalicelib.services.selective_monitor import CameraStateStore
 from chalicelib.settings import get_settings
 from chalicelib.video.colors import COLOR_NAMES
 from chalicelib.wiring import search as search_wiring
-from chalicelib.wiring.monitoring import build_monitoring
+from chalicelib.wiring.selective_monitor import build_monitoring
 from functions.search_indexer import handler
 from local.lambda_runtime import LambdaContext
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from monitor_support import MISSING_FOOTAGE, VTEST, YOLOX, clip_bytes, jpeg_of, lawn_rules, s3_sqs_event, upload, vtest_frames
 
-from chalicelib.models.monitor import CameraRules, EventStatus
-from chalicelib.services.monitor import CameraStateStore
-from chalicelib.services.monitor.media import sample_clip
+from chalicelib.models.selective_monitor import CameraRules, EventStatus
+from chalicelib.services.selective_monitor import CameraStateStore
+from chalicelib.services.selective_monitor.media import sample_clip
 from chalicelib.video.detect import build_detector
-from chalicelib.wiring.monitoring import build_monitoring
+from chalicelib.wiring.selective_monitor import build_monitoring
 from functions.selective_monitor import handler, runtime
 from local.lambda_runtime import LambdaContext
 

@@ -33,7 +33,7 @@ from chalicelib.errors import PermanentError
 from chalicelib.imaging import decode_image
 from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.xray import Reading, Reason, StudyCreate, StudyNotice
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from functions.xray_reader import handler
 from functions.xray_reader.runtime import batch_uploads
 from local.lambda_runtime import LambdaContext

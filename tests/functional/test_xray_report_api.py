@@ -15,7 +15,7 @@ from chalicelib.api import context
 from chalicelib.cli import create_principal
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import StudyCreate
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 
 CENTER = "hc-mapo"
 

@@ -18,7 +18,7 @@ from chalicelib.api import context
 from chalicelib.cli import create_principal
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import StudyCreate, StudyStatus
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from functions.xray_reader import handler
 from local.lambda_runtime import LambdaContext
 

@@ -10,7 +10,7 @@ from chalicelib.api import context
 from chalicelib.cli import create_principal
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import Reason, StudyCreate
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from conftest import scheduled_event
 
 from chalicelib.models.xray import StudyCreate
-from chalicelib.services.xray import XrayStudies
+from chalicelib.services.xray.studies import XrayStudies
 from functions.xray_sweeper import handler
 from local.lambda_runtime import LambdaContext
 

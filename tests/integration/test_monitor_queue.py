@@ -9,13 +9,13 @@ import pytest
 
 from chalicelib.errors import Conflict, NotFound, TransientError
 from chalicelib.models.camera import Camera, CameraKind
-from chalicelib.models.monitor import EventStatus, MonitorEvent, RuleKind
+from chalicelib.models.selective_monitor import EventStatus, MonitorEvent, RuleKind
 from chalicelib.models.sos import SosRequest
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.monitor import CameraState, CameraStateStore
-from chalicelib.services.monitor.priority import SOS_BOOST, base_priority
-from chalicelib.wiring.monitoring import build_monitoring
+from chalicelib.services.selective_monitor import CameraState, CameraStateStore
+from chalicelib.services.selective_monitor.priority import SOS_BOOST, base_priority
 from chalicelib.wiring.saferet import build_safe_return
+from chalicelib.wiring.selective_monitor import build_monitoring
 
 CITY_HALL = (37.5663, 126.9779)
 

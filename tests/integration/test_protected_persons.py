@@ -9,7 +9,7 @@ import pytest
 from chalicelib.errors import NotFound
 from chalicelib.models.alert import AlertKind
 from chalicelib.models.protected import ProtectedPositions, ProtectedRegistration
-from chalicelib.services.protected import KST
+from chalicelib.services.saferet.protected import KST
 from chalicelib.wiring.saferet import build_safe_return
 from local.gps_tracks import as_uploaded, offset, stand, walk
 

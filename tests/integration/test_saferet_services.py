@@ -16,7 +16,7 @@ from chalicelib.models.sos import EvidenceRequest, IncidentStatus, SosRequest
 from chalicelib.models.trip import PositionBatch, TripStart
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.owned import OwnedRecords
-from chalicelib.services.request_guard import IdempotencyKeys, RateLimiter
+from chalicelib.services.saferet.request_guard import IdempotencyKeys, RateLimiter
 from chalicelib.wiring.saferet import SafeReturn, build_safe_return
 from local.capture import capture_topic, drain
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, as_uploaded, offset, walk

@@ -10,8 +10,8 @@ import pytest
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.sos import IncidentStatus, SosRequest
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.sos import PENDING_SOS
-from chalicelib.services.watchdog import SOS_GRACE_MS, sweep
+from chalicelib.services.saferet.sos import PENDING_SOS
+from chalicelib.services.saferet.watchdog import SOS_GRACE_MS, sweep
 from chalicelib.wiring.saferet import SafeReturn, build_safe_return
 from local.capture import drain
 

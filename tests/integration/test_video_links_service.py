@@ -25,11 +25,11 @@ from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.models.video_link import AgencyKind, AgencyProfile, LinkMode, LinkStatus, VideoLinkRequest
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
-from chalicelib.services.edge_audit import EdgeAccessAudit
-from chalicelib.services.evidence import EvidenceLocker, verify_receipt, verify_segments
 from chalicelib.services.footage import FootageCatalog, segment_key
-from chalicelib.services.live_playlists import LiveLinkScope, sign_live_playlist
-from chalicelib.services.video_links import VideoLinkService
+from chalicelib.services.video_links.edge_audit import EdgeAccessAudit
+from chalicelib.services.video_links.evidence import EvidenceLocker, verify_receipt, verify_segments
+from chalicelib.services.video_links.live_playlists import LiveLinkScope, sign_live_playlist
+from chalicelib.services.video_links.service import VideoLinkService
 from chalicelib.video.segmenter import make_synthetic_video
 from chalicelib.wiring.video_links import build_video_links
 from local.edge_function import ViewerRequestFunction, viewer_request_event

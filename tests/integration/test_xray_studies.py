@@ -10,7 +10,7 @@ from conftest import load_event
 
 from chalicelib.errors import NotFound
 from chalicelib.models.xray import StudyCreate
-from chalicelib.services.xray import XrayStudies, parse_upload_key
+from chalicelib.services.xray.studies import XrayStudies, parse_upload_key
 from functions.xray_reader import handler
 from local.lambda_runtime import LambdaContext
 

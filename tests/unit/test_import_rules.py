@@ -109,7 +109,7 @@ def test_nothing_in_chalicelib_is_used_only_by_local_or_tests() -> None:
 
 def test_the_rules_see_lazy_imports() -> None:
     """A function-level import counts: the wiring's lazy imports are what makes this check worth having."""
-    assert "chalicelib.wiring.saferet" in imports_of("chalicelib.wiring.monitoring")
+    assert "chalicelib.wiring.saferet" in imports_of("chalicelib.wiring.selective_monitor")
     assert "chalicelib.adapters.resources" in imports_of("chalicelib.wiring.cameras")
     assert "local.seoul_catalog" not in _shipped_reach()
 

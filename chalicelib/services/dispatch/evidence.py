@@ -13,7 +13,7 @@ from pydantic import Field
 
 from chalicelib.models.common import EpochMs, Message
 from chalicelib.ports import ObjectStore, UrlSigner
-from chalicelib.services.video_links import object_url
+from chalicelib.services.video_links.policy import object_url
 
 EVIDENCE_LINK_S = 3600
 

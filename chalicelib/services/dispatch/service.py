@@ -24,9 +24,9 @@ from chalicelib.models.dispatch import (
     DispatchRecord,
 )
 from chalicelib.ports import MessageQueue, Table, WebhookClient
-from chalicelib.services.alerts import AlertService
 from chalicelib.services.dispatch.evidence import EvidenceLinks
 from chalicelib.services.dispatch.signing import signed_headers
+from chalicelib.services.saferet.alerts import AlertService
 from chalicelib.services.texts import agency_text, render
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 from chalicelib.adapters.sms import EndUserMessagingSms
 from chalicelib.errors import RecipientOptedOut, StoreError
 from chalicelib.models.sms import GuardianText
-from chalicelib.services.guardians import send_text
+from chalicelib.services.saferet.guardians import send_text
 from chalicelib.services.texts import kst, render
 
 ORIGIN = "arn:aws:sms-voice:ap-northeast-2:123456789012:phone-number/phone-1234567890abcdef"

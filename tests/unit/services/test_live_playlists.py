@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.services.live_playlists import LiveLinkScope, sign_live_playlist
+from chalicelib.services.video_links.live_playlists import LiveLinkScope, sign_live_playlist
 
 
 class _MarkingSigner:

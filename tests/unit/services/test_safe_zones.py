@@ -9,7 +9,7 @@ import pytest
 from chalicelib.models.common import GeoPoint
 from chalicelib.models.protected import SafeZone, ZoneHours
 from chalicelib.models.trip import PositionFix
-from chalicelib.services.protected import KST, ZoneRules, inside_zone, zone_active, zone_exit
+from chalicelib.services.saferet.protected import KST, ZoneRules, inside_zone, zone_active, zone_exit
 from local.gps_tracks import as_uploaded, offset, stand, walk
 
 RULES = ZoneRules()

@@ -7,7 +7,7 @@ import pytest
 from chalicelib.models.alert import AlertKind
 from chalicelib.models.common import GeoPoint
 from chalicelib.models.trip import PositionFix
-from chalicelib.services.trips import (
+from chalicelib.services.saferet.trips import (
     DetectionRules,
     expected_arrival_ms,
     off_route,

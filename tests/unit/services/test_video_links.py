@@ -19,14 +19,8 @@ from chalicelib.models.footage import FootageSegment
 from chalicelib.models.principal import Principal, PrincipalKind
 from chalicelib.models.video_link import AgencyKind, AgencyProfile, LinkMode, TimeWindow, VideoLinkRequest
 from chalicelib.services.footage import DAY_MS
-from chalicelib.services.video_links import (
-    agency_profile,
-    binding_cidr,
-    check_window,
-    object_url,
-    recorded_playlist,
-    request_id_of,
-)
+from chalicelib.services.video_links.playlists import recorded_playlist
+from chalicelib.services.video_links.policy import agency_profile, binding_cidr, check_window, object_url, request_id_of
 from local.edge_policy import (
     BAD_SIGNATURE,
     EXPIRED,

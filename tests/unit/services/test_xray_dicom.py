@@ -10,7 +10,7 @@ import pydicom
 from dicom_results_support import dataset_bytes, dciodvfy, deidentified_source, heatmap_png, settled_study
 from pydicom.sr.codedict import codes
 
-from chalicelib.services.xray_dicom import PRIVATE_SCHEME, heatmap_capture, structured_report
+from chalicelib.services.xray.dicom import PRIVATE_SCHEME, heatmap_capture, structured_report
 
 
 def _items(dataset: pydicom.Dataset) -> list[pydicom.Dataset]:
@@ -117,7 +117,7 @@ def test_results_under_the_original_uids_file_into_the_source_study_and_stay_val
     from xray_support import dicom_bytes
 
     from chalicelib.imaging.deid import deidentify_dicom
-    from chalicelib.services.xray_dicom import with_original_uids
+    from chalicelib.services.xray.dicom import with_original_uids
     from local.xray_samples import synthetic_chest
 
     # GIVEN an image as the center's PACS holds it, and its de-identified copy (other UIDs, no patient)

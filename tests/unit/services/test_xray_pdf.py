@@ -12,7 +12,7 @@ from dicom_results_support import heatmap_png, settled_study
 
 from chalicelib.errors import PermanentError
 from chalicelib.models.xray import Reason, StudyStatus
-from chalicelib.services.xray_pdf import ReportImages, korean_font, render_report
+from chalicelib.services.xray.report_pdf import ReportImages, korean_font, render_report
 
 
 def text_of(pdf: bytes) -> str:

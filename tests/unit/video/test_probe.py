@@ -51,7 +51,7 @@ def test_a_search_photo_bomb_is_refused_from_its_header():
 
 
 def test_a_monitor_still_bomb_is_refused_from_its_header():
-    result = run_isolated(BOMB_SETUP + "; from chalicelib.services.monitor.media import decode_still",
+    result = run_isolated(BOMB_SETUP + "; from chalicelib.services.selective_monitor.media import decode_still",
                           "decode_still(bomb)")
     assert result["error"] == "UnusableMedia"
     assert float(str(result["grown_mb"])) < RSS_BUDGET_MB
@@ -60,7 +60,7 @@ def test_a_monitor_still_bomb_is_refused_from_its_header():
 def test_a_monitor_clip_bomb_is_refused_before_its_first_frame():
     # GIVEN a ~110 KB clip whose PNG frames are 16000×16000 (768 MB each as BGR)
     result = run_isolated("from bombs import clip_bomb; clip = clip_bomb()\n        "
-                          "from chalicelib.services.monitor.media import sample_clip",
+                          "from chalicelib.services.selective_monitor.media import sample_clip",
                           "list(sample_clip(clip, fps=2.0))")
     assert result["error"] == "UnusableMedia"
     assert float(str(result["grown_mb"])) < RSS_BUDGET_MB

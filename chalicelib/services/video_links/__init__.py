@@ -1,0 +1,1 @@
+"""Agency video links: issue, revoke and export signed, IP-bound links; the live playlist origin; edge audit."""
