@@ -1,8 +1,10 @@
 # Golden Time — every command creates .venv and installs the pinned dependencies when needed.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.12, as the functions run on Lambda: python3.12 on PATH, else pyenv's.
+PYTHON ?= $(shell for p in python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do \
+	$$p -V >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-py312-$(shell cat requirements.txt requirements-dev.txt requirements-infra.txt constraints.txt | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
 .PHONY: help venv node lint system-deps test test-fast demo serve bench admin seed-cameras openapi client invoke synth deploy clean console chromium
@@ -20,7 +22,8 @@ help:
 	@echo "make console - build the control-center console (console/dist, served at /console/ by make serve)"
 
 $(STAMP):
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (the Lambda runtime): install python3.12 or pyenv's 3.12"; exit 1; }
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade "pip>=24,<26.3"
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.installed-*

@@ -27,7 +27,7 @@ def limit(caller: Caller, *buckets: str) -> None:
         limiter.hit(caller.id, bucket, at)
 
 
-def idempotent_create(caller: Caller, request: Request, *, scope: str, prefix: str, body: BaseModel,
+def idempotent_create[M: BaseModel](caller: Caller, request: Request, *, scope: str, prefix: str, body: BaseModel,
                       create: Callable[[str], M], buckets: tuple[str, ...]) -> M:
     """Run ``create(new_id)`` once per Idempotency-Key: a retry gets the first answer (same id).
 

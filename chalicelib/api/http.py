@@ -90,7 +90,7 @@ def source_ip(request: Request) -> str:
     return str((request.context.get("identity") or {}).get("sourceIp", ""))
 
 
-def _parse_body(request: Request, model: type[M]) -> M:
+def _parse_body[M: BaseModel](request: Request, model: type[M]) -> M:
     """The JSON body as ``model``: 413 over the size limit, 400 when empty, too deep or malformed, 422 when
     invalid. Validation is strict: JSON's own types only (``true`` is no number, ``"123"`` no integer)."""
     raw = request.raw_body or b""
@@ -110,7 +110,7 @@ def _parse_body(request: Request, model: type[M]) -> M:
         raise ValidationFailed(_validation_message(exc)) from exc
 
 
-def _parse_query(request: Request, model: type[M]) -> M:
+def _parse_query[M: BaseModel](request: Request, model: type[M]) -> M:
     """The query string as ``model`` (a repeated name keeps its last value): 422 when invalid."""
     params = dict(request.query_params or {})
     try:

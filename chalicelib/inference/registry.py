@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -51,7 +51,7 @@ def choose_providers(preferred: tuple[str, ...], available: list[str]) -> list[s
     return chosen or ["CPUExecutionProvider"]
 
 
-class ManifestRegistry(Generic[M]):
+class ManifestRegistry[M: RegisteredManifest]:
     """Register, activate and fetch verified models of one manifest type (classifiers, video models)."""
 
     def __init__(self, store: ObjectStore, manifest_type: type[M], prefix: str = PREFIX) -> None:

@@ -22,7 +22,7 @@ class _Failed:
         self.error = error
 
 
-def prefetched(items: Iterable[T], depth: int = 8) -> Generator[T, None, None]:
+def prefetched[T](items: Iterable[T], depth: int = 8) -> Generator[T, None, None]:
     """The items of ``items`` in order, produced up to ``depth`` ahead in a daemon thread."""
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()

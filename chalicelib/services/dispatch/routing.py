@@ -41,7 +41,7 @@ def district_of(lat: float, lon: float) -> DistrictRef | None:
     return None if district is None else DistrictRef(code=district.code, name=district.name)
 
 
-def district_first(items: Sequence[T], district: str | None, district_of_item: Callable[[T], str | None]) -> list[T]:
+def district_first[T](items: Sequence[T], district: str | None, district_of_item: Callable[[T], str | None]) -> list[T]:
     """The operator's own district first (newest first within each part), then the others: they can hand over."""
     if district is None:
         return list(items)
