@@ -168,6 +168,10 @@ _TABLES: dict[str, dict[str, object]] = {
     "records": {"partition_key": "pk", "sort_key": "sk", "ttl_attribute": "expires_at",
                 "indexes": (TableIndex(name="by-owner", partition_key="owner_id", sort_key="created_ms"),),
                 "number_keys": ("created_ms",)},
+    # Position fixes of monitored walks, one item per fix (pk = "TRIP#<id>"), expired by TTL: a time series
+    # of its own, so the records table and its by-owner index stay the size of the records.
+    "positions": {"partition_key": "track", "sort_key": "t_ms", "ttl_attribute": "expires_at",
+                  "number_keys": ("t_ms",)},
     "audit": {"partition_key": "pk", "sort_key": "sk", "ttl_attribute": "expires_at"},
     "idempotency": {"partition_key": "id", "ttl_attribute": "expiration"},
 }

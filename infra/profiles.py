@@ -89,7 +89,7 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     ),
     "trip_watchdog": FunctionProfile(
         timeout_s=120, reserved_concurrency=1, tables={"records": "read_write", "cameras": "read",
-                                                       "idempotency": "read_write"},
+                                                       "idempotency": "read_write", "positions": "read"},
         buckets={"media": "read"},  # the camera index snapshot
         publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
     ),
@@ -143,7 +143,7 @@ API_PROFILE = FunctionProfile(
     buckets={"xray": "read_write", "media": "read_write", "footage": "read", "models": "read",
              "evidence": "held_write"},  # a receipt preserves its own export first if the worker has not yet
     tables={"principals": "read_write", "cameras": "read_write", "footage": "read", "records": "read_write",
-            "audit": "read_write", "idempotency": "read_write"},
+            "audit": "read_write", "idempotency": "read_write", "positions": "read_write"},
     publishes=("control-center", "guardian-sms", "center-notify"),
     sends=("dispatch-112", "sos-escalation", "evidence", "agency-dispatch"),
     signing_key=True, batch_submit=True, revocation_kvs=True,

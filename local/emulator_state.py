@@ -35,7 +35,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -280,16 +280,31 @@ class PersistentState:
         self.store = store
         self._locks = {service: threading.RLock() for service in SERVICES}
         self._idle_s, self._max_entries, self._max_age_s = idle_s, max_entries, max_age_s
-        self._last_write = time.monotonic()
+        self._last_request = time.monotonic()
+        self._in_flight = 0  # requests waiting for or holding a service lock
+        self._in_flight_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = classify(environ)
         if request.service == "dynamodb" or request.journaled:
-            with self._locks.get(request.service, self._locks["s3"]):
+            with self._busy(), self._locks.get(request.service, self._locks["s3"]):
                 return self._apply(environ, start_response, request)
         return self._app(environ, start_response)
+
+    @contextmanager
+    def _busy(self) -> Iterator[None]:
+        """Counts a request from its arrival (not its lock) to its answer: writes stuck behind a long
+        query are load, not a pause to checkpoint in."""
+        with self._in_flight_lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+                self._last_request = time.monotonic()
 
     def _apply(self, environ: dict[str, Any], start_response: StartResponse, request: Request) -> Iterable[bytes]:
         captured: list[Any] = []
@@ -315,7 +330,6 @@ class PersistentState:
             if request.action not in {"DeleteMessage", "DeleteMessageBatch"} or deleted:
                 self.store.journal.append(entry)
                 self.store.dirty.add(request.service)
-                self._last_write = time.monotonic()
         start_response(captured[0], captured[1])
         return [body]
 
@@ -356,11 +370,13 @@ class PersistentState:
                 self.store.checkpoint(services)
 
     def due(self, now: float, last_checkpoint: float) -> bool:
-        """A checkpoint holds every write for as long as pickling takes: take it when writes pause, and
-        under sustained load only when the journal (the replay after a crash) grows long or old."""
+        """A checkpoint holds every write for as long as pickling takes: take it when requests pause (none
+        in flight, none for ``idle_s``), and under sustained load only when the journal (the replay after
+        a crash) grows long or old."""
         if not self.store.dirty:
             return False
-        return (now - self._last_write >= self._idle_s or self.store.journal.entries >= self._max_entries
+        paused = self._in_flight == 0 and now - self._last_request >= self._idle_s
+        return (paused or self.store.journal.entries >= self._max_entries
                 or now - last_checkpoint >= self._max_age_s)
 
     def start_checkpoints(self) -> None:

@@ -70,3 +70,12 @@ class PositionsAccepted(Message):
     trip_id: str
     accepted: int
     alerts: list[str] = Field(default_factory=list, description="Alerts raised by this batch.")
+
+
+class Movement(Message):
+    """What a trip's position batches proved about movement, stored beside the trip and never shown to
+    its owner: lets the watchdog skip reading the fixes of a trip that is certainly moving."""
+
+    anchor: PositionFix | None = Field(None, description="The usable fix the next ones are measured from.")
+    moved_ms: EpochMs | None = Field(None, description="Time of the older fix of the newest pair of usable fixes "
+                                                       "too far apart for both to lie in one stationary circle.")

@@ -46,7 +46,7 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     webhook = HttpWebhookClient(allow_private=settings.webhook_private_targets)
     agencies = DispatchService(table, resources.queue("agency-dispatch"), webhook, alerts,
                                ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence)
-    trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
+    trips = TripService(table, resources.table("positions"), alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
                      dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
                      cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"),

@@ -315,6 +315,26 @@ def test_watchdog_check_raises_stationary_for_a_walker_who_stopped_on_the_way(wo
     assert raised[0].cameras
 
 
+def test_watchdog_judges_a_walking_trip_without_reading_its_fixes(world):
+    # GIVEN a walker 8 minutes along the route, uploading every minute (shuffled, some fixes twice)
+    trip = start(world)
+    track = walk(HOME_ROUTE, start_ms=T0, seconds=8 * 60)
+    for i in range(0, len(track), 12):
+        world.services.trips.add_positions(ALICE, trip.trip_id, PositionBatch(positions=as_uploaded(track[i:i + 12])),
+                                           track[min(i + 11, len(track) - 1)].t_ms + 1_000)
+    queried: list[str] = []
+    world.resources._dynamodb.meta.client.meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queried.append(params["TableName"]))
+    # WHEN the watchdog looks
+    assert world.services.trips.check(trip.trip_id, track[-1].t_ms + 2_000) == []
+    # THEN it judged without reading the track: the trip surely moved inside the stationary window
+    assert world.resources.table("positions").name not in queried
+    # AND every fix is stored once in the positions table, none among the records; the owner sees no bookkeeping
+    assert world.services.trips.fixes(trip.trip_id) == track
+    assert not [i for i in world.resources.table("records").scan() if str(i.get("sk", "")).startswith("fix#")]
+    assert "movement" not in world.services.trips.get(trip.trip_id, ALICE).model_dump()
+
+
 def test_sos_evidence_upload_is_presigned_size_capped_and_owner_only(world):
     incident = sos(world)
     photo = world.services.sos.evidence_upload(ALICE, incident.incident_id, EvidenceRequest(content_type="image/jpeg"),

@@ -1,9 +1,9 @@
 """Safe-return trips: start, position batches, arrival, and the detection rules.
 
 The rules are pure functions over position fixes (sorted and de-duplicated first, so fixes may
-arrive in any order and more than once). ``TripService`` stores trips in the records table:
-the trip under ``TRIP#<id>``/``record`` (owner-scoped), each fix under ``TRIP#<id>``/``fix#<t>``
-(a repeated fix overwrites itself), and a marker per active trip the watchdog lists.
+arrive in any order and more than once). ``TripService`` stores the trip under ``TRIP#<id>``/``record``
+in the records table (owner-scoped) with a marker per active trip the watchdog lists, and each fix in
+the positions table under ``TRIP#<id>``/``<t_ms>`` (a repeated fix overwrites itself).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from chalicelib.models.camera import NearbyCameras
 from chalicelib.models.common import GeoPoint
 from chalicelib.models.trip import (
     RECENT_FIXES,
+    Movement,
     PositionBatch,
     PositionFix,
     PositionsAccepted,
@@ -155,19 +156,47 @@ def overdue(expected_ms: int, now_ms: int, last_fix: PositionFix | None, rules: 
     return Finding(AlertKind.OVERDUE, f"{late_s / 60:.0f} min past the expected arrival", last_fix)
 
 
+def track_movement(movement: Movement, fixes: Iterable[PositionFix], rules: DetectionRules) -> Movement:
+    """Carry the movement witness over new fixes (in any order).
+
+    Two usable fixes farther apart than twice the stationary radius plus both accuracies cannot both
+    lie within the radius (plus accuracy) of one centre, so no stationary window holding both can
+    fire. ``moved_ms`` is the older time of the newest such pair; the anchor is the newest fix of it
+    (or the first usable fix), which the next fixes are measured from."""
+    anchor, moved_ms = movement.anchor, movement.moved_ms
+    for fix in fixes:
+        if fix.accuracy_m > rules.max_accuracy_m:
+            continue
+        if anchor is None:
+            anchor = fix
+            continue
+        apart = haversine_m(anchor.lat, anchor.lon, fix.lat, fix.lon)
+        if apart > 2 * rules.stationary_radius_m + anchor.accuracy_m + fix.accuracy_m:
+            moved_ms = max(moved_ms or 0, min(anchor.t_ms, fix.t_ms))
+            anchor = max(anchor, fix, key=lambda f: f.t_ms)
+    return Movement(anchor=anchor, moved_ms=moved_ms)
+
+
+def surely_moving(movement: Movement, last_fix: PositionFix | None, rules: DetectionRules) -> bool:
+    """True when a witnessed pair lies inside the stationary window ending at ``last_fix``: ``stationary``
+    cannot fire on those fixes, so they need not be read. (Its window starts at its newest usable fix,
+    never later than the newest fix.)"""
+    return (movement.moved_ms is not None and last_fix is not None
+            and movement.moved_ms > last_fix.t_ms - rules.stationary_s * 1000)
+
+
 # ---------------------------------------------------------------- the service
 
 STATIONARY_FIXES = 500
-
-
-def _fix_sk(t_ms: int) -> str:
-    return f"fix#{t_ms:013d}"
+_MOVEMENT = "movement"
+"""The trip record's attribute holding its ``Movement`` (kept out of the owner's ``Trip``)."""
 
 
 class TripService:
-    def __init__(self, table: Table, *, alerts: AlertService, guardians: GuardianSms, cameras: NearestCameras,
-                 rules: DetectionRules | None = None) -> None:
+    def __init__(self, table: Table, positions: Table, *, alerts: AlertService, guardians: GuardianSms,
+                 cameras: NearestCameras, rules: DetectionRules | None = None) -> None:
         self._table = table
+        self._positions = positions
         self._records = OwnedRecords(table, "TRIP")
         self._alerts = alerts
         self._guardians = guardians
@@ -176,13 +205,18 @@ class TripService:
 
     # -- reads
     def get(self, trip_id: str, owner_id: str | None) -> Trip:
-        return Trip.model_validate(self._records.get(trip_id, owner_id))
+        return self._load(trip_id, owner_id)[0]
+
+    def _load(self, trip_id: str, owner_id: str | None) -> tuple[Trip, Movement]:
+        body = self._records.get(trip_id, owner_id)
+        movement = Movement.model_validate(body.pop(_MOVEMENT, {}))
+        return Trip.model_validate(body), movement
 
     def fixes(self, trip_id: str, since_ms: int = 0, until_ms: int = 9_999_999_999_999, *,
               latest: int | None = None) -> list[PositionFix]:
         """Stored fixes in time order; ``latest=n`` reads only the newest n."""
-        items = self._table.query("pk", f"TRIP#{trip_id}", sort_between=(_fix_sk(since_ms), _fix_sk(until_ms)),
-                                  limit=latest, descending=latest is not None)
+        items = self._positions.query("track", f"TRIP#{trip_id}", sort_between=(since_ms, until_ms),
+                                      limit=latest, descending=latest is not None)
         fixes = [PositionFix.model_validate({k: i[k] for k in ("t_ms", "lat", "lon", "accuracy_m")}) for i in items]
         return sorted(fixes, key=lambda f: f.t_ms)
 
@@ -218,7 +252,7 @@ class TripService:
         return trip
 
     def add_positions(self, owner_id: str, trip_id: str, batch: PositionBatch, now_ms: int) -> PositionsAccepted:
-        trip = self.get(trip_id, owner_id)
+        trip, movement = self._load(trip_id, owner_id)
         if trip.status is not TripStatus.ACTIVE:
             raise Conflict(f"trip {trip_id} is {trip.status.value}")
         for i, fix in enumerate(batch.positions):
@@ -228,9 +262,9 @@ class TripService:
                 raise ValidationFailed(f"positions.{i}.t_ms is before the trip started")
         fixes = ordered(batch.positions)
         expires_at = now_ms // 1000 + FIX_RETENTION_S
-        self._table.put_many([{"pk": f"TRIP#{trip_id}", "sk": _fix_sk(f.t_ms), **f.model_dump(),
-                               "expires_at": expires_at} for f in fixes])
-        trip = self._record_fixes(trip, fixes, now_ms)
+        self._positions.put_many([{"track": f"TRIP#{trip_id}", **f.model_dump(), "expires_at": expires_at}
+                                  for f in fixes])
+        trip = self._record_fixes(trip, movement, fixes, now_ms)
         # Off-route needs only the newest fixes (kept on the trip); stationary is the watchdog's.
         recent = trip.recent_fixes
         corridor = self.rules.corridor_m if trip.route_given else self.rules.straight_corridor_m
@@ -238,8 +272,8 @@ class TripService:
         raised = [a.alert_id for a in self._raise(trip, [finding] if finding else [], now_ms)]
         return PositionsAccepted(trip_id=trip_id, accepted=len(fixes), alerts=raised)
 
-    def _record_fixes(self, trip: Trip, fixes: list[PositionFix], now_ms: int) -> Trip:
-        """Advance the trip's last fix / last seen / count; compare-and-set on the fix count."""
+    def _record_fixes(self, trip: Trip, movement: Movement, fixes: list[PositionFix], now_ms: int) -> Trip:
+        """Advance the trip's last fix / last seen / count / movement; compare-and-set on the fix count."""
         for _ in range(5):
             last = trip.last_fix
             if last is None or fixes[-1].t_ms >= last.t_ms:
@@ -248,16 +282,18 @@ class TripService:
             updated = trip.model_copy(update={"last_fix": last, "last_seen_ms": max(now_ms, trip.last_seen_ms),
                                               "fixes": trip.fixes + len(fixes), "recent_fixes": recent})
             try:
-                self._put(updated, expect={"fixes": trip.fixes, "status": TripStatus.ACTIVE.value})
+                self._put(updated, track_movement(movement, fixes, self.rules),
+                          expect={"fixes": trip.fixes, "status": TripStatus.ACTIVE.value})
                 return updated
             except ConditionFailed:
-                trip = self.get(trip.trip_id, None)
+                trip, movement = self._load(trip.trip_id, None)
                 if trip.status is not TripStatus.ACTIVE:
                     raise Conflict(f"trip {trip.trip_id} is {trip.status.value}") from None
         raise Conflict(f"trip {trip.trip_id} is being updated concurrently; retry")
 
-    def _put(self, trip: Trip, *, expect: dict[str, Any]) -> None:
-        item = {**trip.model_dump(mode="json"), "pk": f"TRIP#{trip.trip_id}", "sk": "record"}
+    def _put(self, trip: Trip, movement: Movement, *, expect: dict[str, Any]) -> None:
+        item = {**trip.model_dump(mode="json"), _MOVEMENT: movement.model_dump(mode="json"),
+                "pk": f"TRIP#{trip.trip_id}", "sk": "record"}
         self._table.put(item, expect=expect)
 
     def arrive(self, owner_id: str, trip_id: str, now_ms: int) -> Trip:
@@ -278,13 +314,13 @@ class TripService:
 
     def check(self, trip_id: str, now_ms: int) -> list[Alert]:
         """The watchdog's look at one active trip: silent, overdue, stationary."""
-        trip = self.get(trip_id, None)
+        trip, movement = self._load(trip_id, None)
         if trip.status is not TripStatus.ACTIVE:
             self._table.delete({"pk": f"ACTIVE#TRIP#{trip_id}", "sk": "marker"})
             return []
         findings = [silent(trip.last_seen_ms, now_ms, trip.last_fix, self.rules),
                     overdue(trip.expected_arrival_ms, now_ms, trip.last_fix, self.rules)]
-        if trip.last_fix is not None:
+        if trip.last_fix is not None and not surely_moving(movement, trip.last_fix, self.rules):
             since = trip.last_fix.t_ms - (self.rules.stationary_s + 600) * 1000
             # The newest STATIONARY_FIXES at most: a phone's rate (a fix every few seconds) fits the window
             # whole, and a flood of fixes cannot make one watchdog read (and the table behind it) unbounded.
@@ -313,8 +349,9 @@ class TripService:
 
     def _add_alert_ids(self, trip_id: str, alert_ids: list[str]) -> None:
         for _ in range(5):
-            trip = self.get(trip_id, None)
-            body: dict[str, Any] = trip.model_copy(update={"alerts": [*trip.alerts, *alert_ids]}).model_dump(mode="json")
+            trip, movement = self._load(trip_id, None)
+            body: dict[str, Any] = {**trip.model_copy(update={"alerts": [*trip.alerts, *alert_ids]}).model_dump(
+                mode="json"), _MOVEMENT: movement.model_dump(mode="json")}
             try:
                 self._records.replace(trip_id, body, expect={"fixes": trip.fixes, "status": trip.status.value,
                                                              "last_seen_ms": trip.last_seen_ms})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -56,9 +58,36 @@ def test_a_checkpoint_waits_for_writes_to_pause_unless_the_journal_grows_long(tm
     now = 1000.0
     assert not state.due(now, now)  # nothing written
     state.store.dirty.add("dynamodb")
-    state._last_write = now
+    state._last_request = now
     assert not state.due(now + 1, now)  # still writing
     assert state.due(now + 2.5, now)  # writes paused
     for _ in range(3):
         state.store.journal.append({"n": 1})
     assert state.due(now + 0.1, now)  # under load, but the journal is long
+
+
+def test_no_checkpoint_while_requests_wait_behind_a_long_one(tmp_path: Path):
+    # GIVEN a DynamoDB query that holds the emulator's DynamoDB lock, and a write queued behind it
+    release = threading.Event()
+
+    def moto(env, start_response):
+        if env["HTTP_X_AMZ_TARGET"].endswith("Query"):
+            release.wait(10)
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    state = PersistentState(moto, StateStore(tmp_path), idle_s=2.0, max_entries=50_000, max_age_s=300.0)
+    state.store.dirty.add("dynamodb")
+    calls = [threading.Thread(target=lambda t=t: state(environ(target=f"DynamoDB_20120810.{t}"), lambda *_: None))
+             for t in ("Query", "PutItem")]
+    for call in calls:
+        call.start()
+    time.sleep(0.2)
+    # WHEN the checkpoint loop looks long after the last answer THEN it waits: that is load, not a pause
+    assert not state.due(time.monotonic() + 10, time.monotonic())
+    release.set()
+    for call in calls:
+        call.join(10)
+    # AND once both are answered and requests pause, it is due
+    assert not state.due(time.monotonic(), time.monotonic())
+    assert state.due(time.monotonic() + 2.5, time.monotonic())

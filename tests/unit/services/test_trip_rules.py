@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.models.alert import AlertKind
 from chalicelib.models.common import GeoPoint
-from chalicelib.models.trip import PositionFix
+from chalicelib.models.trip import Movement, PositionFix
 from chalicelib.services.saferet.trips import (
     DetectionRules,
     expected_arrival_ms,
@@ -16,6 +18,8 @@ from chalicelib.services.saferet.trips import (
     path_length_m,
     silent,
     stationary,
+    surely_moving,
+    track_movement,
 )
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, as_uploaded, offset, stand, walk
 
@@ -116,6 +120,61 @@ def test_walking_slowly_or_waiting_at_home_is_not_stationary():
     # THEN neither is an alarm
     assert stationary(slow, HOME, RULES) is None
     assert stationary(at_home, HOME, RULES) is None
+
+
+# ---------------------------------------------------------------- movement witness (the watchdog's shortcut)
+
+def carried(fixes: list[PositionFix], batch: int = 12) -> Movement:
+    """The witness as the service keeps it: batch after batch, each as a flaky phone uploads it."""
+    movement = Movement()
+    for i in range(0, len(fixes), batch):
+        movement = track_movement(movement, as_uploaded(fixes[i:i + batch], seed=i), RULES)
+    return movement
+
+
+def test_a_walker_is_surely_moving_within_the_stationary_window():
+    track = walk(HOME_ROUTE, start_ms=T0, seconds=8 * 60)
+    movement = carried(track)
+    assert surely_moving(movement, track[-1], RULES)
+    assert track[-1].t_ms - movement.moved_ms < 4 * MIN  # a new witness every ~70 s of walking
+
+
+def test_somebody_standing_or_stopped_ten_minutes_ago_is_not_surely_moving():
+    standing = stand(along(HOME_ROUTE, 300), start_ms=T0, seconds=20 * 60, noise_m=15.0)
+    assert carried(standing).moved_ms is None
+    assert not surely_moving(carried(standing), standing[-1], RULES)
+    # walked 3 minutes, then stood 11: the witness is older than the window, so the fixes must be read
+    spot = along(HOME_ROUTE, 180 * 1.2)
+    track = walk(HOME_ROUTE, start_ms=T0, seconds=180) + stand(spot, start_ms=T0 + 185_000, seconds=660)
+    assert not surely_moving(carried(track), track[-1], RULES)
+    assert stationary(track, HOME, RULES) is not None
+
+
+def test_inaccurate_fixes_prove_no_movement():
+    far = [PositionFix(t_ms=T0 + i * 5_000, lat=lat, lon=lon, accuracy_m=RULES.max_accuracy_m + 1)
+           for i, (lat, lon) in enumerate(along(HOME_ROUTE, d) for d in range(0, 1000, 100))]
+    assert carried(far) == Movement()
+
+
+segments = st.lists(st.tuples(st.integers(30, 400), st.sampled_from([0.0, 0.05, 0.3, 1.2, 3.0])),
+                    min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(segments, st.integers(0, 10_000), st.floats(2.0, 60.0), st.sampled_from([2.0, 5.0, 20.0]))
+def test_when_surely_moving_the_stationary_rule_cannot_fire(parts, seed, noise_m, every_s):
+    # GIVEN any mix of walking, drifting and standing, with noisy fixes of varied accuracy
+    track: list[PositionFix] = []
+    start, walked = T0, 0.0
+    for seconds, speed in parts:
+        path = [along(HOME_ROUTE, walked), along(HOME_ROUTE, walked + seconds * speed + 0.1)]
+        track += walk(path, start_ms=start, seconds=seconds, every_s=every_s, speed_mps=speed, noise_m=noise_m,
+                      accuracy_m=(3.0, 150.0), seed=seed + start)
+        start, walked = track[-1].t_ms + int(every_s * 1000), walked + seconds * speed
+    # WHEN the witness says the trip surely moved inside the window THEN stationary, on every fix, agrees
+    movement = carried(track, batch=7)
+    if surely_moving(movement, track[-1], RULES):
+        assert stationary(track, GeoPoint(lat=0.0, lon=0.0), RULES) is None
 
 
 # ---------------------------------------------------------------- silent / overdue
