@@ -623,6 +623,27 @@ def test_search_sweeper_follows_jobs_ends_searches_and_sends_only_to_112(synthes
     assert writes and all(CATALOG.table("records") in w for w in writes)
 
 
+def test_position_fixes_are_written_by_the_api_only_and_read_by_the_trip_watchdog(synthesised: Synthesised) -> None:
+    # GIVEN every statement naming the positions table, per stack and role
+    positions = f"table/{CATALOG.table('positions')}"
+    readers, writers = set(), set()
+    for where, resource in synthesised.all_resources("AWS::IAM::Policy").items():
+        for statement in _statements(resource):
+            if positions in json.dumps(statement["Resource"]):
+                actions = set(_as_list(statement["Action"]))
+                roles = {f"{where.split('/')[0]} {json.dumps(r)}" for r in resource["Properties"]["Roles"]}
+                readers |= roles if "dynamodb:Query" in actions else set()
+                writers |= roles if "dynamodb:BatchWriteItem" in actions else set()
+    # THEN the watchdog (which judges stationary trips) may query it, and only the API's role writes fixes
+    (watchdog,) = [p for p in synthesised.golden.plans if p.package == "trip_watchdog"]
+    assert any("dynamodb:Query" in _as_list(s["Action"]) and positions in json.dumps(s["Resource"])
+               for s in _role_statements(synthesised, watchdog.name))
+    assert not any("dynamodb:PutItem" in _as_list(s["Action"]) and positions in json.dumps(s["Resource"])
+                   for s in _role_statements(synthesised, watchdog.name))
+    assert len(readers) == 2 and len(writers) == 1
+    assert next(iter(writers)).startswith(synthesised.golden.api.stack_name)
+
+
 def test_topic_subscribers_are_the_catalogs_locally_and_in_the_cloud(synthesised: Synthesised, aws: Any) -> None:
     # GIVEN the catalog's topic → queue subscriptions (raw delivery), e.g. center-notify → pacs-delivery
     wanted = {(CATALOG.topics[sub.topic].name, CATALOG.queue(sub.queue).name) for sub in CATALOG.subscriptions}
