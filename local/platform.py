@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,7 @@ class LocalPlatform:
         self._private_pem = b""
         self._edge_function: ViewerRequestFunction | None = None
         self.faults: FaultInjector | None = None
+        self._environment: dict[str, str] = {}
 
     @property
     def catalog(self) -> ResourceCatalog:
@@ -110,7 +113,11 @@ class LocalPlatform:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             **self.config.extra_env,
         }
-        os.environ.update(env)
+        self._environment = env
+        return self._apply_environment()
+
+    def _apply_environment(self) -> Settings:
+        os.environ.update(self._environment)
         get_settings.cache_clear()
         aws.reset_clients()
         context.reset_platform()
@@ -198,6 +205,35 @@ class LocalPlatform:
                                          handler=resolve_handler(spec.consumer), batch_size=spec.batch_size,
                                          timeout_s=spec.consumer_timeout_s))
         return bindings
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Set aside for code that runs beside the platform in its process (a test under in-process moto): no
+        queue batch or schedule reaches a handler inside (one already running finishes first), and the batch
+        pool and live source handed to chalicelib are withdrawn. Handlers are module-level singletons
+        (BatchProcessor, cached runtimes) that a Lambda container never runs twice at once, and the process
+        environment is shared. On leaving, the platform's environment is applied again and every handler
+        starts cold: whatever ran meanwhile may have left caches built against another environment."""
+        with ExitStack() as held:
+            for part in (self.pump, self.scheduler):
+                if part is not None:
+                    held.enter_context(part.paused())
+            use_local_executor(None)
+            use_live_source(None)
+            try:
+                yield
+            finally:  # before the pump and the schedules resume
+                if self.batch is not None:  # started
+                    self._apply_environment()
+                    for handler in self._handlers():
+                        cold_start(handler)
+                    use_local_executor(self.batch)
+                    use_live_source(footage_has_live)
+
+    def _handlers(self) -> list[str]:
+        """The dotted paths of every handler the pump or the schedules invoke."""
+        consumers = [spec.consumer for spec in self.catalog.queues.values() if spec.consumer is not None]
+        return consumers + [schedule.handler for schedule in self.catalog.schedules.values()]
 
     def _schedule_bindings(self) -> list[ScheduleBinding]:
         for schedule in self.catalog.schedules.values():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,13 +93,20 @@ class EventPump:
         batch = [m for m in messages if m not in tests]
         if not batch:
             return PollResult(received=len(messages), ignored=len(tests))
+        with self._workers.turn() as go:  # a batch received during a pause waits for its end, still in flight
+            if not go:  # stopping: SQS hands it out again after its visibility timeout
+                return PollResult(received=len(messages), ignored=len(tests))
+            return self._hand_over(binding, batch, received=len(messages), ignored=len(tests))
+
+    def _hand_over(self, binding: QueueBinding, batch: list[dict[str, Any]], *, received: int,
+                   ignored: int) -> PollResult:
         event = {"Records": [_record(m, binding.queue_arn, self._region) for m in batch]}
         context = LambdaContext(function_name=binding.function_name, timeout_s=binding.timeout_s)
         try:
             response = binding.handler(event, context)
         except Exception:
             logger.exception("%s crashed; %d message(s) will be redelivered", binding.function_name, len(batch))
-            return PollResult(received=len(messages), failed=len(batch), ignored=len(tests), crashed=True)
+            return PollResult(received=received, failed=len(batch), ignored=ignored, crashed=True)
         failed_ids = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])} \
             if isinstance(response, dict) else set()
         for message in batch:
@@ -108,8 +116,8 @@ class EventPump:
                 self._redeliver(binding, message)  # SQS is at-least-once: consumers must cope
             else:
                 self._delete(binding, message)
-        return PollResult(received=len(messages), succeeded=len(batch) - len(failed_ids & {m["MessageId"] for m in batch}),
-                          failed=len(failed_ids), ignored=len(tests))
+        return PollResult(received=received, succeeded=len(batch) - len(failed_ids & {m["MessageId"] for m in batch}),
+                          failed=len(failed_ids), ignored=ignored)
 
     def _delete(self, binding: QueueBinding, message: dict[str, Any]) -> None:
         self._sqs.delete_message(QueueUrl=binding.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -127,6 +135,10 @@ class EventPump:
                     return
                 logger.exception("poll of %s failed", binding.function_name)
                 self._stop.wait(1.0)
+
+    def paused(self) -> AbstractContextManager[None]:
+        """No batch reaches a handler inside (the one a handler is on finishes first)."""
+        return self._workers.paused()
 
     def start(self) -> None:
         # One poller per queue, like one warm container: handlers keep module-level state (Powertools'

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,10 +58,17 @@ class Scheduler:
         next_at = time.monotonic() + binding.period_s
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             next_at += binding.period_s
-            try:
-                self.fire(binding)
-            except Exception:
-                logger.exception("scheduled %s failed", binding.function_name)
+            with self._workers.turn() as go:  # a run due during a pause fires at its end
+                if not go:
+                    return
+                try:
+                    self.fire(binding)
+                except Exception:
+                    logger.exception("scheduled %s failed", binding.function_name)
+
+    def paused(self) -> AbstractContextManager[None]:
+        """No schedule fires inside (a run in progress finishes first)."""
+        return self._workers.paused()
 
     def start(self) -> None:
         for binding in self._bindings:

@@ -96,6 +96,24 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     _forget_cached_services()
 
 
+_PLATFORMS: list[Any] = []
+"""The local platform this worker process started (at most one): it lives until the session ends."""
+
+
+@pytest.fixture(autouse=True)
+def _platform_set_aside(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that does not use the worker's local platform runs as if none were running: the platform's pump
+    invokes the same handler modules (module-level BatchProcessor, cached runtimes) in its threads, and would
+    otherwise mix its batches (an earlier end-to-end test's dispatch, still retried) into this test's calls,
+    under this test's environment. Autouse, so it is set up first and resumes the platform last, after the
+    test's monkeypatched environment is restored."""
+    if not _PLATFORMS or "local_platform" in request.fixturenames:
+        yield
+        return
+    with _PLATFORMS[0].paused():
+        yield
+
+
 @pytest.fixture(scope="session")
 def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The whole local platform on ephemeral ports, shared by the end-to-end tests of one worker."""
@@ -106,7 +124,9 @@ def local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     saved = dict(os.environ)
     platform = LocalPlatform(config)
     platform.start()
+    _PLATFORMS.append(platform)
     yield platform
+    _PLATFORMS.remove(platform)
     platform.stop()
     os.environ.clear()
     os.environ.update(saved)

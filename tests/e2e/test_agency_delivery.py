@@ -4,6 +4,7 @@ the event pump (signed), and the agency acknowledges it over HTTP from its regis
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import build_safe_return
+from functions.agency_dispatch import handler as delivery
 from local.http_client import session_from
 
 pytestmark = pytest.mark.e2e
@@ -141,3 +143,24 @@ def test_an_operator_pushes_a_link_bundle_to_119_audited_and_delivered(world):
     # AND 119's webhook receives the bundle, signed, as a dispatch of its own
     got = wait_for(world["receiver"], f"{incident['incident_id']}.{grant['request_id']}")
     assert got["body"]["request_id"] == grant["request_id"] and len(got["body"]["links"]) == len(grant["links"])
+
+
+def test_the_platform_set_aside_for_a_test_beside_it_delivers_nothing_then_resumes_cold(world, local_platform):
+    # GIVEN the platform set aside, as every test that does not use it sets it aside (tests/conftest.py)
+    phone = session_from(token=world["phone"])
+    with local_platform.paused():
+        # WHEN a dispatch for 119 is queued meanwhile
+        reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire", "cancel_window_s": 0})
+        assert reply.status_code == 201, reply.text
+        incident_id = reply.json()["incident_id"]
+        # THEN no handler runs it while set aside
+        time.sleep(2.0)  # the pump polls every second
+        assert incident_id not in [r["dispatch_id"] for r in world["receiver"].received]
+        # AND the code beside it may leave the consumer's runtime cached, and another environment
+        cached = delivery.runtime()
+        os.environ["STAGE"] = "beside"
+    # WHEN the platform resumes THEN its environment is back, the consumer starts cold (as a new container
+    # would), and the dispatch queued meanwhile reaches 119
+    assert os.environ["STAGE"] == local_platform.config.stage
+    assert delivery.runtime() is not cached
+    assert wait_for(world["receiver"], incident_id)["body"]["kind"] == "fire"

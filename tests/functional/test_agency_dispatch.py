@@ -152,11 +152,13 @@ def test_an_agency_that_is_down_gets_the_dispatch_after_recovery_exactly_once(wo
     incident = world.sos("inc-0000000000000a03", LOTTE_WORLD_TOWER, "crime")
     records = world.receive()
     # WHEN the consumer tries
+    tried = time.monotonic()
     result = world.deliver(records)
     # THEN only that record fails, and SQS holds it back (backoff) instead of handing it straight back
     assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
     assert world.police.refused == 1 and world.police.received == []
-    assert world.receive() == []
+    back = world.receive()
+    assert back == [] or time.monotonic() - tried >= delivery.backoff_s(1)  # a stalled (loaded) worker may pass it
     record = world.services.agencies.get(incident.incident_id)
     assert record.status is DeliveryStatus.QUEUED and record.last_error == "webhook answered 503"
     # WHEN the agency recovers and the message comes back (the same record, as SQS redelivers it)
@@ -190,9 +192,6 @@ def test_an_unacknowledged_dispatch_raises_the_urgent_alert_and_is_sent_again(wo
     assert world.services.agencies.get(incident.incident_id).round == 2
 
 
-# Flaky under the full suite (2 of 4 full runs this session): the consumer's batch held a second record that failed
-# beside the one delivered. Not yet explained; kept running (non-strict) so its result stays visible. See the note.
-@pytest.mark.xfail(strict=False, reason="intermittent second record in the consumer's batch under the full suite")
 @pytest.mark.parametrize(("kind", "where", "agency", "district"), [
     ("fire", LOTTE_WORLD_TOWER, "119", "SP"),
     ("medical", HONGIK_STATION, "119", "MP"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from urllib.parse import unquote_plus
 
@@ -196,3 +197,47 @@ def test_duplicate_delivery_hands_a_handled_message_over_again_as_sqs_would(sqs)
     assert seen[0]["receiptHandle"] != seen[1]["receiptHandle"]
     assert [r["attributes"]["ApproximateReceiveCount"] for r in seen] == ["1", "2"]
     assert pump.duplicated == 2
+
+
+def test_a_paused_pump_finishes_the_batch_in_hand_and_hands_over_no_other_until_resumed(sqs):
+    # GIVEN a running pump whose handler is busy with a batch
+    url, arn, _ = make_queue(sqs, "aside", visibility=30)
+    busy, release, paused, resume = (threading.Event() for _ in range(4))
+    seen: list[str] = []
+
+    def handler(event, context):
+        seen.extend(r["body"] for r in event["Records"])
+        busy.set()
+        release.wait(10)
+
+    pump = EventPump(sqs, [QueueBinding("aside-fn", url, arn, handler)], region="ap-northeast-2", wait_seconds=0)
+    sqs.send_message(QueueUrl=url, MessageBody="first")
+    pump.start()
+
+    def set_aside():
+        with pump.paused():
+            paused.set()
+            resume.wait(10)
+
+    try:
+        assert busy.wait(10)
+        # WHEN something beside it asks for a pause
+        threading.Thread(target=set_aside, daemon=True).start()
+        # THEN the pause waits for the batch in hand
+        assert not paused.wait(0.3)
+        release.set()
+        assert paused.wait(10)
+        # AND a message sent during the pause reaches no handler, however often the pump polls
+        sqs.send_message(QueueUrl=url, MessageBody="second")
+        time.sleep(1.0)
+        assert seen == ["first"]
+        # WHEN the pause ends THEN it is handed over
+        resume.set()
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert seen == ["first", "second"]
+    finally:
+        release.set()
+        resume.set()
+        pump.stop()

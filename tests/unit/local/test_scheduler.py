@@ -46,3 +46,25 @@ def test_scheduler_fires_repeatedly_and_stops_cleanly():
     settled = len(count)
     threading.Event().wait(0.2)
     assert len(count) == settled
+
+
+def test_a_paused_scheduler_fires_nothing_until_resumed():
+    import threading
+
+    count = []
+    scheduler = Scheduler([ScheduleBinding("r", "f", 0.02, lambda event, context: count.append(1))],
+                          region="ap-northeast-2")
+    scheduler.start()
+    try:
+        with scheduler.paused():
+            held = len(count)
+            threading.Event().wait(0.3)  # about 15 periods
+            assert len(count) == held
+        deadline = threading.Event()
+        for _ in range(250):
+            if len(count) > held:
+                break
+            deadline.wait(0.02)
+        assert len(count) > held
+    finally:
+        scheduler.stop()
