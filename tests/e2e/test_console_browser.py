@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,40 @@ def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
     assert acked["status"] == "acknowledged" and acked["acked_by"] == "op-console"
     page.get_by_test_id("history").get_by_text("확인").wait_for()
     screenshot(page, "04-acknowledged")
+
+
+def test_resolving_an_alert_with_a_note_takes_it_off_the_queue_keeps_who_and_when_and_audits_it(console, page):
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5661, "lon": 126.9771})
+    alert_id = sos.json()["incident_id"] + ".sos"
+    _queue_item(page, alert_id).click()
+    # WHEN the operator writes a note and resolves the alert
+    page.get_by_test_id("note").fill("순찰차 12호 현장 도착, 귀가 확인")
+    started_ms = int(time.time() * 1000)
+    page.get_by_test_id("resolve").click()
+    # THEN it leaves the queue and the map, while the panel shows it resolved with the note in its history
+    page.wait_for_selector("[data-testid=detail][data-status=resolved]", timeout=5000)
+    assert wait_until(lambda: _queue_item(page, alert_id).count() == 0, 5.0)
+    assert wait_until(lambda: alert_id not in page.evaluate("() => window.__gt.renderedIncidents()"), 5.0)
+    page.get_by_test_id("history").get_by_text("순찰차 12호 현장 도착").wait_for()
+    screenshot(page, "04b-resolved")
+    # AND the API keeps who resolved it, when (RFC 3339 with an offset) and the note; the queue listing omits it
+    operator = _api(console, "op-console")
+    assert alert_id not in [a["alert_id"] for a in operator.get(f"{console.api_url}/v1/alerts").json()["alerts"]]
+    resolved = next(a for a in operator.get(f"{console.api_url}/v1/alerts", params={"status": "resolved"}).json()[
+        "alerts"] if a["alert_id"] == alert_id)
+    at = datetime.fromisoformat(resolved["resolved_at"])
+    assert resolved["resolved_by"] == "op-console" and resolved["resolution_note"] == "순찰차 12호 현장 도착, 귀가 확인"
+    assert at.utcoffset() is not None and started_ms - 1000 <= at.timestamp() * 1000 <= time.time() * 1000
+    # AND resolving again answers the same resolution; a citizen's app may not resolve
+    again = operator.post(f"{console.api_url}/v1/alerts/{alert_id}/resolve", json={"note": "다른 메모"})
+    assert again.status_code == 200 and again.json() == resolved
+    denied = _api(console, "app-console").post(f"{console.api_url}/v1/alerts/{alert_id}/resolve")
+    assert denied.status_code == 403 and denied.json()["error"]["code"]
+    # AND the resolution is audited once, naming the operator
+    records = [r for r in AuditLog(console.resources.table("audit")).records(since_ms=started_ms - 1000)
+               if r.action == "alert.resolved" and r.subject == alert_id]
+    assert [(r.actor, r.details.get("note")) for r in records] == [("op-console", "순찰차 12호 현장 도착, 귀가 확인")]
 
 
 def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_the_issue_is_audited(console, page):

@@ -25,7 +25,7 @@ const ALERT_PRIORITY: Record<string, number> = {
 const URGENT = new Set(["sos", "sos-escalated", "dispatch-unacknowledged", "zone-exit"]);
 export const POLL_MS = 300; // plus the refresh itself: an event shows within about half a second on an idle machine
 
-function fromAlert(alert: Alert): QueueItem {
+export function fromAlert(alert: Alert): QueueItem {
   return {
     id: alert.alert_id, source: "alert", kind: alert.kind, status: alert.status ?? "open",
     priority: ALERT_PRIORITY[alert.kind] ?? 40, urgent: URGENT.has(alert.kind), timeMs: alert.raised_ms,
