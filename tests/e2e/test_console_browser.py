@@ -285,6 +285,42 @@ def test_a_health_center_drops_a_study_and_sees_the_heatmap_overlay_and_the_non_
     screenshot(page, "07-health-heatmap")
 
 
+def test_a_health_center_lists_its_studies_from_the_api_pages_them_filters_by_state_and_opens_one(console, page):
+    # GIVEN a center whose studies were made elsewhere (its PACS, another browser): one read, then 50 pending
+    _, token = create_principal(PrincipalKind.HEALTH_CENTER, "hc-listing", principal_id="hc-listing",
+                                resources=console.resources)
+    center = session_from("127.0.0.1", token)
+    created = center.post(f"{console.api_url}/v1/xray/studies", json={"filename": "chest.png"}).json()
+    name, data = _chest_png()
+    upload = created["upload"]
+    assert requests.post(upload["url"], data=upload["fields"], files={"file": (name, data)}, timeout=10).ok
+    read_id = created["study_id"]
+    assert wait_until(lambda: center.get(f"{console.api_url}/v1/xray/studies/{read_id}").json()["status"] == "done",
+                      90.0)
+    pending = [center.post(f"{console.api_url}/v1/xray/studies", json={}).json()["study_id"] for _ in range(50)]
+    # WHEN the center signs in on a browser that never saw them
+    sign_in(page, console, token, "health")
+    # THEN the first page lists the 50 newest (pending) studies, and "more" brings the read one with its triage
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=study-row]').length === 50", timeout=10_000)
+    rows = page.get_by_test_id("study-row")
+    assert [rows.nth(i).get_attribute("data-id") for i in range(50)] == pending[::-1]
+    assert "판독 대기" in rows.first.inner_text()
+    page.get_by_test_id("more-studies").click()
+    read_row = page.locator(f"[data-testid=study-row][data-id='{read_id}']")
+    read_row.wait_for(timeout=5000)
+    assert read_row.get_attribute("data-status") == "done" and "판독 완료" in read_row.inner_text()
+    assert page.get_by_test_id("more-studies").is_hidden()
+    screenshot(page, "07b-study-list")
+    # AND filtering by state asks the API for that state only
+    page.get_by_test_id("study-filter").select_option("done")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=study-row]').length === 1", timeout=5000)
+    assert rows.first.get_attribute("data-id") == read_id
+    # AND a row opens the study with its reading
+    rows.first.click()
+    page.wait_for_selector("[data-testid=study][data-status=done]", timeout=5000)
+    assert page.get_by_test_id("findings").locator("tr").count() >= 2
+
+
 def test_an_agency_link_page_plays_side_by_side_then_shows_revoked_after_delete(console, page):
     police = _api(console, "police-console")
     grant = police.post(f"{console.api_url}/v1/video-links", json={
