@@ -24,6 +24,7 @@ from console_support import (
     video_advances,
     wait_until,
 )
+from monitor_support import MISSING_FOOTAGE, YOLOX, clip_bytes, lawn_rules
 from search_support import VIDEO, write_clip
 from serve_support import serve
 
@@ -198,6 +199,42 @@ def test_resolving_an_alert_with_a_note_takes_it_off_the_queue_keeps_who_and_whe
     records = [r for r in AuditLog(console.resources.table("audit")).records(since_ms=started_ms - 1000)
                if r.action == "alert.resolved" and r.subject == alert_id]
     assert [(r.actor, r.details.get("note")) for r in records] == [("op-console", "순찰차 12호 현장 도착, 귀가 확인")]
+
+
+@pytest.mark.skipif(not YOLOX.is_file(), reason=MISSING_FOOTAGE)
+def test_a_selective_monitoring_event_is_drawn_on_the_map_beside_the_alerts_at_its_camera(console, page):
+    # GIVEN lawn rules on a camera, set by an admin, and an SOS alert elsewhere in the queue
+    _, admin = create_principal(PrincipalKind.ADMIN, "admin-console", principal_id="admin-console",
+                                resources=console.resources)
+    camera, lat, lon = CAMERAS[1]
+    rules = session_from("127.0.0.1", admin).put(f"{console.api_url}/v1/monitor/cameras/{camera}/rules",
+                                                 json=lawn_rules())
+    assert rules.status_code == 200, rules.text
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5640, "lon": 126.9750})
+    alert_id = sos.json()["incident_id"] + ".sos"
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
+    # WHEN the camera's gateway uploads a clip of people walking onto the lawn (S3 → SQS → monitor worker)
+    start_ms = time.time_ns() // 1_000_000 - 60_000
+    console.resources.store("media").put(f"monitor/{camera}/{start_ms}-clip.mp4", clip_bytes(490, 560))
+    operator = _api(console, "op-console")
+    views = wait_until(lambda: operator.get(f"{console.api_url}/v1/monitor/events",
+                                            params={"camera_id": camera}).json()["events"], 120.0, step_s=0.5)
+    assert views, "no monitor event"
+    event_id = views[0]["event"]["event_id"]
+    # THEN the API places the event at its camera
+    assert views[0]["location"] == {"lat": lat, "lon": lon, "accuracy_m": None}
+    # AND the map draws it as a monitoring mark, together with the SOS alert, and the queue lists both
+    assert wait_until(lambda: event_id in page.evaluate("() => window.__gt.renderedIncidents(true)"), 5.0)
+    drawn = page.evaluate("() => window.__gt.renderedIncidents()")
+    assert alert_id in drawn and alert_id not in page.evaluate("() => window.__gt.renderedIncidents(true)")
+    assert _queue_item(page, event_id).count() == 1 and _queue_item(page, alert_id).count() == 1
+    # AND selecting the event centres the map on its camera and names the camera
+    _queue_item(page, event_id).click()
+    center = page.evaluate("() => new Promise((r) => setTimeout(() => r(window.__gt.center()), 600))")
+    assert abs(center["lat"] - lat) < 1e-4 and abs(center["lon"] - lon) < 1e-4, center
+    assert camera in page.get_by_test_id("detail").inner_text()
+    screenshot(page, "05c-monitor-event-on-map")
 
 
 def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_the_issue_is_audited(console, page):

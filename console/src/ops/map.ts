@@ -14,6 +14,8 @@ export interface MapPoint {
   lat: number;
   lon: number;
   urgent: boolean;
+  /** A selective-monitoring event (drawn as a square-ish violet mark) rather than a safe-return alert. */
+  monitor?: boolean;
 }
 
 function style(): StyleSpecification {
@@ -76,8 +78,9 @@ export class CityMap {
       paint: { "circle-color": "#ffd43b", "circle-radius": 6, "circle-stroke-color": "#000", "circle-stroke-width": 1 } });
     m.addLayer({
       id: "incidents", type: "circle", source: "incidents",
-      paint: { "circle-color": ["case", ["get", "urgent"], "#ff3b30", "#ff9f0a"], "circle-radius": 9,
-        "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+      paint: { "circle-color": ["case", ["get", "urgent"], "#ff3b30", ["get", "monitor"], "#b57bff", "#ff9f0a"],
+        "circle-radius": ["case", ["get", "monitor"], 7, 9],
+        "circle-stroke-color": ["case", ["get", "monitor"], "#e5d4ff", "#fff"], "circle-stroke-width": 2 },
     });
     m.addLayer({ id: "selected", type: "circle", source: "selected",
       paint: { "circle-color": "rgba(0,0,0,0)", "circle-radius": 16, "circle-stroke-color": "#fff", "circle-stroke-width": 3 } });
@@ -113,7 +116,7 @@ export class CityMap {
 
   setIncidents(points: MapPoint[]): void {
     this.source("incidents")?.setData({ type: "FeatureCollection", features: points.map((p) => ({
-      type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: { id: p.id, urgent: p.urgent },
+      type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: { id: p.id, urgent: p.urgent, monitor: p.monitor === true },
     })) });
   }
 
@@ -140,9 +143,10 @@ export class CityMap {
     }
   }
 
-  /** Ids of the incident points actually drawn on the canvas now (tests read this). */
-  renderedIncidents(): string[] {
-    return this.map.queryRenderedFeatures({ layers: ["incidents"] }).map((f) => String(f.properties?.id));
+  /** Ids of the incident points actually drawn on the canvas now (tests read this); ``monitor`` only events. */
+  renderedIncidents(monitor?: boolean): string[] {
+    return this.map.queryRenderedFeatures({ layers: ["incidents"] })
+      .filter((f) => monitor === undefined || f.properties?.monitor === monitor).map((f) => String(f.properties?.id));
   }
 
   /** District codes drawn now, and the cameras the drawn camera points stand for. */

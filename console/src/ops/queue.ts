@@ -39,7 +39,8 @@ function fromEvent(view: MonitorEventView): QueueItem {
   return {
     id: e.event_id, source: "monitor", kind: "monitor", status: e.status ?? "open",
     priority: 20 + Math.min(70, e.priority * 10), urgent: e.severity >= 4 || (e.sos_incident_ids ?? []).length > 0,
-    timeMs: e.raised_ms, lat: null, lon: null, district: null, reason: e.reason, event: view,
+    timeMs: e.raised_ms, lat: view.location?.lat ?? null, lon: view.location?.lon ?? null, district: null,
+    reason: `${e.camera_id} · ${e.reason}`, event: view,
   };
 }
 
