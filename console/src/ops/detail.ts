@@ -4,10 +4,9 @@ import { api, errorText, session } from "../api/client";
 import { h, clear } from "../dom";
 import { t, tDynamic } from "../i18n";
 import { kst } from "../time";
-import { play, type Player } from "../video";
+import type { Player } from "../video";
 import type { CityMap } from "./map";
 import { fromAlert, type QueueItem } from "./queue";
-import { runSearch } from "./search";
 
 interface Context {
   map: CityMap;
@@ -96,6 +95,7 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
   async function loadVideo(mode: "live" | "recorded"): Promise<void> {
     players.splice(0).forEach((p) => p.destroy());
     clear(videos);
+    const { play } = await import("../video"); // hls.js: fetched with the first video, not with the map
     const now = Date.now();
     const { data, error: e, response } = await api.POST("/v1/console/video-links", { body: {
       incident_number: incidentNumber(item.id), location: { lat: item.lat as number, lon: item.lon as number }, mode,
@@ -123,7 +123,7 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
     const box = h("div", { className: "search", "data-testid": "search" });
     const button = h("button", { className: "primary", "data-testid": "start-search", onclick: () => {
       button.setAttribute("disabled", "");
-      stops.push(runSearch(box, item.id, ctx.map));
+      void import("./search").then(({ runSearch }) => stops.push(runSearch(box, item.id, ctx.map)));
     } }, t("startSearch"));
     panel.append(h("h4", {}, t("startSearch")), button, box);
   }

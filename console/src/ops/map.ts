@@ -1,5 +1,6 @@
 // The city map: no basemap by default (it must work offline); districts and cameras come from the API as
 // GeoJSON. A basemap tile URL is an optional setting for deployments that have one.
+import "maplibre-gl/dist/maplibre-gl.css";
 import maplibregl, { type GeoJSONSource, type StyleSpecification } from "maplibre-gl";
 import type { Feature, FeatureCollection } from "geojson";
 import { api } from "../api/client";
