@@ -15,7 +15,7 @@ export interface MapPoint {
   lat: number;
   lon: number;
   urgent: boolean;
-  /** A selective-monitoring event (drawn as a square-ish violet mark) rather than a safe-return alert. */
+  /** A selective-monitoring event (drawn violet) rather than a safe-return alert. */
   monitor?: boolean;
 }
 
@@ -79,9 +79,11 @@ export class CityMap {
       paint: { "circle-color": "#ffd43b", "circle-radius": 6, "circle-stroke-color": "#000", "circle-stroke-width": 1 } });
     m.addLayer({
       id: "incidents", type: "circle", source: "incidents",
-      paint: { "circle-color": ["case", ["get", "urgent"], "#ff3b30", ["get", "monitor"], "#b57bff", "#ff9f0a"],
-        "circle-radius": ["case", ["get", "monitor"], 7, 9],
-        "circle-stroke-color": ["case", ["get", "monitor"], "#e5d4ff", "#fff"], "circle-stroke-width": 2 },
+      // monitoring events violet (an urgent one ringed in red), alerts red when urgent, else orange
+      paint: { "circle-color": ["case", ["get", "monitor"], "#b57bff", ["get", "urgent"], "#ff3b30", "#ff9f0a"],
+        "circle-radius": ["case", ["get", "monitor"], 8, 9],
+        "circle-stroke-color": ["case", ["all", ["get", "monitor"], ["get", "urgent"]], "#ff3b30", "#fff"],
+        "circle-stroke-width": ["case", ["get", "monitor"], 3, 2] },
     });
     m.addLayer({ id: "selected", type: "circle", source: "selected",
       paint: { "circle-color": "rgba(0,0,0,0)", "circle-radius": 16, "circle-stroke-color": "#fff", "circle-stroke-width": 3 } });
