@@ -65,6 +65,7 @@ system-deps:
 	@command -v dcmcjpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dcmtk)
 	@command -v dciodvfy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools)
 	@test -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-nanum)  # Korean in PDFs and snapshots
+	@test -f /usr/share/tesseract-ocr/5/tessdata/kor.traineddata || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-kor)  # tests read the heat-map legend's Korean back
 
 test: lint node system-deps chromium console
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q

@@ -25,6 +25,7 @@ from infra.environment import settings_environment
 from infra.plan import plan_functions
 from infra.stacks.api import ApiStack
 from infra.stacks.batch import BatchStack
+from infra.stacks.console import ConsoleStack
 from infra.stacks.data import DataStack
 from infra.stacks.functions import FunctionsStack
 from infra.stacks.messaging import MessagingStack
@@ -88,8 +89,10 @@ class GoldenTime:
             api_function=(self.api.function_name, self.api.timeout_s), env=env)
         self.observability.add_stack_dependency(self.functions, "alarms watch the functions")
         self.observability.add_stack_dependency(self.api, "alarms watch the API")
+        self.console = ConsoleStack(app, f"{prefix}Console", catalog=catalog, access_logs=self.storage.access_logs,
+                                    env=env)
         self.stacks: tuple[cdk.Stack, ...] = (self.messaging, self.storage, self.data, self.video, self.functions,
-                                              self.api, self.batch, self.observability)
+                                              self.api, self.batch, self.observability, self.console)
         for stack in self.stacks:
             cdk.Tags.of(stack).add("project", "golden-time")
             cdk.Tags.of(stack).add("stage", config.stage)

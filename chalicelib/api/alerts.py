@@ -1,4 +1,4 @@
-"""Control-center alerts: GET /v1/alerts, POST /v1/alerts/{id}/ack (operator)."""
+"""Control-center alerts: GET /v1/alerts, POST /v1/alerts/{id}/ack, POST /v1/alerts/{id}/resolve (operator)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from chalice.app import Blueprint, Request
 from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint
 from chalicelib.clock import now_ms
-from chalicelib.models.alert import Alert, AlertList, AlertQuery, AlertStatus
+from chalicelib.models.alert import Alert, AlertList, AlertQuery, AlertResolution, AlertStatus
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.dispatch.routing import district_first
 
@@ -16,7 +16,8 @@ alerts = Blueprint(__name__)
 
 @endpoint(alerts, "/v1/alerts", allow={PrincipalKind.OPERATOR})
 def list_alerts(caller: Caller, request: Request, *, query: AlertQuery) -> AlertList:
-    """Control-center alerts (trips, SOS, safe zones), newest first, with position and cameras."""
+    """Control-center alerts (trips, SOS, safe zones), newest first, with position and cameras; without
+    ``status``, the queue: open and acknowledged alerts (resolved ones are listed with ``status=resolved``)."""
     status = AlertStatus(query.status) if query.status else None
     found = platform().saferet.alerts.recent(status=status, limit=query.limit, district=query.district)
     return AlertList(alerts=district_first(found, caller.principal.attributes.get("district"), lambda a: a.district))
@@ -26,3 +27,13 @@ def list_alerts(caller: Caller, request: Request, *, query: AlertQuery) -> Alert
 def ack_alert(caller: Caller, request: Request, alert_id: str) -> Alert:
     """Acknowledge an alert (an operator is handling it); acknowledging twice is harmless."""
     return platform().saferet.alerts.ack(alert_id, caller.id, now_ms())
+
+
+@endpoint(alerts, "/v1/alerts/{alert_id}/resolve", methods=["POST"], allow={PrincipalKind.OPERATOR})
+def resolve_alert(caller: Caller, request: Request, alert_id: str, *,
+                  body: AlertResolution | None = None) -> Alert:
+    """Resolve an alert with an optional note; it leaves the queue, and who resolved it and when are kept.
+
+    The resolution is audited; resolving again answers the first resolution."""
+    return platform().saferet.alerts.resolve(alert_id, caller.id, now_ms(), note=body.note if body else None,
+                                             source_ip=caller.source_ip)

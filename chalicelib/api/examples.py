@@ -15,6 +15,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "ack_dispatch": {"receipt_id": "SPA-2026-118842", "officer_id": "officer-0042"},
     "push_link_bundle": {"agency": "112", "mode": "live", "purpose": "PIPA-18-2-7", "camera_count": 3},
     "resolve_monitor_event": {"note": "crowd dispersed after the concert; no action needed"},
+    "resolve_alert": {"note": "police unit 12 met her at the station exit; home safe"},
     "put_camera_rules": {"rules": [{"kind": "crowding", "rule_id": "plaza-crowd", "labels": ["person"],
                                     "threshold": 40, "hold_s": 20}]},
     "register_person": {"name": "Lee Sunja", "kind": "dementia", "description": "grey cardigan, walks with a cane",

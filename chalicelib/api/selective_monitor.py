@@ -16,6 +16,7 @@ from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.selective_monitor import (
     CameraRules,
     CameraRulesRecord,
+    EventLocation,
     EventStatus,
     MonitorEvent,
     MonitorEventList,
@@ -32,16 +33,20 @@ SNAPSHOT_LINK_S = 300
 
 @endpoint(monitor, "/v1/monitor/events", allow=OPERATORS)
 def list_monitor_events(caller: Caller, request: Request, *, query: MonitorEventQuery) -> MonitorEventList:
-    """The operator queue: unresolved AI-flagged camera events, highest priority first, then newest."""
+    """The operator queue: unresolved AI-flagged camera events, each with its camera's location.
+
+    Highest priority first, then newest."""
     p = platform()
     status = EventStatus(query.status) if query.status else None
-    events = p.monitoring.events.queue(now_ms=now_ms(), status=status, camera_id=query.camera_id, limit=query.limit)
+    events = p.monitoring.events.located_queue(now_ms=now_ms(), status=status, camera_id=query.camera_id,
+                                               limit=query.limit)
     media = p.resources.store("media")
     return MonitorEventList(events=[
         MonitorEventView(event=e, snapshot_url=media.presigned_get(e.snapshot_key, expires_s=SNAPSHOT_LINK_S)
                          if e.snapshot_key else None,
-                         clip_url=media.presigned_get(e.clip_key, expires_s=SNAPSHOT_LINK_S) if e.clip_key else None)
-        for e in events])
+                         clip_url=media.presigned_get(e.clip_key, expires_s=SNAPSHOT_LINK_S) if e.clip_key else None,
+                         location=EventLocation(lat=where[0], lon=where[1]) if where else None)
+        for e, where in events])
 
 
 @endpoint(monitor, "/v1/monitor/events/{event_id}/ack", methods=["POST"], allow=OPERATORS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from chalicelib.models.camera import NearbyCamera
 from chalicelib.models.common import EpochMs, Message
@@ -27,6 +27,7 @@ class AlertKind(StrEnum):
 class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"  # handled: it leaves the queue, the record and its resolution stay
 
 
 class Alert(Message):
@@ -43,6 +44,9 @@ class Alert(Message):
     raised_ms: EpochMs
     acked_ms: EpochMs | None = None
     acked_by: str | None = None
+    resolved_at: AwareDatetime | None = Field(None, description="When an operator resolved it (RFC 3339).")
+    resolved_by: str | None = Field(None, description="The operator who resolved it.")
+    resolution_note: str | None = Field(None, max_length=500, description="What was done, in the operator's words.")
     search: SearchSeed | None = Field(None, description="Zone exits: everything a missing-person search needs.")
 
 
@@ -51,7 +55,14 @@ class AlertList(Message):
 
 
 class AlertQuery(Message):
-    status: Literal["open", "acknowledged"] | None = Field(None, description="Only alerts in this state.")
+    status: Literal["open", "acknowledged", "resolved"] | None = Field(
+        None, description="Only alerts in this state; default: open and acknowledged (resolved ones left the queue).")
     district: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="Only this district's alerts (code); "
                                  "without it an operator's own district comes first.")
     limit: int = Field(100, ge=1, le=500)
+
+
+class AlertResolution(Message):
+    """Body of POST /v1/alerts/{id}/resolve."""
+
+    note: str | None = Field(None, max_length=500, description="What was done (shown in the alert's history).")

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
 
 CAMERA_ID = r"^[A-Za-z0-9._-]{1,64}$"
 RULE_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
@@ -196,8 +196,19 @@ class MonitorEvent(Message):
     note: str | None = Field(None, max_length=500)
 
 
+class EventLocation(Message):
+    """Where an event happened: its camera's surveyed position (WGS84)."""
+
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: float | None = Field(None, ge=0, description="Horizontal accuracy, metres; none for a surveyed "
+                                                             "camera position.")
+
+
 class MonitorEventView(Message):
     event: MonitorEvent
+    location: EventLocation | None = Field(None, description="The camera's position, to draw the event on the map; "
+                                                             "none for a camera the registry does not know.")
     snapshot_url: str | None = None
     clip_url: str | None = Field(None, description="Signed link to the event's clip (expires with the snapshot's).")
 

@@ -8,6 +8,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sms import EndUserMessagingSms, TableSmsOutbox
 from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.ports import SmsSender
+from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.dispatch.evidence import EvidenceLinks
 from chalicelib.services.dispatch.service import DispatchService
@@ -41,7 +42,7 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     settings = resources.settings
     table = resources.table("records")
     registry = cameras or build_camera_registry(resources)
-    alerts = AlertService(table, resources.topic("control-center"))
+    alerts = AlertService(table, resources.topic("control-center"), audit=AuditLog(resources.table("audit")))
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
     webhook = HttpWebhookClient(allow_private=settings.webhook_private_targets)
     agencies = DispatchService(table, resources.queue("agency-dispatch"), webhook, alerts,

@@ -1,27 +1,27 @@
-// A health center's screen: its studies with status, a study with the image and the heat map as an
-// overlay (colour scale, finding, opacity), findings against thresholds, and drag-and-drop upload.
-import { api, errorText, session, type StudyView } from "./api/client";
+// A health center's screen: its studies with status (from the API's listing, paged), a study with the image
+// and the heat map as an overlay (colour scale, finding, opacity), findings against thresholds, and
+// drag-and-drop upload.
+import { api, errorText, session, type StudySummary, type StudyView } from "./api/client";
 import { h, clear } from "./dom";
 import { t, tDynamic } from "./i18n";
 import { kst } from "./time";
 
-interface Known {
-  study_id: string;
-  created_ms: number;
-  name: string;
-}
+const PAGE = 50;
+type StatusFilter = "" | "pending" | "done" | "rejected" | "failed";
 
-// The API has no study listing yet: the center's own uploads (and studies opened by id) are kept here.
-const storageKey = () => `gt.studies.${session.principal}`;
+// The listing knows studies, not file names: the names of files uploaded from this browser are kept here.
+const namesKey = () => `gt.study-names.${session.principal}`;
 const originals = new Map<string, string>(); // study id -> object URL of the image uploaded from this page
 
-function known(): Known[] {
-  return JSON.parse(localStorage.getItem(storageKey()) ?? "[]") as Known[];
+function names(): Record<string, string> {
+  return JSON.parse(localStorage.getItem(namesKey()) ?? "{}") as Record<string, string>;
 }
 
-function remember(study: Known): void {
-  const list = known().filter((s) => s.study_id !== study.study_id);
-  localStorage.setItem(storageKey(), JSON.stringify([study, ...list].slice(0, 200)));
+function rememberName(studyId: string, name: string): void {
+  const all = names();
+  all[studyId] = name;
+  const kept = Object.entries(all).slice(-500); // bounded: the oldest names go first
+  localStorage.setItem(namesKey(), JSON.stringify(Object.fromEntries(kept)));
 }
 
 export function mountHealth(main: HTMLElement): () => void {
@@ -30,19 +30,24 @@ export function mountHealth(main: HTMLElement): () => void {
   const page = h("section", { className: "study", "data-testid": "study" });
   const openId = h("input", { "data-testid": "study-id", placeholder: "study id" });
   const openForm = h("form", {}, openId, h("button", { type: "submit" }, t("openStudy")));
+  const filter = h("select", { "data-testid": "study-filter", "aria-label": t("studyStatus") },
+    ...(["", "pending", "done", "rejected", "failed"] as StatusFilter[]).map((v) =>
+      h("option", { value: v }, v ? tDynamic(`status_${v}`) : t("allStudies"))));
+  const more = h("button", { "data-testid": "more-studies", hidden: true }, t("moreStudies"));
+  const listError = h("p", { className: "error" });
   main.append(h("div", { className: "health" },
-    h("aside", {}, h("h2", {}, t("studies")), drop, openForm, list), page));
-  const statuses = new Map<string, StudyView>();
+    h("aside", {}, h("h2", {}, t("studies")), drop, openForm, filter, listError, list, more), page));
   let current: string | null = null;
   let stopped = false;
+  let pages = 1; // how many pages of the listing are shown (the "more" button adds one)
 
   openForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const id = openId.value.trim();
-    if (!id) return;
-    remember({ study_id: id, created_ms: Date.now(), name: id });
-    void open(id);
+    if (id) void open(id);
   });
+  filter.addEventListener("change", () => { pages = 1; void refresh(); });
+  more.addEventListener("click", () => { pages += 1; void refresh(); });
 
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
@@ -65,29 +70,47 @@ export function mountHealth(main: HTMLElement): () => void {
     const sent = await fetch(data.upload.url, { method: "POST", body: form });
     drop.textContent = sent.ok ? t("dropHere") : `upload ${sent.status}`;
     if (/\.(png|jpe?g)$/i.test(file.name)) originals.set(data.study_id, URL.createObjectURL(file));
-    remember({ study_id: data.study_id, created_ms: Date.now(), name: file.name });
+    rememberName(data.study_id, file.name);
     await refresh();
     void open(data.study_id);
   }
 
-  async function refresh(): Promise<void> {
-    const studies = known();
-    await Promise.all(studies.map(async (s) => {
-      const cached = statuses.get(s.study_id);
-      if (cached && cached.status !== "pending") return;
-      const { data } = await api.GET("/v1/xray/studies/{study_id}", { params: { path: { study_id: s.study_id } } });
-      if (data) statuses.set(s.study_id, data);
-    }));
-    clear(list);
-    if (!studies.length) list.append(h("tr", {}, h("td", {}, t("studiesEmpty"))));
-    for (const s of studies) {
-      const view = statuses.get(s.study_id);
-      list.append(h("tr", { "data-testid": "study-row", "data-id": s.study_id, onclick: () => void open(s.study_id) },
-        h("td", {}, s.name), h("td", {}, kst(s.created_ms)),
-        h("td", { className: `status ${view?.status ?? ""}` }, view ? tDynamic(`status_${view.status}`) : "…"),
-        h("td", {}, view?.reading ? tDynamic(`triage_${view.reading.triage}`) : "")));
+  /** The first ``pages`` pages of the center's studies, newest first, following next_cursor. */
+  async function listing(): Promise<{ studies: StudySummary[]; last: boolean } | null> {
+    const status = (filter.value || undefined) as Exclude<StatusFilter, ""> | undefined;
+    const studies: StudySummary[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < pages; i++) {
+      const { data, error, response } = await api.GET("/v1/xray/studies", {
+        params: { query: { limit: PAGE, status, cursor } } });
+      if (!data) {
+        listError.textContent = errorText(error, response);
+        return null;
+      }
+      studies.push(...data.studies);
+      cursor = data.next_cursor ?? undefined;
+      if (!cursor) return { studies, last: true };
     }
-    if (current && statuses.get(current)?.status !== "pending" && page.dataset.status === "pending") void open(current);
+    return { studies, last: false };
+  }
+
+  async function refresh(): Promise<void> {
+    const found = await listing();
+    if (!found || stopped) return;
+    listError.textContent = "";
+    const known = names();
+    clear(list);
+    if (!found.studies.length) list.append(h("tr", {}, h("td", {}, t("studiesEmpty"))));
+    for (const s of found.studies) {
+      list.append(h("tr", { "data-testid": "study-row", "data-id": s.study_id, "data-status": s.status,
+        className: s.study_id === current ? "selected" : "", onclick: () => void open(s.study_id) },
+      h("td", {}, known[s.study_id] ?? s.study_id), h("td", {}, kst(s.created_ms)),
+      h("td", { className: `status ${s.status}` }, tDynamic(`status_${s.status}`)),
+      h("td", {}, s.triage ? tDynamic(`triage_${s.triage}`) : "")));
+    }
+    more.hidden = found.last;
+    const shown = found.studies.find((s) => s.study_id === current);
+    if (shown && shown.status !== "pending" && page.dataset.status === "pending") void open(shown.study_id);
   }
 
   async function open(id: string): Promise<void> {
@@ -98,7 +121,6 @@ export function mountHealth(main: HTMLElement): () => void {
       page.append(h("p", { className: "error" }, errorText(error, response)));
       return;
     }
-    statuses.set(id, data);
     page.dataset.status = data.status;
     renderStudy(page, data, originals.get(id));
   }

@@ -1,15 +1,21 @@
-import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
 import { api, session, type Role } from "./api/client";
 import { clear, h } from "./dom";
 import { currentLang, setLang, t } from "./i18n";
 import type { Lang } from "./messages";
-import { mountAgency } from "./agency";
-import { mountHealth } from "./health";
-import { mountOperator } from "./ops/operator";
+
+type Mount = (into: HTMLElement) => () => void;
+// Each role's screen is its own chunk, fetched after sign-in: a health center never downloads the map
+// (MapLibre) and the sign-in form needs none of them.
+const screens: Record<Role, () => Promise<Mount>> = {
+  operator: () => import("./ops/operator").then((m) => m.mountOperator),
+  agency: () => import("./agency").then((m) => m.mountAgency),
+  health: () => import("./health").then((m) => m.mountHealth),
+};
 
 const root = document.getElementById("app") as HTMLDivElement;
 let unmount: (() => void) | null = null;
+let rendering = 0; // a newer render (a sign-out, a language change) wins over a screen still loading
 
 function header(): HTMLElement {
   const lang = h("select", { "data-testid": "lang", "aria-label": t("language") },
@@ -55,6 +61,7 @@ function signIn(): HTMLElement {
 }
 
 function render(): void {
+  const generation = ++rendering;
   unmount?.();
   unmount = null;
   clear(root);
@@ -66,10 +73,9 @@ function render(): void {
     main.append(signIn());
     return;
   }
-  const mounts: Record<Role, (into: HTMLElement) => () => void> = {
-    operator: mountOperator, agency: mountAgency, health: mountHealth,
-  };
-  unmount = mounts[session.role](main);
+  void screens[session.role]().then((mount) => {
+    if (generation === rendering) unmount = mount(main);
+  });
 }
 
 setLang(currentLang());

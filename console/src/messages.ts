@@ -91,6 +91,9 @@ export const messages = {
     basemap: "배경지도 타일 URL (선택)",
     save: "저장",
     openStudy: "검사 ID로 열기",
+    allStudies: "전체 상태",
+    studyStatus: "검사 상태",
+    moreStudies: "더 보기",
   },
   en: {
     title: "Golden Time control center",
@@ -183,6 +186,9 @@ export const messages = {
     basemap: "Basemap tile URL (optional)",
     save: "Save",
     openStudy: "Open study by id",
+    allStudies: "All states",
+    studyStatus: "Study state",
+    moreStudies: "More",
   },
 } as const;
 

@@ -10,6 +10,8 @@ the time from navigation start to the operator's map drawn (districts and cluste
 queue (the browser test holds the whole round, request included, to 2 s).
 ``console_assets_kb``: the built JavaScript and CSS, gzipped (level 9), in KiB.
 ``console_queue_poll_median_ms``: the page's own time for one queue refresh (alerts + monitoring events).
+``console_{signin,operator,health}_assets_kb``: the built JavaScript and CSS (gzipped, KiB) that the page actually
+fetched for the sign-in form, for the operator's screen up to the map drawn, and for a health center's screen.
 Prints ``BENCH <name> <value> <unit>`` lines; exits 1 when an event takes 2 s or more to show (p95).
 """
 
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -47,9 +50,16 @@ def emit(name: str, value: float, unit: str) -> None:
     print(f"BENCH {name} {value:.1f} {unit}", flush=True)
 
 
-def assets_kb() -> float:
-    files = [p for p in (DIST / "assets").iterdir() if p.suffix in (".js", ".css")]
+def assets_kb(names: set[str] | None = None) -> float:
+    """Gzipped JS and CSS of the build, or of the named asset files only."""
+    files = [p for p in (DIST / "assets").iterdir() if p.suffix in (".js", ".css") and (names is None or p.name in names)]
     return sum(len(gzip.compress(p.read_bytes(), 9)) for p in files) / 1024
+
+
+def fetched_kb(page: Any) -> float:
+    """The gzipped size of the console's assets this page has fetched so far."""
+    urls = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)")
+    return assets_kb({url.rsplit("/", 1)[-1] for url in urls if "/console/assets/" in url})
 
 
 def main() -> int:
@@ -73,6 +83,8 @@ def main() -> int:
             resources = Resources(settings)
             _, operator = create_principal(PrincipalKind.OPERATOR, "bench operator", principal_id="op-bench",
                                            cidrs=["127.0.0.1/32"], resources=resources)
+            _, center = create_principal(PrincipalKind.HEALTH_CENTER, "bench center", principal_id="hc-bench",
+                                         resources=resources)
             apps = [create_principal(PrincipalKind.APP, f"bench phone {i}", principal_id=f"app-bench-{i}",
                                      resources=resources)[1] for i in range(args.events)]
             # the map reads only the nearest-neighbour snapshot: stored as `cameras load-seoul` stores it,
@@ -85,6 +97,19 @@ def main() -> int:
             init = f"for (const [k, v] of Object.entries({session})) sessionStorage.setItem(k, v);"
             with sync_playwright() as playwright:
                 browser = launch(playwright)
+                for role, token, ready in (("signin", None, "[data-testid=signin]"),
+                                           ("health", center, "[data-testid=studies] tr")):
+                    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+                    if token is not None:
+                        context.add_init_script("for (const [k, v] of Object.entries("
+                                                f"{json.dumps({'gt.token': token, 'gt.role': role})})) "
+                                                "sessionStorage.setItem(k, v);")
+                    page = context.new_page()
+                    page.goto(url)
+                    page.wait_for_selector(ready, state="attached", timeout=60_000)
+                    page.wait_for_load_state("networkidle")
+                    emit(f"console_{role}_assets_kb", fetched_kb(page), "KiB")
+                    context.close()
                 paints = []
                 for _ in range(args.loads):
                     context = browser.new_context(viewport={"width": 1600, "height": 1000})
@@ -93,7 +118,9 @@ def main() -> int:
                     page.goto(url)
                     page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=60_000)
                     paints.append(float(page.evaluate("() => window.__gt.mapDrawnMs")))
+                    operator_kb = fetched_kb(page)
                     context.close()
+                emit("console_operator_assets_kb", operator_kb, "KiB")
                 emit("console_first_paint_ms", statistics.median(paints), "ms")
 
                 context = browser.new_context(viewport={"width": 1600, "height": 1000})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from console_support import (
     video_advances,
     wait_until,
 )
+from monitor_support import MISSING_FOOTAGE, YOLOX, clip_bytes, lawn_rules
 from search_support import VIDEO, write_clip
 from serve_support import serve
 
@@ -165,6 +167,76 @@ def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
     screenshot(page, "04-acknowledged")
 
 
+def test_resolving_an_alert_with_a_note_takes_it_off_the_queue_keeps_who_and_when_and_audits_it(console, page):
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5661, "lon": 126.9771})
+    alert_id = sos.json()["incident_id"] + ".sos"
+    _queue_item(page, alert_id).click()
+    # WHEN the operator writes a note and resolves the alert
+    page.get_by_test_id("note").fill("순찰차 12호 현장 도착, 귀가 확인")
+    started_ms = int(time.time() * 1000)
+    page.get_by_test_id("resolve").click()
+    # THEN it leaves the queue and the map, while the panel shows it resolved with the note in its history
+    page.wait_for_selector("[data-testid=detail][data-status=resolved]", timeout=5000)
+    assert wait_until(lambda: _queue_item(page, alert_id).count() == 0, 5.0)
+    assert wait_until(lambda: alert_id not in page.evaluate("() => window.__gt.renderedIncidents()"), 5.0)
+    page.get_by_test_id("history").get_by_text("순찰차 12호 현장 도착").wait_for()
+    screenshot(page, "04b-resolved")
+    # AND the API keeps who resolved it, when (RFC 3339 with an offset) and the note; the queue listing omits it
+    operator = _api(console, "op-console")
+    assert alert_id not in [a["alert_id"] for a in operator.get(f"{console.api_url}/v1/alerts").json()["alerts"]]
+    resolved = next(a for a in operator.get(f"{console.api_url}/v1/alerts", params={"status": "resolved"}).json()[
+        "alerts"] if a["alert_id"] == alert_id)
+    at = datetime.fromisoformat(resolved["resolved_at"])
+    assert resolved["resolved_by"] == "op-console" and resolved["resolution_note"] == "순찰차 12호 현장 도착, 귀가 확인"
+    assert at.utcoffset() is not None and started_ms - 1000 <= at.timestamp() * 1000 <= time.time() * 1000
+    # AND resolving again answers the same resolution; a citizen's app may not resolve
+    again = operator.post(f"{console.api_url}/v1/alerts/{alert_id}/resolve", json={"note": "다른 메모"})
+    assert again.status_code == 200 and again.json() == resolved
+    denied = _api(console, "app-console").post(f"{console.api_url}/v1/alerts/{alert_id}/resolve")
+    assert denied.status_code == 403 and denied.json()["error"]["code"]
+    # AND the resolution is audited once, naming the operator
+    records = [r for r in AuditLog(console.resources.table("audit")).records(since_ms=started_ms - 1000)
+               if r.action == "alert.resolved" and r.subject == alert_id]
+    assert [(r.actor, r.details.get("note")) for r in records] == [("op-console", "순찰차 12호 현장 도착, 귀가 확인")]
+
+
+@pytest.mark.skipif(not YOLOX.is_file(), reason=MISSING_FOOTAGE)
+def test_a_selective_monitoring_event_is_drawn_on_the_map_beside_the_alerts_at_its_camera(console, page):
+    # GIVEN lawn rules on a camera, set by an admin, and an SOS alert elsewhere in the queue
+    _, admin = create_principal(PrincipalKind.ADMIN, "admin-console", principal_id="admin-console",
+                                resources=console.resources)
+    camera, lat, lon = CAMERAS[1]
+    rules = session_from("127.0.0.1", admin).put(f"{console.api_url}/v1/monitor/cameras/{camera}/rules",
+                                                 json=lawn_rules())
+    assert rules.status_code == 200, rules.text
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5640, "lon": 126.9750})
+    alert_id = sos.json()["incident_id"] + ".sos"
+    sign_in(page, console, console.tokens["op-console"], "operator")
+    page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
+    # WHEN the camera's gateway uploads a clip of people walking onto the lawn (S3 → SQS → monitor worker)
+    start_ms = time.time_ns() // 1_000_000 - 60_000
+    console.resources.store("media").put(f"monitor/{camera}/{start_ms}-clip.mp4", clip_bytes(490, 560))
+    operator = _api(console, "op-console")
+    views = wait_until(lambda: operator.get(f"{console.api_url}/v1/monitor/events",
+                                            params={"camera_id": camera}).json()["events"], 120.0, step_s=0.5)
+    assert views, "no monitor event"
+    event_id = views[0]["event"]["event_id"]
+    # THEN the API places the event at its camera
+    assert views[0]["location"] == {"lat": lat, "lon": lon, "accuracy_m": None}
+    # AND the map draws it as a monitoring mark, together with the SOS alert, and the queue lists both
+    assert wait_until(lambda: event_id in page.evaluate("() => window.__gt.renderedIncidents(true)"), 5.0)
+    drawn = page.evaluate("() => window.__gt.renderedIncidents()")
+    assert alert_id in drawn and alert_id not in page.evaluate("() => window.__gt.renderedIncidents(true)")
+    assert _queue_item(page, event_id).count() == 1 and _queue_item(page, alert_id).count() == 1
+    # AND selecting the event centres the map on its camera and names the camera
+    _queue_item(page, event_id).click()
+    center = page.evaluate("() => new Promise((r) => setTimeout(() => r(window.__gt.center()), 600))")
+    assert abs(center["lat"] - lat) < 1e-4 and abs(center["lon"] - lon) < 1e-4, center
+    assert camera in page.get_by_test_id("detail").inner_text()
+    screenshot(page, "05c-monitor-event-on-map")
+
+
 def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_the_issue_is_audited(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
     sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5666, "lon": 126.9778})
@@ -248,6 +320,42 @@ def test_a_health_center_drops_a_study_and_sees_the_heatmap_overlay_and_the_non_
     assert page.get_by_test_id("heatmap").evaluate("(img) => img.style.opacity") == "0.3"
     assert page.locator("[data-testid=study-row] .status.done").count() >= 1
     screenshot(page, "07-health-heatmap")
+
+
+def test_a_health_center_lists_its_studies_from_the_api_pages_them_filters_by_state_and_opens_one(console, page):
+    # GIVEN a center whose studies were made elsewhere (its PACS, another browser): one read, then 50 pending
+    _, token = create_principal(PrincipalKind.HEALTH_CENTER, "hc-listing", principal_id="hc-listing",
+                                resources=console.resources)
+    center = session_from("127.0.0.1", token)
+    created = center.post(f"{console.api_url}/v1/xray/studies", json={"filename": "chest.png"}).json()
+    name, data = _chest_png()
+    upload = created["upload"]
+    assert requests.post(upload["url"], data=upload["fields"], files={"file": (name, data)}, timeout=10).ok
+    read_id = created["study_id"]
+    assert wait_until(lambda: center.get(f"{console.api_url}/v1/xray/studies/{read_id}").json()["status"] == "done",
+                      90.0)
+    pending = [center.post(f"{console.api_url}/v1/xray/studies", json={}).json()["study_id"] for _ in range(50)]
+    # WHEN the center signs in on a browser that never saw them
+    sign_in(page, console, token, "health")
+    # THEN the first page lists the 50 newest (pending) studies, and "more" brings the read one with its triage
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=study-row]').length === 50", timeout=10_000)
+    rows = page.get_by_test_id("study-row")
+    assert [rows.nth(i).get_attribute("data-id") for i in range(50)] == pending[::-1]
+    assert "판독 대기" in rows.first.inner_text()
+    page.get_by_test_id("more-studies").click()
+    read_row = page.locator(f"[data-testid=study-row][data-id='{read_id}']")
+    read_row.wait_for(timeout=5000)
+    assert read_row.get_attribute("data-status") == "done" and "판독 완료" in read_row.inner_text()
+    assert page.get_by_test_id("more-studies").is_hidden()
+    screenshot(page, "07b-study-list")
+    # AND filtering by state asks the API for that state only
+    page.get_by_test_id("study-filter").select_option("done")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=study-row]').length === 1", timeout=5000)
+    assert rows.first.get_attribute("data-id") == read_id
+    # AND a row opens the study with its reading
+    rows.first.click()
+    page.wait_for_selector("[data-testid=study][data-status=done]", timeout=5000)
+    assert page.get_by_test_id("findings").locator("tr").count() >= 2
 
 
 def test_an_agency_link_page_plays_side_by_side_then_shows_revoked_after_delete(console, page):

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
 from dicom_results_support import deidentified_source, heatmap_png, settled_study
+from PIL import Image
 from pydicom.uid import Comprehensive3DSRStorage, SecondaryCaptureImageStorage
 from pynetdicom import AE, evt
 
@@ -24,6 +26,7 @@ from chalicelib import cli
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import StudyCreate, StudyNotice, StudyStatus
 from chalicelib.services.audit import AuditLog
+from chalicelib.services.xray.heatmap_legend import labelled_heatmap
 from chalicelib.services.xray.studies import XrayStudies
 from functions.pacs_delivery import handler
 from local.lambda_runtime import function_name_of, resolve_handler
@@ -139,6 +142,12 @@ def test_reading_is_stored_in_the_centers_pacs_and_matches_it(aws, pacs, pump) -
                     for container in group.get("ContentSequence", []) for i in container.get("ContentSequence", [])
                     if i.ValueType == "NUM" and i.ConceptNameCodeSequence[0].CodeValue == "score")
     assert scores == sorted(round(f.score, 4) for f in study.reading.findings)
+    # AND the heat map's picture carries its legend below the overlay (a viewer shows only the picture)
+    overlay = Image.open(io.BytesIO(aws.store("xray").get(study.reading.heatmap_key or "")))
+    sent = kinds["1.2.840.10008.5.1.4.1.1.7"].pixel_array
+    assert sent.shape[0] > overlay.height * sent.shape[1] / overlay.width  # taller than the overlay: the band
+    labelled = labelled_heatmap(aws.store("xray").get(study.reading.heatmap_key or ""), study.reading)
+    assert np.array_equal(sent, np.asarray(Image.open(io.BytesIO(labelled)).convert("RGB")))
     # AND each object stored is audited
     audits = [r for r in AuditLog(aws.table("audit")).records(since_ms=_RECENT_MS) if r.action == "pacs.delivery"]
     assert sorted(str(r.details["kind"]) for r in audits if r.result == "ok") == ["heatmap", "sr"]

@@ -92,6 +92,8 @@ def test_every_function_names_a_handler_that_imports_from_its_own_asset(assembly
 def test_every_environment_variable_is_a_settings_field(assembly):
     fields = {name.upper() for name in Settings.model_fields}
     for (_, logical), function in _functions(assembly).items():
+        if logical.startswith("CustomCDKBucketDeployment"):  # CDK's own handler that copies the console's files
+            continue
         variables = function["Properties"]["Environment"]["Variables"]
         assert set(variables) <= fields, (logical, set(variables) - fields)
 

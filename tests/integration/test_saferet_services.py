@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from chalicelib.models.common import GeoPoint
 from chalicelib.models.device import Device, GuardianContact
 from chalicelib.models.sos import EvidenceRequest, IncidentStatus, SosRequest
 from chalicelib.models.trip import PositionBatch, TripStart
+from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.saferet.request_guard import IdempotencyKeys, RateLimiter
@@ -164,6 +166,33 @@ def test_operator_acknowledges_an_alert_once(world):
     assert [a.alert_id for a in world.services.alerts.recent(status=AlertStatus.ACKNOWLEDGED)] == ["x.silent"]
     with pytest.raises(NotFound):
         world.services.alerts.ack("nope", "operator-1", T0)
+
+
+def test_an_operator_resolves_an_alert_once_it_leaves_the_queue_and_the_resolution_is_audited(world):
+    alerts = world.services.alerts
+    alerts.raise_alert("y.overdue", AlertKind.OVERDUE, subject_owner_id=ALICE, reason="late", now_ms=T0)
+    alerts.raise_alert("z.silent", AlertKind.SILENT, subject_owner_id=ALICE, reason="quiet", now_ms=T0 + 1)
+    # WHEN an operator resolves the open alert with a note
+    resolved = alerts.resolve("y.overdue", "operator-2", T0 + 60_000, note="home safe", source_ip="127.0.0.2")
+    # THEN it is resolved by that operator at that instant (RFC 3339, UTC offset), acknowledged on the way
+    assert resolved.status is AlertStatus.RESOLVED and resolved.resolved_by == "operator-2"
+    assert resolved.resolved_at is not None and resolved.resolved_at.utcoffset() is not None
+    assert int(resolved.resolved_at.timestamp() * 1000) == T0 + 60_000
+    assert resolved.resolution_note == "home safe" and resolved.acked_by == "operator-2"
+    # AND it left the queue (the default listing) but is listed as resolved, as stored
+    assert [a.alert_id for a in alerts.recent()] == ["z.silent"]
+    assert alerts.recent(status=AlertStatus.RESOLVED) == [resolved] == [alerts.get("y.overdue")]
+    # AND resolving again (another note, another operator) answers the first resolution; acknowledging is a no-op
+    again = alerts.resolve("y.overdue", "operator-3", T0 + 90_000, note="other", source_ip="127.0.0.3")
+    assert again == resolved
+    assert alerts.ack("y.overdue", "operator-3", T0 + 95_000) == resolved
+    # AND exactly one audit record names the operator, the address and the note
+    audit = AuditLog(world.resources.table("audit"))
+    records = [r for r in audit.records(since_ms=int(time.time() * 1000) - 60_000) if r.action == "alert.resolved"]
+    assert [(r.actor, r.subject, r.source_ip, r.details["note"]) for r in records] == [
+        ("operator-2", "y.overdue", "127.0.0.2", "home safe")]
+    with pytest.raises(NotFound):
+        alerts.resolve("nope", "operator-2", T0)
 
 
 # ---------------------------------------------------------------- SOS

@@ -113,6 +113,12 @@ class MonitorEventStore:
               limit: int = 50) -> list[MonitorEvent]:
         """Unresolved (or ``status``) events, highest priority first, then newest; priorities are
         recomputed now, so an SOS raised after an event still lifts it."""
+        return [event for event, _ in self.located_queue(now_ms=now_ms, status=status, camera_id=camera_id,
+                                                         limit=limit)]
+
+    def located_queue(self, *, now_ms: int, status: EventStatus | None = None, camera_id: str | None = None,
+                      limit: int = 50) -> list[tuple[MonitorEvent, tuple[float, float] | None]]:
+        """The queue, each event with its camera's (lat, lon) (None when unknown), so the map can draw it."""
         items = self._table.query("owner_id", EVENT_FEED, index="by-owner", descending=True, limit=SCAN_LIMIT)
         events = [_event(i) for i in items if str(i.get("pk", "")).startswith("MONEVENT#")]
         wanted = {status} if status is not None else {EventStatus.OPEN, EventStatus.ACKNOWLEDGED}
@@ -127,7 +133,7 @@ class MonitorEventStore:
             ranked.append(event.model_copy(update={"sos_incident_ids": near,
                                                    "priority": priority(event.severity, event.score, near)}))
         ranked.sort(key=lambda e: (-e.priority, -e.t_ms, e.event_id))
-        return ranked[:limit]
+        return [(event, located[event.camera_id]) for event in ranked[:limit]]
 
     def _transition(self, event_id: str, allowed_from: set[EventStatus], update: dict[str, Any]) -> MonitorEvent:
         event = self.get(event_id)

@@ -21,12 +21,13 @@ import pydicom
 from pydicom import Dataset
 from pydicom.errors import InvalidDicomError
 
-from chalicelib.errors import ConditionFailed, ObjectMissing, TransientError
+from chalicelib.errors import ConditionFailed, ObjectMissing, PermanentError, TransientError
 from chalicelib.models.pacs import PacsDelivered, PacsDestination
 from chalicelib.models.xray import Study, StudyNotice, StudyStatus
 from chalicelib.ports import ObjectStore, Table
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.xray.dicom import heatmap_capture, structured_report, with_original_uids
+from chalicelib.services.xray.heatmap_legend import labelled_heatmap
 from chalicelib.services.xray.studies import XrayStudies
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,8 @@ class PacsDelivery:
         study = self._with_heatmap(study)
         assert study.reading is not None
         if study.reading.heatmap_key is not None:
-            capture = heatmap_capture(study, source, self._store.get(study.reading.heatmap_key), variant=variant)
+            picture = _with_legend(self._store.get(study.reading.heatmap_key), study)
+            capture = heatmap_capture(study, source, picture, variant=variant)
             sc = self._send_once(study, "heatmap", capture, destination)
             delivered += [sc] if sc else []
         elif self._clock() * 1000 - study.reading.completed_ms < self._heatmap_wait_s * 1000:
@@ -143,3 +145,13 @@ class PacsDelivery:
         self._audit.append("pacs.delivery", actor="pacs-delivery", subject=study.study_id,
                            details=record.model_dump(mode="json"))
         return record
+
+
+def _with_legend(overlay_png: bytes, study: Study) -> bytes:
+    """The overlay with its Korean legend (a PACS viewer shows only the picture); bare without a Korean font."""
+    assert study.reading is not None
+    try:
+        return labelled_heatmap(overlay_png, study.reading, locale="ko")
+    except PermanentError:
+        logger.warning("no Korean font: the heat map goes to the PACS without its legend")
+        return overlay_png

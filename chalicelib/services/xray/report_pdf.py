@@ -29,20 +29,11 @@ from chalicelib.imaging import decode_image
 from chalicelib.models.xray import Study
 from chalicelib.ports import ObjectStore
 from chalicelib.services.texts import kst
+from chalicelib.services.xray.heatmap_legend import labelled_heatmap
 from chalicelib.services.xray.studies import XrayStudies
+from chalicelib.services.xray.words import FONT_CANDIDATES, finding_name
 
-# Debian's fonts-nanum (installed by `make system-deps`), then Noto CJK; a deployment may name its own.
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
-                   "/usr/share/fonts/truetype/nanum/NanumBarunGothic.ttf",
-                   "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FONT_NAME = "GT-Korean"
-
-FINDING_KO: dict[str, str] = {
-    "opacity": "폐 음영 증가", "lung_opacity": "폐 음영 증가", "asymmetry": "좌우 폐야 비대칭",
-    "cardiac_silhouette": "심장 음영 확대", "cardiomegaly": "심장 비대", "nodule": "폐 결절", "effusion": "흉수",
-    "pleural_effusion": "흉수", "pneumothorax": "기흉", "consolidation": "경화", "atelectasis": "무기폐",
-    "fibrosis": "섬유화", "tuberculosis": "결핵 의심",
-}
 TRIAGE: dict[str, dict[str, str]] = {
     "ko": {"urgent": "응급", "abnormal": "이상 소견", "normal": "정상 범위"},
     "en": {"urgent": "Urgent", "abnormal": "Abnormal", "normal": "Normal"},
@@ -69,12 +60,6 @@ LOCALES = tuple(WORDS)
 class ReportImages:
     image_png: bytes | None = None
     heatmap_png: bytes | None = None
-
-
-def finding_name(label: str, locale: str) -> str:
-    if locale == "ko":
-        return FINDING_KO.get(label, label.replace("_", " "))
-    return label.replace("_", " ")
 
 
 def korean_font(path: str | None = None) -> str:
@@ -160,7 +145,9 @@ class StudyReports:
         reading = study.reading
         images = ReportImages()
         if reading is not None:
-            images = ReportImages(image_png=self._image(reading.deid_key), heatmap_png=self._bytes(reading.heatmap_key))
+            overlay = self._bytes(reading.heatmap_key)  # the report shows it with its legend, in the report's language
+            images = ReportImages(image_png=self._image(reading.deid_key), heatmap_png=labelled_heatmap(
+                overlay, reading, locale=locale, font_path=self._font_path) if overlay else None)
         return render_report(study, images, locale=locale, font_path=self._font_path)
 
     def _bytes(self, key: str | None) -> bytes | None:

@@ -9,6 +9,7 @@ export type Incident = Schemas["Incident"];
 export type VideoLinkGrant = Schemas["VideoLinkGrant"];
 export type SearchAnswer = Schemas["SearchAnswer"];
 export type StudyView = Schemas["StudyView"];
+export type StudySummary = Schemas["StudySummary"];
 
 const TOKEN = "gt.token";
 const ROLE = "gt.role";

@@ -4,10 +4,9 @@ import { api, errorText, session } from "../api/client";
 import { h, clear } from "../dom";
 import { t, tDynamic } from "../i18n";
 import { kst } from "../time";
-import { play, type Player } from "../video";
+import type { Player } from "../video";
 import type { CityMap } from "./map";
-import type { QueueItem } from "./queue";
-import { runSearch } from "./search";
+import { fromAlert, type QueueItem } from "./queue";
 
 interface Context {
   map: CityMap;
@@ -43,7 +42,10 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
     actions, error, h("h4", {}, t("history")), history);
 
   // acknowledge / resolve, and the history: redrawn when the item changes state
+  let shown = item.status;
   function drawState(current: QueueItem): void {
+    shown = current.status;
+    panel.dataset.status = current.status;
     clear(actions);
     clear(history);
     if (current.status === "open") {
@@ -55,14 +57,24 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
         ctx.refresh();
       } }, t("acknowledge")));
     }
-    if (current.source === "monitor" && current.status !== "resolved") {
+    if (current.status !== "resolved") {
       const note = h("input", { "data-testid": "note", placeholder: t("note"), maxlength: 500 });
       actions.append(note, h("button", { "data-testid": "resolve", onclick: async () => {
-        const { error: e, response } = await api.POST("/v1/monitor/events/{event_id}/resolve", {
-          params: { path: { event_id: current.id } }, body: { note: note.value || null } });
-        if (e) error.textContent = errorText(e, response);
+        const body = { note: note.value.trim() || null };
+        if (current.source === "alert") {
+          const { data, error: e, response } = await api.POST("/v1/alerts/{alert_id}/resolve", {
+            params: { path: { alert_id: current.id } }, body });
+          if (e) error.textContent = errorText(e, response);
+          if (data) drawState(fromAlert(data)); // it leaves the queue: the panel keeps the resolution
+        } else {
+          const { error: e, response } = await api.POST("/v1/monitor/events/{event_id}/resolve", {
+            params: { path: { event_id: current.id } }, body });
+          if (e) error.textContent = errorText(e, response);
+        }
         ctx.refresh();
       } }, t("resolve")));
+    } else {
+      actions.append(h("span", { className: "badge", "data-testid": "resolved" }, t("resolved")));
     }
     void fillHistory(history, current);
   }
@@ -83,6 +95,7 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
   async function loadVideo(mode: "live" | "recorded"): Promise<void> {
     players.splice(0).forEach((p) => p.destroy());
     clear(videos);
+    const { play } = await import("../video"); // hls.js: fetched with the first video, not with the map
     const now = Date.now();
     const { data, error: e, response } = await api.POST("/v1/console/video-links", { body: {
       incident_number: incidentNumber(item.id), location: { lat: item.lat as number, lon: item.lon as number }, mode,
@@ -110,16 +123,14 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
     const box = h("div", { className: "search", "data-testid": "search" });
     const button = h("button", { className: "primary", "data-testid": "start-search", onclick: () => {
       button.setAttribute("disabled", "");
-      stops.push(runSearch(box, item.id, ctx.map));
+      void import("./search").then(({ runSearch }) => stops.push(runSearch(box, item.id, ctx.map)));
     } }, t("startSearch"));
     panel.append(h("h4", {}, t("startSearch")), button, box);
   }
 
-  let shown = item.status;
   return {
     update(next: QueueItem): void {
       if (next.status === shown) return;
-      shown = next.status;
       drawState(next);
     },
     stop(): void {
@@ -143,6 +154,9 @@ async function fillHistory(list: HTMLElement, item: QueueItem): Promise<void> {
     }
   }
   if (alert?.acked_ms) lines.push([alert.acked_ms, `${t("ackedBy")}: ${alert.acked_by ?? ""}`]);
+  if (alert?.resolved_at) {
+    lines.push([Date.parse(alert.resolved_at), `${t("resolved")} (${alert.resolved_by ?? ""}): ${alert.resolution_note ?? ""}`]);
+  }
   const event = item.event?.event;
   if (event?.acked_ms) lines.push([event.acked_ms, `${t("ackedBy")}: ${event.acked_by ?? ""}`]);
   if (event?.resolved_ms) lines.push([event.resolved_ms, `${t("resolved")}: ${event.note ?? ""}`]);

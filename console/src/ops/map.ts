@@ -1,5 +1,6 @@
 // The city map: no basemap by default (it must work offline); districts and cameras come from the API as
 // GeoJSON. A basemap tile URL is an optional setting for deployments that have one.
+import "maplibre-gl/dist/maplibre-gl.css";
 import maplibregl, { type GeoJSONSource, type StyleSpecification } from "maplibre-gl";
 import type { Feature, FeatureCollection } from "geojson";
 import { api } from "../api/client";
@@ -14,6 +15,8 @@ export interface MapPoint {
   lat: number;
   lon: number;
   urgent: boolean;
+  /** A selective-monitoring event (drawn violet) rather than a safe-return alert. */
+  monitor?: boolean;
 }
 
 function style(): StyleSpecification {
@@ -76,8 +79,11 @@ export class CityMap {
       paint: { "circle-color": "#ffd43b", "circle-radius": 6, "circle-stroke-color": "#000", "circle-stroke-width": 1 } });
     m.addLayer({
       id: "incidents", type: "circle", source: "incidents",
-      paint: { "circle-color": ["case", ["get", "urgent"], "#ff3b30", "#ff9f0a"], "circle-radius": 9,
-        "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+      // monitoring events violet (an urgent one ringed in red), alerts red when urgent, else orange
+      paint: { "circle-color": ["case", ["get", "monitor"], "#b57bff", ["get", "urgent"], "#ff3b30", "#ff9f0a"],
+        "circle-radius": ["case", ["get", "monitor"], 8, 9],
+        "circle-stroke-color": ["case", ["all", ["get", "monitor"], ["get", "urgent"]], "#ff3b30", "#fff"],
+        "circle-stroke-width": ["case", ["get", "monitor"], 3, 2] },
     });
     m.addLayer({ id: "selected", type: "circle", source: "selected",
       paint: { "circle-color": "rgba(0,0,0,0)", "circle-radius": 16, "circle-stroke-color": "#fff", "circle-stroke-width": 3 } });
@@ -113,7 +119,7 @@ export class CityMap {
 
   setIncidents(points: MapPoint[]): void {
     this.source("incidents")?.setData({ type: "FeatureCollection", features: points.map((p) => ({
-      type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: { id: p.id, urgent: p.urgent },
+      type: "Feature", geometry: { type: "Point", coordinates: [p.lon, p.lat] }, properties: { id: p.id, urgent: p.urgent, monitor: p.monitor === true },
     })) });
   }
 
@@ -140,9 +146,10 @@ export class CityMap {
     }
   }
 
-  /** Ids of the incident points actually drawn on the canvas now (tests read this). */
-  renderedIncidents(): string[] {
-    return this.map.queryRenderedFeatures({ layers: ["incidents"] }).map((f) => String(f.properties?.id));
+  /** Ids of the incident points actually drawn on the canvas now (tests read this); ``monitor`` only events. */
+  renderedIncidents(monitor?: boolean): string[] {
+    return this.map.queryRenderedFeatures({ layers: ["incidents"] })
+      .filter((f) => monitor === undefined || f.properties?.monitor === monitor).map((f) => String(f.properties?.id));
   }
 
   /** District codes drawn now, and the cameras the drawn camera points stand for. */

@@ -19,7 +19,9 @@ export function mountOperator(main: HTMLElement): () => void {
   main.append(h("div", { className: "ops" }, mapBox,
     h("aside", { className: "side" }, h("h2", {}, t("queue")), list, detail)));
   const map = new CityMap(mapBox);
-  const gt = (window.__gt = { mapDrawnMs: null as number | null, polls: [] as number[], renderedIncidents: () => map.renderedIncidents(),
+  const gt = (window.__gt = { mapDrawnMs: null as number | null, polls: [] as number[],
+    renderedIncidents: (monitor?: boolean) => map.renderedIncidents(monitor),
+    center: () => ({ lat: map.map.getCenter().lat, lon: map.map.getCenter().lng }),
     renderedRouteStops: () => map.renderedRouteStops(), renderedDistricts: () => map.renderedDistricts(),
     renderedCameras: () => map.renderedCameras() });
   void map.drawn.then((ms) => { gt.mapDrawnMs = ms; mapBox.dataset.drawn = "true"; });
@@ -84,7 +86,7 @@ export function mountOperator(main: HTMLElement): () => void {
       const current = items.find((i) => i.id === selected);
       if (current) shownDetail?.update(current);
       map.setIncidents(items.filter((i) => i.lat !== null && i.lon !== null && i.status !== "resolved")
-        .map((i) => ({ id: i.id, lat: i.lat as number, lon: i.lon as number, urgent: i.urgent })));
+        .map((i) => ({ id: i.id, lat: i.lat as number, lon: i.lon as number, urgent: i.urgent, monitor: i.source === "monitor" })));
     }
     timer = window.setTimeout(() => void poll(), POLL_MS);
   }

@@ -25,7 +25,7 @@ const ALERT_PRIORITY: Record<string, number> = {
 const URGENT = new Set(["sos", "sos-escalated", "dispatch-unacknowledged", "zone-exit"]);
 export const POLL_MS = 300; // plus the refresh itself: an event shows within about half a second on an idle machine
 
-function fromAlert(alert: Alert): QueueItem {
+export function fromAlert(alert: Alert): QueueItem {
   return {
     id: alert.alert_id, source: "alert", kind: alert.kind, status: alert.status ?? "open",
     priority: ALERT_PRIORITY[alert.kind] ?? 40, urgent: URGENT.has(alert.kind), timeMs: alert.raised_ms,
@@ -39,7 +39,8 @@ function fromEvent(view: MonitorEventView): QueueItem {
   return {
     id: e.event_id, source: "monitor", kind: "monitor", status: e.status ?? "open",
     priority: 20 + Math.min(70, e.priority * 10), urgent: e.severity >= 4 || (e.sos_incident_ids ?? []).length > 0,
-    timeMs: e.raised_ms, lat: null, lon: null, district: null, reason: e.reason, event: view,
+    timeMs: e.raised_ms, lat: view.location?.lat ?? null, lon: view.location?.lon ?? null, district: null,
+    reason: `${e.camera_id} · ${e.reason}`, event: view,
   };
 }
 

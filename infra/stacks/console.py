@@ -1,0 +1,113 @@
+"""Console: the built control-center console (console/dist) in a private bucket behind its own CloudFront
+distribution (origin access control, HTTPS only, Korea only), and the Cognito user pool people sign in with.
+
+Sign-in: one user pool, one group per principal kind (operators, health centers, agencies); a user's
+``custom:principal_id`` names the platform principal whose grants apply (its kind and registered ranges).
+The API's mapping of a pool token to that principal is not part of this stack.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from chalicelib.catalog import ResourceCatalog
+from infra.nag import suppress
+from infra.names import infra_name
+
+CONSOLE_DIST = Path(__file__).resolve().parents[2] / "console" / "dist"
+CONSOLE_PREFIX = "console"  # the console is built for /console/ (vite base), as the local platform serves it
+PRINCIPAL_GROUPS = {"operators": "control-center operators (통합관제센터)",
+                    "health-centers": "public health centers (보건소)", "agencies": "police 112, fire 119, disaster rooms"}
+
+
+class ConsoleStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, catalog: ResourceCatalog, access_logs: s3.IBucket,
+                 dist: Path = CONSOLE_DIST, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        stage = catalog.stage
+        self.site = s3.Bucket(
+            self, "Site", encryption=s3.BucketEncryption.S3_MANAGED, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True, versioned=True, object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs, server_access_logs_prefix="console-site/",
+            removal_policy=RemovalPolicy.DESTROY, auto_delete_objects=False,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))])
+        edge_logs = s3.Bucket.from_bucket_attributes(
+            self, "EdgeLogs", bucket_name=catalog.bucket("edge-logs"),
+            bucket_domain_name=f"{catalog.bucket('edge-logs')}.s3.{Aws.URL_SUFFIX}")
+        self.distribution = cloudfront.Distribution(
+            self, "ConsoleDistribution", comment=infra_name(stage, "console"),
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(self.site),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS),
+            default_root_object=f"{CONSOLE_PREFIX}/index.html",
+            # the page's own logs, apart from the media edge's (cloudfront/ feeds the edge-access audit)
+            enable_logging=True, log_bucket=edge_logs, log_file_prefix="console-cloudfront/", log_includes_cookies=False,
+            geo_restriction=cloudfront.GeoRestriction.allowlist("KR"),
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3, price_class=cloudfront.PriceClass.PRICE_CLASS_200)
+        suppress(self.distribution, "CFR2", "A static, public-by-design page of JavaScript and CSS: every call it makes "
+                 "goes to the API, which authenticates it; a WAF adds no control over these files.")
+        suppress(self.distribution, "CFR4", "Uses the default *.cloudfront.net certificate until the operator "
+                 "attaches a custom domain and certificate (TLSv1.2_2021 is set for that day).")
+        if (dist / "index.html").is_file():  # `make console` builds it; a synth without it deploys no files
+            s3deploy.BucketDeployment(self, "ConsoleFiles", sources=[s3deploy.Source.asset(str(dist))],
+                                      destination_bucket=self.site, destination_key_prefix=CONSOLE_PREFIX,
+                                      distribution=self.distribution, distribution_paths=[f"/{CONSOLE_PREFIX}/*"],
+                                      memory_limit=256)
+            suppress(self, "IAM4", "CDK's BucketDeployment handler uses the AWS managed basic-execution policy.",
+                     findings=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
+            suppress(self, "IAM5", "CDK's BucketDeployment handler reads the staged asset, replaces the objects under "
+                     "the site's console/ prefix and invalidates the distribution's paths (CloudFront takes no "
+                     "narrower resource for CreateInvalidation here).",
+                     findings=[*(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*",
+                                                             "List*")),
+                               "Resource::*", f"Resource::<{self.get_logical_id(_cfn(self.site))}.Arn>/*",
+                               "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
+                               "<AWS::Region>/*"])
+            suppress(self, "L1", "CDK's BucketDeployment handler pins its own Lambda runtime (a CDK upgrade moves it).")
+
+        self.users = cognito.UserPool(
+            self, "Users", user_pool_name=infra_name(stage, "console-users"), self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(username=True, email=True), sign_in_case_sensitive=False,
+            mfa=cognito.Mfa.REQUIRED, mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
+                                                   require_uppercase=True, require_symbols=True),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            custom_attributes={"principal_id": cognito.StringAttribute(min_len=3, max_len=128, mutable=False)},
+            removal_policy=RemovalPolicy.RETAIN)
+        for name, description in PRINCIPAL_GROUPS.items():
+            cognito.CfnUserPoolGroup(self, f"Group{name.title().replace('-', '')}", user_pool_id=self.users.user_pool_id,
+                                     group_name=name, description=description)
+        console_url = f"https://{self.distribution.distribution_domain_name}/{CONSOLE_PREFIX}/"
+        self.client = self.users.add_client(
+            "ConsoleClient", user_pool_client_name=infra_name(stage, "console"), generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(flows=cognito.OAuthFlows(authorization_code_grant=True),
+                                         scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                                         callback_urls=[console_url], logout_urls=[console_url]),
+            read_attributes=cognito.ClientAttributes().with_custom_attributes("principal_id"),
+            id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.hours(12), prevent_user_existence_errors=True)
+        CfnOutput(self, "ConsoleUrl", value=console_url)
+        CfnOutput(self, "ConsoleUserPoolId", value=self.users.user_pool_id)
+        CfnOutput(self, "ConsoleUserPoolClientId", value=self.client.user_pool_client_id)
+
+
+def _cfn(bucket: s3.Bucket) -> s3.CfnBucket:
+    child = bucket.node.default_child
+    assert isinstance(child, s3.CfnBucket)
+    return child
