@@ -7,7 +7,6 @@ with the same weights; only records whose track meets the camera's part of the c
 
 from __future__ import annotations
 
-import heapq
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,25 +24,44 @@ from chalicelib.video import colors
 Window = tuple[int, int]  # [from, to) ms of a camera's part of the cone
 
 
-def _scores(partition: Partition, query: SearchQuery, vectors: NDArray[np.float32]) -> tuple[
-        NDArray[np.float32], NDArray[np.float32] | None, NDArray[np.float32] | None]:
-    """(combined, appearance, colour) for every row of a partition."""
-    n = len(partition)
-    look = None
-    if len(vectors):
-        embeddings = partition.matrix("embedding").astype(np.float32)
-        look = np.clip((embeddings @ vectors.T).max(axis=1), 0.0, 1.0).astype(np.float32)
+def _colour(partition: Partition, query: SearchQuery) -> NDArray[np.float32] | None:
     parts = []
     if query.upper_color is not None:
         parts.append(colors.match_many(partition.matrix("upper"), query.upper_color))
     if query.lower_color is not None:
         parts.append(colors.match_many(partition.matrix("lower"), query.lower_color))
-    color = np.mean(parts, axis=0).astype(np.float32) if parts else None
+    return np.asarray(np.mean(parts, axis=0), dtype=np.float32) if parts else None
+
+
+def _look(embeddings: NDArray[np.float32], vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Appearance: cosine similarity to the closest photo, clipped to [0, 1]."""
+    return np.asarray(np.clip((embeddings @ vectors.T).max(axis=1), 0.0, 1.0), dtype=np.float32)
+
+
+def _combine(look: NDArray[np.float32] | None, color: NDArray[np.float32] | None, n: int) -> NDArray[np.float32]:
     if look is not None and color is not None:
-        combined = APPEARANCE_WEIGHT * look + (1 - APPEARANCE_WEIGHT) * color
-    else:
-        combined = look if look is not None else color if color is not None else np.zeros(n, np.float32)
-    return np.asarray(combined, dtype=np.float32), look, color
+        return np.asarray(APPEARANCE_WEIGHT * look + (1 - APPEARANCE_WEIGHT) * color, dtype=np.float32)
+    return look if look is not None else color if color is not None else np.zeros(n, np.float32)
+
+
+def _approximate(partition: Partition, query: SearchQuery, vectors: NDArray[np.float32],
+                 color: NDArray[np.float32] | None) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """(combined score from the int8 codes, a bound on its distance to the exact score) for every row.
+
+    A code is within ``scale / 2`` of the float32 vector per value, and the float16 vector within ``127 × scale
+    × 2⁻¹¹`` of it, so a photo ``v`` scores within ``‖v‖₁ × scale × 0.57`` of the exact score (clipping and the
+    max over photos keep the bound); 0.6 leaves room for float32 rounding."""
+    n = len(partition)
+    if not len(vectors):
+        return _combine(None, color, n), np.zeros(n, np.float32)
+    if not partition.has("code"):  # a file written before the codes: exact from float16
+        return _combine(_look(partition.matrix("embedding").astype(np.float32), vectors), color, n), \
+            np.zeros(n, np.float32)
+    scales = partition.scales()
+    look = np.clip((partition.codes().astype(np.float32) @ vectors.T).max(axis=1) * scales, 0.0, 1.0)
+    slack = scales * (0.6 * float(np.abs(vectors).sum(axis=1).max()))
+    weight = APPEARANCE_WEIGHT if color is not None else 1.0
+    return _combine(look.astype(np.float32), color, n), (weight * slack).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -52,16 +70,6 @@ class IndexedHit:
 
     track: Track
     path: tuple[PathPoint, ...]
-
-
-@dataclass(frozen=True)
-class _Scored:
-    score: float
-    camera_id: str
-    key: str
-    row: int
-    look: float | None
-    color: float | None
 
 
 @dataclass
@@ -118,25 +126,26 @@ def stitch(candidates: list[_Candidate], *, max_gap_ms: int = 2_500, max_px_per_
 
 class _Best:
     """The best ``n`` scores seen so far across reader threads: a partition keeps only rows that can still
-    make it, so memory stays flat over a day of a hundred cameras."""
+    make it, so memory stays flat over a day of a hundred cameras. The floor is read without the lock (a stale
+    floor is only lower, so it keeps more rows, never fewer): 32 readers asking it per file queued on the lock."""
 
     def __init__(self, n: int) -> None:
         self._n = n
-        self._heap: list[float] = []
+        self._top = np.zeros(0, np.float32)
+        self._floor = -1.0
         self._lock = threading.Lock()
 
     def floor(self) -> float:
-        with self._lock:
-            return self._heap[0] if len(self._heap) >= self._n else -1.0
+        return self._floor
 
     def offer(self, scores: NDArray[np.float32]) -> None:
-        best = np.sort(scores)[-self._n:]
+        if not len(scores):
+            return
         with self._lock:
-            for v in best.tolist():
-                if len(self._heap) < self._n:
-                    heapq.heappush(self._heap, v)
-                elif v > self._heap[0]:
-                    heapq.heapreplace(self._heap, v)
+            merged = np.concatenate([self._top, scores])
+            self._top = merged if len(merged) <= self._n else np.partition(merged, len(merged) - self._n)[-self._n:]
+            if len(self._top) >= self._n:
+                self._floor = float(self._top.min())
 
 
 @dataclass(frozen=True)
@@ -152,44 +161,54 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
     what the index covers. ``segments`` (camera → segment starts) limits each camera to those segments (the
     plan's; a segment decoded by a shard is not also answered here).
 
-    One pass over the partitions, reading only the ranking columns: each is scored as it is read and keeps only
-    the rows that can still make the best ``3 × limit`` (a person cut by segment boundaries has several records,
-    joined afterwards); then the winners' files are read whole for their paths and thumbnails."""
+    One pass over the partitions, reading only the ranking columns: each is scored from its int8 codes as it
+    is read; the rows whose score could still make the best ``3 × limit`` (a person cut by segment boundaries
+    has several records, joined afterwards) are scored exactly from their float16 vectors and kept with their
+    whole records (paths, thumbnails), read from the same file. The answer is the one an exact scan gives."""
     vectors = np.asarray(query.embeddings, dtype=np.float32).reshape(len(query.embeddings), -1) \
         if query.embeddings else np.zeros((0, 0), np.float32)
-    best = _Best(3 * limit)
+    keep_n = 3 * limit
+    best = _Best(keep_n)
     wanted = None if segments is None else {c: np.fromiter(v, np.int64) for c, v in segments.items()}
 
-    def visit(camera_id: str, partition: Partition) -> tuple[frozenset[int], list[_Scored]]:
+    def visit(camera_id: str, partition: Partition) -> tuple[frozenset[int], list[_Candidate]]:
         """Score a partition read with the ranking columns only; keep the rows that can still make it."""
         if not len(partition):
             return partition.segments, []
         lo, hi = windows[camera_id]
-        combined, look, color = _scores(partition, query, vectors)
-        keep = (combined >= query.min_score) & (partition.column("end_ms") >= lo) & \
-            (partition.column("start_ms") < hi)
+        color = _colour(partition, query)
+        approx, slack = _approximate(partition, query, vectors, color)
+        floor = max(query.min_score, best.floor())
+        keep = (approx + slack >= floor) & (partition.column("end_ms") >= lo) & (partition.column("start_ms") < hi)
         if wanted is not None:
             keep &= np.isin(partition.column("segment_start_ms"), wanted.get(camera_id, np.zeros(0, np.int64)))
-        keep &= combined >= best.floor()
         rows = np.flatnonzero(keep)
-        if len(rows) > 3 * limit:
-            rows = rows[np.argpartition(-combined[rows], 3 * limit - 1)[:3 * limit]]
-        best.offer(combined[rows])
-        return partition.segments, [_Scored(float(combined[r]), camera_id, partition.key, r,
-                                            None if look is None else float(look[r]),
-                                            None if color is None else float(color[r])) for r in rows.tolist()]
+        if len(rows) > keep_n:  # only rows that can beat the keep_n-th best lower bound
+            lower = approx[rows] - slack[rows]
+            rows = rows[approx[rows] + slack[rows] >= np.partition(lower, len(lower) - keep_n)[len(lower) - keep_n]]
+        if not len(rows):
+            return partition.segments, []
+        full = partition.full()
+        look = None if not len(vectors) else _look(full.matrix("embedding")[rows].astype(np.float32), vectors)
+        combined = _combine(look, None if color is None else color[rows], len(rows))
+        chosen = np.flatnonzero(combined >= floor)
+        if len(chosen) > keep_n:
+            chosen = chosen[np.argpartition(-combined[chosen], keep_n - 1)[:keep_n]]
+        best.offer(combined[chosen])
+        records = full.records(rows[chosen].tolist())
+        return partition.segments, [
+            _Candidate(record, float(combined[i]), None if look is None else float(look[i]),
+                       None if color is None else float(color[rows[i]]))
+            for record, i in zip(records, chosen.tolist(), strict=True)]
 
     scanned = store.scan(tag, windows, min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values()),
                          visit, columns=RANKING_COLUMNS) if windows else {}
     covered = {c: frozenset(s for segs, _ in parts for s in segs) for c, parts in scanned.items()}
     scored = sorted((x for parts in scanned.values() for _, found in parts for x in found),
-                    key=lambda x: -x.score)[:3 * limit]
-    files = store.load_many(x.key for x in scored)  # the winners' whole records (paths, thumbnails)
+                    key=lambda x: -x.score)[:keep_n]
     by_camera: dict[str, list[_Candidate]] = {}
     for x in scored:
-        if x.key in files:
-            by_camera.setdefault(x.camera_id, []).append(
-                _Candidate(files[x.key].record(x.row), x.score, x.look, x.color))
+        by_camera.setdefault(x.record.camera_id, []).append(x)
     hits: list[IndexedHit] = []
     for candidates in by_camera.values():
         joined = sorted(stitch(candidates), key=lambda h: (-h.track.score, h.track.start_ms))
