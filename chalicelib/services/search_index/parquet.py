@@ -147,7 +147,8 @@ class Partition:
         return self._fixed("code", np.dtype("i1"))  # type: ignore[return-value]
 
     def _fixed(self, name: str, dtype: np.dtype[np.generic]) -> NDArray[np.generic]:
-        column = self.table.column(name).combine_chunks()
+        chunked = self.table.column(name)
+        column = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()  # one chunk: no copy
         width = column.type.byte_width // dtype.itemsize
         data = column.buffers()[1]
         if data is None or not len(column):
@@ -157,15 +158,17 @@ class Partition:
 
     def full(self) -> Partition:
         """This partition with every column (read from its source the columns not read yet)."""
-        source = None if self.source is None else self.source()
-        missing = [] if source is None else [n for n in source.schema_arrow.names if n not in self.table.column_names]
-        if source is None or not missing:
+        if self.source is None:
             return self
+        source = self.source()
+        missing = [n for n in source.schema_arrow.names if n not in self.table.column_names]
+        if not missing:
+            return Partition(self.tag, self.camera_id, self.segments, self.table, self.key)
         more = source.read(columns=missing, use_threads=False)
         table = self.table
         for name in missing:
             table = table.append_column(name, more.column(name))
-        return Partition(self.tag, self.camera_id, self.segments, table, self.key, self.source)
+        return Partition(self.tag, self.camera_id, self.segments, table, self.key)  # all read: no source
 
     def records(self, rows: Sequence[int]) -> list[TrackRecord]:
         """The records of ``rows`` (reading the columns not read yet once)."""
