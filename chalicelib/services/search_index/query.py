@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -209,7 +210,9 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
         if not len(rows):
             return partition.segments, None
         best.offer(approx[rows] - slack[rows])
-        return partition.segments, _Pending(partition, rows, approx[rows], slack[rows],
+        # the file's bytes are let go: holding every pending file until the second pass doubled peak memory
+        light = replace(partition, source=partial(store.reopen, partition.key))
+        return partition.segments, _Pending(light, rows, approx[rows], slack[rows],
                                             None if color is None else color[rows])
 
     scanned = store.scan(tag, windows, min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values()),

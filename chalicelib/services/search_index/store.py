@@ -163,8 +163,9 @@ class IndexStore:
         except ObjectMissing:  # compacted away since the listing (its records are in hour.parquet from then on)
             return None
         if wanted is not None:  # kept without the file's bytes: its other columns are read again if wanted
-            self._decoded.put(key, wanted, replace(partition, source=lambda: self._reopen(key)))
+            self._decoded.put(key, wanted, replace(partition, source=lambda: self.reopen(key)))
         return partition
 
-    def _reopen(self, key: str) -> pq.ParquetFile:
+    def reopen(self, key: str) -> pq.ParquetFile:
+        """A partition file, to read its other columns (``ObjectMissing`` if compacted away since)."""
         return pq.ParquetFile(pa.BufferReader(self._store.get(key)))
