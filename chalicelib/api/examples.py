@@ -41,6 +41,9 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "operator_links": {"incident_number": "CC-2026-000731", "location": {"lat": 37.5663, "lon": 126.9779},
                        "mode": "live", "purpose": "PIPA-25-1-2", "officer_id": "operator-jg-07", "camera_count": 5},
     "subscribe_webhook": {"url": "https://pacs-relay.jongno-hc.example/golden-time/readings"},
+    "switch_camera_indexing": {"indexing": False, "reason": "privacy zone: school entrance"},
+    "start_reindex": {"camera_ids": ["JG-0412", "JG-0413"], "start": "2026-11-22T09:00:00+09:00",
+                      "end": "2026-11-22T12:00:00+09:00"},
 }
 """Request bodies by operationId (every operation that takes a body has one)."""
 

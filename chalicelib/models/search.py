@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
 
@@ -169,6 +169,31 @@ class SearchCoverage(Message):
     unindexed_cameras: list[str] = Field(default_factory=list,
                                          description="Cameras with footage in the cone that is not indexed.")
     index_model: str | None = Field(None, description="Re-id model (name@version) of the index records used.")
+    index_off_cameras: list[str] = Field(default_factory=list,
+                                         description="Cameras whose indexing an operator turned off: decoded, "
+                                                     "their index records (if any) not read.")
+
+
+class CameraIndexing(Message):
+    """Whether a camera's footage is indexed for search (``search-index/off/<camera>.json`` while it is off)."""
+
+    camera_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    indexing: bool = Field(description="False: kept out of the index (a privacy zone, a broken camera).")
+    reason: str | None = Field(None, min_length=1, max_length=200, description="Why it was turned off.")
+    changed_at: AwareDatetime
+
+
+class CameraIndexingChange(Message):
+    """``PUT /v1/search-index/cameras/{camera_id}``: turn a camera's indexing off or on again."""
+
+    indexing: bool
+    reason: str | None = Field(None, min_length=1, max_length=200, description="Why (kept while it is off).")
+
+
+class CamerasIndexingOff(Message):
+    """``GET /v1/search-index/cameras``: the cameras whose indexing is off (every other camera is indexed)."""
+
+    cameras: list[CameraIndexing]
 
 
 class IndexedPart(Message):
@@ -204,3 +229,57 @@ class SearchAnswer(Message):
     coverage: SearchCoverage | None = Field(None, description="Indexed vs decoded share of the cone.")
     description_unknown: list[str] = Field(default_factory=list,
                                            description="Words of the description that were not understood.")
+
+
+class CameraHour(Message):
+    camera_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    hour_ms: EpochMs = Field(description="Start of the hour (UTC).")
+
+
+class ReindexRequest(Message):
+    """Re-index cameras over a time range with the current re-id model (after a model change, a fix)."""
+
+    camera_ids: list[str] = Field(min_length=1, max_length=1000)
+    start: AwareDatetime = Field(description="From (RFC 3339); whole hours are re-indexed.")
+    end: AwareDatetime = Field(description="Until (RFC 3339, exclusive).")
+    max_tasks: int = Field(50, ge=1, le=10_000, description="Array job size at most (camera-hours are dealt out).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReindexRequest:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if (self.end - self.start).total_seconds() > 31 * 24 * 3600:
+            raise ValueError("a re-index covers at most 31 days at once")
+        return self
+
+    @property
+    def start_ms(self) -> int:
+        return round(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        return round(self.end.timestamp() * 1000)
+
+
+class ReindexPlan(Message):
+    """``search-index/reindex/<job id>/plan.json``: what each task of the array job re-indexes."""
+
+    job_id: str
+    model: str = Field(description="name@version of the re-id model the job indexes with.")
+    tasks: list[list[CameraHour]]
+    skipped_cameras: list[str] = Field(default_factory=list, description="Cameras whose indexing is off.")
+    batch_job_id: str | None = None
+
+
+class ReindexProgress(Message):
+    """``GET /v1/search-index/reindex/{job_id}``: camera-hours done of the plan, and the array job's tasks."""
+
+    job_id: str
+    model: str
+    camera_hours_total: int = Field(ge=0)
+    camera_hours_done: int = Field(ge=0)
+    tasks_total: int = Field(ge=0)
+    tasks_succeeded: int = Field(ge=0)
+    tasks_failed: int = Field(ge=0)
+    skipped_cameras: list[str] = Field(default_factory=list, description="Cameras whose indexing is off.")
+    finished: bool = Field(description="Every task has ended (succeeded or failed).")

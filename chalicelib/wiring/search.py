@@ -19,7 +19,9 @@ from chalicelib.services.search.stages import Stages, load_stages
 from chalicelib.services.search.sweeper import SearchSweeper
 from chalicelib.services.search_index.indexer import SegmentIndexer, SegmentIndexing
 from chalicelib.services.search_index.records import ModelTag
+from chalicelib.services.search_index.reindex import Reindexing, ReindexTask
 from chalicelib.services.search_index.store import IndexStore
+from chalicelib.services.search_index.switch import IndexSwitches
 from chalicelib.settings import Settings
 
 RECORD_KIND = "SEARCH"
@@ -55,6 +57,7 @@ def build_search_service(resources: Resources, cameras: CameraRegistry,
                          # Local pool workers share this machine's cores; a cloud shard has its own GPU host.
                          shard_threads=max(1, (os.cpu_count() or 1) // LOCAL_POOL_WORKERS) if local else None,
                          index=index_store(resources), index_media=resources.store("footage"),
+                         index_switches=index_switches(resources),
                          reducer=build_search_reducer(resources))
 
 
@@ -83,7 +86,25 @@ def index_store(resources: Resources) -> IndexStore:
     return IndexStore(resources.store("footage"))
 
 
+def index_switches(resources: Resources) -> IndexSwitches:
+    """Cameras kept out of the index, beside it."""
+    return IndexSwitches(resources.store("footage"))
+
+
 def build_segment_indexing(resources: Resources, threads: int | None = None) -> SegmentIndexing:
     stages = model_stages(resources, threads)
     indexer = SegmentIndexer(stages.detector, stages.embedder, ModelTag(stages.embedder.name, stages.embedder_version))
-    return SegmentIndexing(resources.store("footage"), index_store(resources), indexer)
+    return SegmentIndexing(resources.store("footage"), index_store(resources), indexer, index_switches(resources))
+
+
+def build_reindexing(resources: Resources, executor: BatchExecutor | None = None) -> Reindexing:
+    """Re-index jobs with the current re-id model, on the executor searches use (local pool, or AWS Batch)."""
+    stages = model_stages(resources)
+    return Reindexing(resources.store("footage"), index_switches(resources),
+                      executor if executor is not None else build_batch_executor(resources.settings),
+                      model=ModelTag(stages.embedder.name, stages.embedder_version).slug)
+
+
+def build_reindex_task(resources: Resources, threads: int | None = None) -> ReindexTask:
+    footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), resources.settings)
+    return ReindexTask(resources.store("footage"), footage.segments_covering, build_segment_indexing(resources, threads))

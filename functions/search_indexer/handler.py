@@ -81,7 +81,8 @@ def index_segment(camera_id: str, start_ms: int, key: str) -> dict[str, Any]:
         f for f in seen if state.last_frame_ms is None or f[0] > state.last_frame_ms], time.time_ns() // 1_000_000)
     return {"camera_id": camera_id, "segment_start_ms": start_ms, "tracks": len(indexed.records),
             "frames": indexed.frames, "people": indexed.people, "monitor": outcome.outcome,
-            "events": list(outcome.events), "elapsed_s": indexed.elapsed_s, "footage_s": indexed.footage_seconds}
+            "events": list(outcome.events), "elapsed_s": indexed.elapsed_s, "footage_s": indexed.footage_seconds,
+            "index_off": indexed.index_off}
 
 
 @tracer.capture_method
@@ -93,6 +94,10 @@ def record_handler(record: SQSRecord) -> None:
             outcome = index_segment(camera_id, start_ms, key)
         except (ObjectMissing, PermanentError) as exc:  # expired or undecodable: retrying cannot help
             logger.warning("segment not indexed", extra={"key": key, "reason": str(exc)})
+            continue
+        if outcome["index_off"]:  # an operator kept the camera out of the index (monitoring still ran)
+            metrics.add_metric(name="SegmentsIndexOff", unit=MetricUnit.Count, value=1)
+            logger.info("segment not indexed: indexing off", extra=outcome)
             continue
         metrics.add_metric(name="SegmentsIndexed", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="TracksIndexed", unit=MetricUnit.Count, value=outcome["tracks"])

@@ -38,6 +38,7 @@ from chalicelib.services.search.shard import finished_shards, indexed_key, plan_
 from chalicelib.services.search.stages import Stages
 from chalicelib.services.search_index.records import INDEX_PREFIX, ModelTag
 from chalicelib.services.search_index.store import IndexStore
+from chalicelib.services.search_index.switch import IndexSwitches
 from chalicelib.video.detect import Frame
 from chalicelib.video.probe import ProbeError, TooManyPixels, image_size
 
@@ -133,6 +134,7 @@ class SearchService:
                  sample_fps: float = 2.0, shard_seconds: float = 120.0, max_shards: int = 64,
                  link_seconds: int = 3600, shard_threads: int | None = None,
                  index: IndexStore | None = None, index_media: ObjectStore | None = None,
+                 index_switches: IndexSwitches | None = None,
                  reducer: SearchReducer | None = None, clock: Callable[[], int] = _epoch_ms) -> None:
         self._cameras = cameras
         self._footage = footage
@@ -150,6 +152,7 @@ class SearchService:
         self._shard_parameters = {} if shard_threads is None else {"threads": str(shard_threads)}
         self._index = index
         self._index_media = index_media  # where index thumbnails live (beside the footage)
+        self._index_switches = index_switches
         self._reducer = reducer
         self._clock = clock
 
@@ -178,7 +181,8 @@ class SearchService:
             stages = self._stages()
             plan, indexed = split_plan(plan, query, self._index, ModelTag(stages.embedder.name,
                                                                           stages.embedder_version),
-                                       shard_seconds=self._shard_seconds, max_shards=self._max_shards)
+                                       shard_seconds=self._shard_seconds, max_shards=self._max_shards,
+                                       off=self._index_switches.off() if self._index_switches else frozenset())
             self._media.put(indexed_key(search_id), indexed.model_dump_json().encode(),
                             content_type="application/json")
         self._media.put(plan_key(search_id), plan.model_dump_json().encode(), content_type="application/json")

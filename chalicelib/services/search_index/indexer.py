@@ -7,7 +7,8 @@ mean colour shares, its box path and a thumbnail of its largest view. Every fram
 as they are made, to ``on_frames`` (selective monitoring's rules), so the detector runs once per frame for both.
 
 :class:`SegmentIndexing` is the step the indexing function calls: read, index, write thumbnails and the
-segment's partition part, and compact the camera-hour once its last segment is in.
+segment's partition part, and compact the camera-hour once its last segment is in. For a camera whose indexing
+an operator turned off it writes nothing and only detects, when monitoring listens (its rules still run).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from chalicelib.ports import ObjectStore
 from chalicelib.services.search.shard import MIN_PERSON_HEIGHT, TimedFrame, iter_frames, thumbnail_jpeg
 from chalicelib.services.search_index.records import HOUR_MS, ModelTag, TrackRecord, hour_of, thumbnail_key
 from chalicelib.services.search_index.store import IndexStore
+from chalicelib.services.search_index.switch import IndexSwitches
 from chalicelib.services.search_index.tracking import Observation, SegmentTracker, Tracklet
 from chalicelib.video import colors
 from chalicelib.video.detect import Detection, Detector, Frame
@@ -43,6 +45,7 @@ class IndexedSegment:
     people: int
     footage_seconds: float
     elapsed_s: float
+    index_off: bool = False  # the camera's indexing is off: detected for monitoring only, nothing written
 
 
 def _batches(frames: Iterable[TimedFrame], size: int) -> Iterator[list[TimedFrame]]:
@@ -72,6 +75,19 @@ class SegmentIndexer:
         """Index a segment's bytes (or a file), sampled at :attr:`sample_fps`."""
         frames = iter_frames(data, camera_id=camera_id, start_ms=segment_start_ms, sample_fps=self.sample_fps)
         return self.index_frames(camera_id, segment_start_ms, frames, on_frames=on_frames)
+
+    def detect_only(self, camera_id: str, segment_start_ms: int, data: bytes | str,
+                    on_frames: FramesListener) -> IndexedSegment:
+        """Detect people for ``on_frames`` only: no embedding, colours, tracks or thumbnails (indexing off)."""
+        started, frames = time.perf_counter(), 0
+        sampled = iter_frames(data, camera_id=camera_id, start_ms=segment_start_ms, sample_fps=self.sample_fps)
+        for batch in _batches(sampled, self._detect_batch):
+            found = self.detector.detect([f.image for f in batch])
+            on_frames([(f.time_ms, f.image, d) for f, d in zip(batch, found, strict=True)])
+            frames += len(batch)
+        return IndexedSegment(camera_id=camera_id, segment_start_ms=segment_start_ms, records=[], thumbnails={},
+                              frames=frames, people=0, footage_seconds=0.0,
+                              elapsed_s=round(time.perf_counter() - started, 3), index_off=True)
 
     def index_frames(self, camera_id: str, segment_start_ms: int, sampled: Iterable[TimedFrame], *,
                      on_frames: FramesListener | None = None) -> IndexedSegment:
@@ -139,13 +155,23 @@ class SegmentIndexer:
 class SegmentIndexing:
     """Index one stored segment: its records and thumbnails into the index store (footage bucket)."""
 
-    def __init__(self, footage: ObjectStore, index: IndexStore, indexer: SegmentIndexer) -> None:
+    def __init__(self, footage: ObjectStore, index: IndexStore, indexer: SegmentIndexer,
+                 switches: IndexSwitches | None = None) -> None:
         self._footage = footage
         self._index = index
         self.indexer = indexer
+        self._switches = switches
 
     def run(self, camera_id: str, segment_start_ms: int, key: str, *, segment_end_ms: int | None = None,
             on_frames: FramesListener | None = None) -> IndexedSegment:
+        if self._switches is not None and self._switches.is_off(camera_id):
+            logger.info("segment not indexed: the camera's indexing is off",
+                        extra={"camera_id": camera_id, "segment_start_ms": segment_start_ms})
+            if on_frames is None:
+                return IndexedSegment(camera_id=camera_id, segment_start_ms=segment_start_ms, records=[],
+                                      thumbnails={}, frames=0, people=0, footage_seconds=0.0, elapsed_s=0.0,
+                                      index_off=True)
+            return self.indexer.detect_only(camera_id, segment_start_ms, self._footage.get(key), on_frames)
         indexed = self.indexer.index(camera_id, segment_start_ms, self._footage.get(key), on_frames=on_frames)
         for thumb_key, jpeg in indexed.thumbnails.items():
             self._footage.put(thumb_key, jpeg, content_type="image/jpeg")
@@ -157,3 +183,8 @@ class SegmentIndexing:
                                               "tracks": len(indexed.records), "frames": indexed.frames,
                                               "elapsed_s": indexed.elapsed_s})
         return indexed
+
+    def replace_hour(self, camera_id: str, hour_ms: int) -> int:
+        """Make the camera-hour's file of its parts alone (a re-index: an earlier compaction is replaced, not
+        merged); -1 when no part is there (nothing indexed: the earlier file, if any, stays)."""
+        return self._index.compact(self.indexer.tag, camera_id, hour_ms, dim=self.indexer.embedder.dim, parts_only=True)

@@ -1,16 +1,25 @@
 """Index partitions in object storage: one part per indexed segment, compacted to one file per camera-hour.
 
 Reading a cone lists each camera-hour prefix once and fetches its files in parallel (object storage is
-latency-bound; the files are small).
+latency-bound; the files are small). The ranking columns of the files read are kept decoded in the process for
+a few minutes (bounded by bytes): a warm container answering searches of the same area and day — an operator
+widening a window, several searches for one missing person — reads and decodes each file once. A file rewritten
+since (a late segment compacted in) is seen after at most ``cache_ttl_s``; a re-index writes other keys.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TypeVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from chalicelib.errors import ObjectMissing
 from chalicelib.ports import ObjectStore
@@ -41,10 +50,54 @@ class CameraPartitions:
         return frozenset(s for p in self.partitions for s in p.segments)
 
 
+class _Decoded:
+    """Partitions decoded by this process (ranking columns only), least recently used first out."""
+
+    def __init__(self, max_bytes: int, ttl_s: float, clock: Callable[[], float]) -> None:
+        self._max_bytes, self._ttl_s, self._clock = max_bytes, ttl_s, clock
+        self._entries: OrderedDict[tuple[str, tuple[str, ...]], tuple[float, int, Partition]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, columns: tuple[str, ...]) -> Partition | None:
+        with self._lock:
+            entry = self._entries.get((key, columns))
+            if entry is None:
+                return None
+            if entry[0] < self._clock():
+                self._drop((key, columns))
+                return None
+            self._entries.move_to_end((key, columns))
+            return entry[2]
+
+    def put(self, key: str, columns: tuple[str, ...], partition: Partition) -> None:
+        size = int(partition.table.nbytes)
+        if size > self._max_bytes:
+            return
+        with self._lock:
+            self._drop((key, columns))
+            self._entries[(key, columns)] = (self._clock() + self._ttl_s, size, partition)
+            self._bytes += size
+            while self._bytes > self._max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            for entry in [e for e in self._entries if e[0] == key]:
+                self._drop(entry)
+
+    def _drop(self, entry: tuple[str, tuple[str, ...]]) -> None:
+        found = self._entries.pop(entry, None)
+        if found is not None:
+            self._bytes -= found[1]
+
+
 class IndexStore:
-    def __init__(self, store: ObjectStore, *, readers: int = 32) -> None:
+    def __init__(self, store: ObjectStore, *, readers: int = 32, cache_bytes: int = 512 << 20,
+                 cache_ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._readers = readers
+        self._decoded = _Decoded(cache_bytes, cache_ttl_s, clock)
 
     def write_segment(self, tag: ModelTag, camera_id: str, segment_start_ms: int, records: Sequence[TrackRecord],
                       *, dim: int) -> str:
@@ -53,19 +106,20 @@ class IndexStore:
                         content_type=PARQUET)
         return key
 
-    def compact(self, tag: ModelTag, camera_id: str, hour_ms: int, *, dim: int) -> int:
-        """Merge the camera-hour's parts (and an earlier compaction) into ``hour.parquet``; the parts are
-        deleted after it is written, so a reader in between sees records twice at worst, never none.
-        Returns the number of records."""
+    def compact(self, tag: ModelTag, camera_id: str, hour_ms: int, *, dim: int, parts_only: bool = False) -> int:
+        """Merge the camera-hour's parts (and an earlier compaction, unless ``parts_only``) into ``hour.parquet``;
+        the parts are deleted after it is written, so a reader in between sees records twice at worst, never
+        none. Returns the number of records."""
         keys = sorted(self._store.keys(hour_prefix(tag, camera_id, hour_ms)))
         parts = [k for k in keys if k.rsplit("/", 1)[-1].startswith("part-")]
         if not parts:
             return -1
-        records, segments = merge([decode(self._store.get(k)) for k in keys])
+        records, segments = merge([decode(self._store.get(k)) for k in (parts if parts_only else keys)])
         records.sort(key=lambda r: (r.start_ms, r.track_id))
         self._store.put(compacted_key(tag, camera_id, hour_ms),
                         encode(records, tag=tag, camera_id=camera_id, dim=dim, segments=sorted(segments)),
                         content_type=PARQUET)
+        self._decoded.forget(compacted_key(tag, camera_id, hour_ms))
         for key in parts:
             self._store.delete(key)
         return len(records)
@@ -85,7 +139,10 @@ class IndexStore:
 
         def load(ck: tuple[str, str]) -> tuple[str, T | None]:
             partition = self._load(ck[1], columns)
-            return ck[0], None if partition is None else visit(ck[0], partition)
+            try:
+                return ck[0], None if partition is None else visit(ck[0], partition)
+            except ObjectMissing:  # its other columns were wanted, and it was compacted away since
+                return ck[0], None
 
         with ThreadPoolExecutor(max_workers=self._readers) as pool:
             listed = list(pool.map(lambda cp: (cp[0], sorted(self._store.keys(cp[1]))), prefixes))
@@ -97,15 +154,18 @@ class IndexStore:
                 found[camera_id].append(result)
         return found
 
-    def load_many(self, keys: Iterable[str]) -> dict[str, Partition]:
-        """Whole partition files by key (read in parallel); a key compacted away since is left out."""
-        wanted = list(dict.fromkeys(keys))
-        with ThreadPoolExecutor(max_workers=self._readers) as pool:
-            loaded = list(pool.map(lambda k: self._load(k, None), wanted))
-        return {k: p for k, p in zip(wanted, loaded, strict=True) if p is not None}
-
     def _load(self, key: str, columns: Sequence[str] | None) -> Partition | None:
+        wanted = tuple(columns) if columns else None
+        if wanted is not None and (cached := self._decoded.get(key, wanted)) is not None:
+            return cached
         try:
-            return replace(decode(self._store.get(key), columns), key=key)
+            partition = replace(decode(self._store.get(key), columns), key=key)
         except ObjectMissing:  # compacted away since the listing (its records are in hour.parquet from then on)
             return None
+        if wanted is not None:  # kept without the file's bytes: its other columns are read again if wanted
+            self._decoded.put(key, wanted, replace(partition, source=lambda: self.reopen(key)))
+        return partition
+
+    def reopen(self, key: str) -> pq.ParquetFile:
+        """A partition file, to read its other columns (``ObjectMissing`` if compacted away since)."""
+        return pq.ParquetFile(pa.BufferReader(self._store.get(key)))
