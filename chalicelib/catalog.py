@@ -188,6 +188,8 @@ _SECRETS: dict[str, str] = {
                     "(a re-sent instance answers its study); the UIDs themselves are never stored.",
     "center-webhook-key": "Derives each health center's webhook signing secret (HMAC of center and key version); "
                           "no center secret is stored. Rotating it changes every center's secret.",
+    "agency-webhook-key": "Derives each agency's dispatch webhook signing secret (HMAC of target and key version); "
+                          "no agency secret is stored. Rotating it changes every agency's secret.",
 }
 _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),

@@ -51,6 +51,7 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     # the other queues and topics, and it backs off on its own queue.
     "agency_dispatch": FunctionProfile(
         reserved_concurrency=10, image=False, layers=("common",), signing_key=True,  # signed evidence links
+        secrets=("agency-webhook-key",),  # derives each agency's signing secret
         tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"}, buckets={"media": "read"},
         publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
     ),

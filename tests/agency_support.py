@@ -66,7 +66,8 @@ class Receiver:
         return 200
 
 
-def start_receiver(secret: str, host: str = "127.0.0.1") -> Receiver:
+def start_receiver(secret: str = "", host: str = "127.0.0.1") -> Receiver:
+    """A running receiver; set ``secret`` to what registering its webhook answered."""
     receiver = Receiver(secret=secret)
 
     class Handler(BaseHTTPRequestHandler):

@@ -28,15 +28,26 @@ class DeliveryStatus(StrEnum):
 
 
 class AgencyEndpoint(Message):
-    """One agency's webhook (set with the admin CLI); the secret signs every delivery (HMAC-SHA256)."""
+    """One agency's webhook (set with the admin CLI). Its signing secret is derived from the platform's agency
+    webhook key and ``key_version``, never stored (``services.dispatch.secrets``)."""
 
     target: AgencyTarget
     url: str = Field(pattern=r"^https?://", max_length=2048)
-    secret: str = Field(min_length=32, max_length=128, description="Shared HMAC key, shown once when set.")
+    key_version: int = Field(ge=1, description="Version of the derived signing secret; rotating bumps it.")
     principal_id: str = Field(description="The agency principal allowed to acknowledge this target's dispatches.")
     locale: Locale = LOCALE_FIELD
     cidr: str | None = Field(None, description="The agency's range that evidence links are bound to (from its "
                              "principal); no evidence links without one.")
+
+
+class AgencySecretIssued(Message):
+    """What registering or rotating an agency's webhook answers, once: the secret is not kept anywhere."""
+
+    target: AgencyTarget
+    url: str
+    key_version: int
+    secret: str = Field(description="HMAC-SHA256 signing secret (hex); shown this once.")
+    signature: str = Field(description="How to verify a delivery.")
 
 
 class DispatchRecord(Message):

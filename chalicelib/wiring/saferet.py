@@ -10,6 +10,7 @@ from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.ports import SmsSender
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.dispatch.evidence import EvidenceLinks
+from chalicelib.services.dispatch.secrets import AgencyKeys
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.saferet.alerts import AlertService
@@ -20,6 +21,7 @@ from chalicelib.services.saferet.sos import SosService
 from chalicelib.services.saferet.trips import DetectionRules, TripService
 from chalicelib.wiring.cameras import build_camera_registry
 
+AGENCY_WEBHOOK_KEY = "agency-webhook-key"
 SOS_PER_MINUTE = 10
 """SOS reports one device may make per minute (a retry with the same Idempotency-Key is free)."""
 
@@ -45,7 +47,8 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
     webhook = HttpWebhookClient(allow_private=settings.webhook_private_targets)
     agencies = DispatchService(table, resources.queue("agency-dispatch"), webhook, alerts,
-                               ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence)
+                               ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence,
+                               keys=AgencyKeys(lambda: resources.secret(AGENCY_WEBHOOK_KEY)))
     trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
                      dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),

@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from secrets import token_hex
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,7 @@ from agency_support import Receiver, start_receiver
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
-from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import build_safe_return
@@ -68,9 +67,9 @@ def app_device(api: str, resources: Resources, pid: str) -> tuple[requests.Sessi
 
 def police_webhook(resources: Resources) -> Receiver:
     """Police 112's receiving system on loopback, registered as the 112 webhook."""
-    receiver = start_receiver(token_hex(32))
-    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
-        target=AgencyTarget.POLICE, url=receiver.url, secret=receiver.secret, principal_id="bench-police-112"))
+    receiver = start_receiver()
+    receiver.secret = build_safe_return(resources).agencies.register(
+        AgencyTarget.POLICE, receiver.url, principal_id="bench-police-112").secret
     return receiver
 
 

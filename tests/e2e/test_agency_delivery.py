@@ -4,7 +4,6 @@ the event pump (signed), and the agency acknowledges it over HTTP from its regis
 from __future__ import annotations
 
 import io
-import secrets
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from PIL import Image
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
-from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
 from chalicelib.settings import get_settings
@@ -34,10 +33,9 @@ def world(local_platform):
                                cidrs=("127.0.0.2/32",), attributes={"agency_kind": "fire"}, resources=resources)
     _, operator = create_principal(PrincipalKind.OPERATOR, "Songpa operator", principal_id="ad-operator",
                                    attributes={"district": "SP"}, resources=resources)
-    receiver = start_receiver(secrets.token_hex(32))
-    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
-        target=AgencyTarget.FIRE, url=receiver.url, secret=receiver.secret, principal_id="ad-fire-119",
-        cidr="127.0.0.2/32"))
+    receiver = start_receiver()
+    receiver.secret = build_safe_return(resources).agencies.register(
+        AgencyTarget.FIRE, receiver.url, principal_id="ad-fire-119", cidr="127.0.0.2/32").secret
     yield {"api": local_platform.api_url, "phone": phone, "fire": fire, "operator": operator, "receiver": receiver}
     assert receiver.server is not None
     receiver.server.shutdown()
