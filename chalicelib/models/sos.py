@@ -122,6 +122,9 @@ class HandoverRequest(Message):
     """Body of POST /v1/incidents/{id}/handover: another district's control center takes the incident."""
 
     district: str = Field(pattern=r"^[A-Z]{2}$", description="Code of the receiving district (e.g. GN).")
+    reason: str = Field(min_length=1, max_length=200, description="Why it is handed over (audited).")
+    from_district: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="The control center the operator "
+                                      "saw it with: 409 when it has moved since (two hand-overs never both win).")
 
 
 class EscalationRequest(Message):

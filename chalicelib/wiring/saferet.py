@@ -8,6 +8,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sms import EndUserMessagingSms, TableSmsOutbox
 from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.ports import SmsSender
+from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.dispatch.evidence import EvidenceLinks
 from chalicelib.services.dispatch.secrets import AgencyKeys
@@ -53,7 +54,7 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
                      dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
                      cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"),
-                     agencies=agencies)
+                     agencies=agencies, audit=AuditLog(resources.table("audit")))
     return SafeReturn(trips=trips, sos=sos, alerts=alerts, keys=IdempotencyKeys(table),
                       api_limit=RateLimiter(table, limit=settings.device_requests_per_minute),
                       sos_limit=RateLimiter(table, limit=SOS_PER_MINUTE),
