@@ -27,7 +27,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "report_sos": {"lat": 37.5663, "lon": 126.9779, "accuracy_m": 15.0, "kind": "crime", "trigger": "button",
                    "device_id": "dev-3f9a1c2b"},
     "sos_evidence": {"content_type": "image/jpeg"},
-    "hand_over_incident": {"district": "GN"},
+    "hand_over_incident": {"district": "GN", "from_district": "JG", "reason": "caller moved into Gangnam"},
     "start_trip": {"device_id": "dev-3f9a1c2b", "origin": {"lat": 37.5663, "lon": 126.9779},
                    "destination": {"lat": 37.5759, "lon": 126.9768}},
     "add_positions": {"positions": [{"t_ms": 1795500000000, "lat": 37.5668, "lon": 126.9778, "accuracy_m": 10.0},
