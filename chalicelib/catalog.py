@@ -140,6 +140,9 @@ _QUEUES: dict[str, dict[str, object]] = {
                      "consumer": "functions.guardian_sms.handler.lambda_handler"},
     "sos-escalation": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
                        "consumer": "functions.sos_escalation.handler.lambda_handler"},
+    # S3 notifications of SOS evidence the phone uploads: each becomes a follow-up dispatch to the agency.
+    "sos-evidence": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
+                     "consumer": "functions.sos_evidence.handler.lambda_handler"},
     "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                        "consumer": "functions.selective_monitor.handler.lambda_handler"},
     # Recorded exports to copy under legal hold (message: the request id); the retention job is the backstop.
@@ -194,6 +197,7 @@ _SECRETS: dict[str, str] = {
 _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),
     NotificationRule(bucket="media", queue="monitor-frames", prefix="monitor/"),
+    NotificationRule(bucket="media", queue="sos-evidence", prefix="sos/"),
     NotificationRule(bucket="media", queue="search-shards-done", prefix="searches/", suffix="/done.json"),
     NotificationRule(bucket="edge-logs", queue="edge-logs", prefix="cloudfront/", suffix=".gz"),
     NotificationRule(bucket="footage", queue="search-index", prefix="footage/", suffix=".ts"),

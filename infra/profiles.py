@@ -60,6 +60,12 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
         tables={"records": "read_write", "cameras": "read"}, buckets={"media": "read"},
         publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
     ),
+    # Turns each SOS evidence upload into a follow-up dispatch on the agency-dispatch queue.
+    "sos_evidence": FunctionProfile(
+        reserved_concurrency=5, image=False, layers=("common",),
+        tables={"records": "read_write", "audit": "read_write", "cameras": "read"}, buckets={"media": "read"},
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
+    ),
     # Sends guardian texts (End User Messaging SMS; the outbox table where the stage has no origination identity).
     "guardian_sms": FunctionProfile(
         reserved_concurrency=5, image=False, layers=("common",),

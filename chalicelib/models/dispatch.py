@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from chalicelib.models.common import EpochMs, Message
 from chalicelib.models.video_link import LinkMode, TimeWindow
@@ -93,3 +94,17 @@ class LinkBundleRequest(Message):
     window: TimeWindow | None = Field(None, description="Recorded only, as in POST /v1/video-links.")
     purpose: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{1,31}$", description="Purpose / legal-basis code (required).")
     camera_count: int = Field(5, ge=1, le=10)
+
+
+class EvidenceFollowUp(Message):
+    """A follow-up dispatch: evidence the phone uploaded after the first dispatch, to the same agency (signed,
+    IP-bound, expiring links are added at delivery, as in the first dispatch)."""
+
+    type: Literal["evidence-follow-up"] = "evidence-follow-up"
+    incident_id: str = Field(description="The incident (and first dispatch) this follows.")
+    agency: AgencyTarget
+    district: str | None = Field(None, description="Code of the district the incident happened in.")
+    evidence_keys: list[str] = Field(min_length=1, description="The new objects; one link each.")
+    content_type: str = Field(description="photo, audio or video, as the phone uploaded it.")
+    uploaded_at: AwareDatetime
+    summary: str = Field(description="One line in the agency's language, KST.")

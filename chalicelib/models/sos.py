@@ -161,9 +161,9 @@ class Dispatch112(Message):
 
 
 class EvidenceRequest(Message):
-    """Body of POST /v1/sos/{id}/evidence: a photo or video from the phone (CCTV blind spots)."""
+    """Body of POST /v1/sos/{id}/evidence: a photo, audio or video from the phone (CCTV blind spots)."""
 
-    content_type: str = Field(pattern=r"^(image/jpeg|image/png|video/mp4)$")
+    content_type: str = Field(pattern=r"^(image/jpeg|image/png|video/mp4|audio/mp4|audio/mpeg)$")
 
 
 class EvidenceUpload(Message):

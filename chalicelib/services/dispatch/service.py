@@ -104,6 +104,13 @@ class DispatchService:
             record = self.get(dispatch_id)
         return self._enqueue(record, payload)
 
+    def submit_follow_up(self, dispatch_id: str, parent_id: str, payload: str, *, now_ms: int) -> str:
+        """A dispatch that follows ``parent_id``: the same agency, district and subject, its own receipt."""
+        parent = self._item(parent_id)
+        record = _record(parent)
+        return self.submit(dispatch_id, record.target, payload, subject_owner_id=str(parent.get("subject_owner_id", "")),
+                           district=record.district, now_ms=now_ms)
+
     def deliver(self, envelope: DispatchEnvelope, now_ms: int) -> DispatchRecord:
         """POST the payload to the agency's webhook, signed; ``TransientError`` (retry with backoff) when
         the agency has no webhook yet, cannot be reached or does not answer 2xx."""
@@ -200,14 +207,20 @@ class DispatchService:
 
     # -- internals
     def _with_evidence(self, envelope: DispatchEnvelope, endpoint: AgencyEndpoint, now_ms: int) -> str:
-        """The payload, plus signed links to the evidence uploaded so far when it names an evidence prefix."""
+        """The payload, plus signed links to the evidence it names (a follow-up's keys) or, for a first dispatch,
+        everything uploaded so far under its evidence prefix."""
         if self._evidence is None or endpoint.cidr is None:
             return envelope.payload
         document = json.loads(envelope.payload)
-        prefix = document.get("evidence_prefix") if isinstance(document, dict) else None
-        if not isinstance(prefix, str):
+        if not isinstance(document, dict):
             return envelope.payload
-        links = self._evidence.for_agency(envelope.dispatch_id, prefix, endpoint.cidr, now_ms)
+        keys, prefix = document.get("evidence_keys"), document.get("evidence_prefix")
+        if isinstance(keys, list):  # a follow-up: exactly the objects it names
+            links = self._evidence.for_keys(envelope.dispatch_id, [str(k) for k in keys], endpoint.cidr, now_ms)
+        elif isinstance(prefix, str):
+            links = self._evidence.for_agency(envelope.dispatch_id, prefix, endpoint.cidr, now_ms)
+        else:
+            return envelope.payload
         return json.dumps({**document, "evidence": [link.model_dump(mode="json") for link in links]},
                           ensure_ascii=False)
 

@@ -206,10 +206,11 @@ class SosService:
         self.get(incident_id, owner_id)  # 404 for another owner's incident
         if self._evidence is None:
             raise Conflict("evidence uploads are not configured")
-        video = request.content_type.startswith("video/")
-        extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}[request.content_type]
+        large = request.content_type.startswith(("video/", "audio/"))
+        extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4", "audio/mp4": "m4a",
+                     "audio/mpeg": "mp3"}[request.content_type]
         key = f"{evidence_prefix(incident_id)}{now_ms}-{secrets.token_hex(4)}.{extension}"
-        max_bytes = EVIDENCE_VIDEO_BYTES if video else EVIDENCE_PHOTO_BYTES
+        max_bytes = EVIDENCE_VIDEO_BYTES if large else EVIDENCE_PHOTO_BYTES
         post = self._evidence.presigned_post(key, max_bytes=max_bytes, expires_s=EVIDENCE_UPLOAD_S,
                                              content_type=request.content_type)
         return EvidenceUpload(url=post.url, fields=post.fields, key=key, max_bytes=max_bytes,
