@@ -12,6 +12,7 @@ from chalicelib.api.cameras import cameras
 from chalicelib.api.console import console
 from chalicelib.api.devices import devices
 from chalicelib.api.dispatches import dispatches
+from chalicelib.api.follow import follow
 from chalicelib.api.http import error_boundary
 from chalicelib.api.link_bundles import link_bundles
 from chalicelib.api.openapi import docs
@@ -41,6 +42,7 @@ app.register_blueprint(monitor)
 app.register_blueprint(searches)
 app.register_blueprint(dispatches)
 app.register_blueprint(link_bundles)
+app.register_blueprint(follow)
 app.register_blueprint(console)
 
 

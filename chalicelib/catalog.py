@@ -193,6 +193,7 @@ _SECRETS: dict[str, str] = {
                           "no center secret is stored. Rotating it changes every center's secret.",
     "agency-webhook-key": "Derives each agency's dispatch webhook signing secret (HMAC of target and key version); "
                           "no agency secret is stored. Rotating it changes every agency's secret.",
+    "follow-link-key": "Signs guardians' live-follow links (HMAC of trip and expiry); rotating it ends every link.",
 }
 _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),

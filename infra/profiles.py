@@ -155,7 +155,8 @@ API_PROFILE = FunctionProfile(
     sends=("dispatch-112", "sos-escalation", "evidence", "agency-dispatch"),
     signing_key=True, batch_submit=True, revocation_kvs=True,
     # STOW-RS keys the hashes of received UIDs; a webhook subscription shows the center its derived secret
-    secrets=("stow-uid-key", "center-webhook-key"),
+    # and a trip start signs the guardians' live-follow link (which the API also opens)
+    secrets=("stow-uid-key", "center-webhook-key", "follow-link-key"),
 )
 
 # The live-playlist origin behind CloudFront (functions/live_playlist): reads gateways' playlists, signs segments.

@@ -58,9 +58,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ko": "추가 증거({what}) {time} 수신: 출동요청 {incident_id}의 후속 자료입니다. 링크는 {expires}까지 유효합니다.",
         "en": "More evidence ({what}) received at {time} for dispatch {incident_id}. Links valid until {expires}.",
     },
-    "guardian-follow": {
-        "ko": "[골든타임] {name}님이 {time}에 귀갓길 안심 모니터링을 시작했습니다. 도착까지 실시간 위치 보기: {url}",
-        "en": "[Golden Time] {name} started a monitored walk home at {time}. Follow live until arrival: {url}",
+    "follow-link": {
+        "ko": "도착 전까지 실시간 위치 보기({expires}까지): {url}",
+        "en": "Follow live until arrival (until {expires}): {url}",
     },
     "disaster-summary": {
         "ko": "재난 상황({kind}) {time} 보고, {place}. 관할 관제센터: {district}. 주변 CCTV {cameras}대. {note}",

@@ -15,6 +15,7 @@ from chalicelib.services.dispatch.secrets import AgencyKeys
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.saferet.alerts import AlertService
+from chalicelib.services.saferet.follow import FollowLinks
 from chalicelib.services.saferet.guardians import GuardianSms
 from chalicelib.services.saferet.protected import ProtectedPersons
 from chalicelib.services.saferet.request_guard import IdempotencyKeys, RateLimiter
@@ -23,6 +24,7 @@ from chalicelib.services.saferet.trips import DetectionRules, TripService
 from chalicelib.wiring.cameras import build_camera_registry
 
 AGENCY_WEBHOOK_KEY = "agency-webhook-key"
+FOLLOW_LINK_KEY = "follow-link-key"
 SOS_PER_MINUTE = 10
 """SOS reports one device may make per minute (a retry with the same Idempotency-Key is free)."""
 
@@ -37,6 +39,7 @@ class SafeReturn:
     sos_limit: RateLimiter
     protected: ProtectedPersons
     agencies: DispatchService
+    follow: FollowLinks | None = None
 
 
 def build_safe_return(resources: Resources, cameras: CameraRegistry | None = None,
@@ -50,7 +53,8 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     agencies = DispatchService(table, resources.queue("agency-dispatch"), webhook, alerts,
                                ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence,
                                keys=AgencyKeys(lambda: resources.secret(AGENCY_WEBHOOK_KEY)))
-    trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
+    follow = FollowLinks(lambda: resources.secret(FOLLOW_LINK_KEY), settings.public_api_url)
+    trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules, follow=follow)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
                      dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
                      cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"),
@@ -59,7 +63,7 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
                       api_limit=RateLimiter(table, limit=settings.device_requests_per_minute),
                       sos_limit=RateLimiter(table, limit=SOS_PER_MINUTE),
                       protected=ProtectedPersons(table, resources.store("media"), alerts=alerts, cameras=registry),
-                      agencies=agencies)
+                      agencies=agencies, follow=follow)
 
 
 def build_sms_sender(resources: Resources) -> SmsSender:
