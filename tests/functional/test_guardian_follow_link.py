@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -27,7 +28,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def follow(token: str) -> tuple[int, dict]:
+def follow(token: str) -> tuple[int, Any]:
     status, _, body = call("GET", f"/v1/follow/{token}", "", resource="/v1/follow/{token}",
                            path_parameters={"token": token})
     return status, body
