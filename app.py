@@ -11,6 +11,7 @@ from chalicelib.api.alerts import alerts
 from chalicelib.api.cameras import cameras
 from chalicelib.api.console import console
 from chalicelib.api.devices import devices
+from chalicelib.api.disasters import disasters
 from chalicelib.api.dispatches import dispatches
 from chalicelib.api.follow import follow
 from chalicelib.api.http import error_boundary
@@ -43,6 +44,7 @@ app.register_blueprint(searches)
 app.register_blueprint(dispatches)
 app.register_blueprint(link_bundles)
 app.register_blueprint(follow)
+app.register_blueprint(disasters)
 app.register_blueprint(console)
 
 

@@ -27,6 +27,8 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "report_sos": {"lat": 37.5663, "lon": 126.9779, "accuracy_m": 15.0, "kind": "crime", "trigger": "button",
                    "device_id": "dev-3f9a1c2b"},
     "sos_evidence": {"content_type": "image/jpeg"},
+    "report_disaster": {"event_type": "flood", "location": {"lat": 37.5133, "lon": 127.1001, "accuracy_m": 30.0},
+                        "note": "Jamsil underpass flooded, two cars stranded", "occurred_at": "2026-11-30T21:40:00+09:00"},
     "hand_over_incident": {"district": "GN", "from_district": "JG", "reason": "caller moved into Gangnam"},
     "start_trip": {"device_id": "dev-3f9a1c2b", "origin": {"lat": 37.5663, "lon": 126.9779},
                    "destination": {"lat": 37.5759, "lon": 126.9768}},

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.camera import NearbyCamera
+from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
 from chalicelib.models.video_link import LinkMode, TimeWindow
 
 Locale = str  # "ko" (default) or "en"
@@ -107,4 +108,40 @@ class EvidenceFollowUp(Message):
     evidence_keys: list[str] = Field(min_length=1, description="The new objects; one link each.")
     content_type: str = Field(description="photo, audio or video, as the phone uploaded it.")
     uploaded_at: AwareDatetime
+    summary: str = Field(description="One line in the agency's language, KST.")
+
+
+DisasterType = Literal["flood", "landslide", "earthquake", "collapse", "crowd-crush", "heavy-snow"]
+
+
+class DisasterLocation(Message):
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: float = Field(50.0, gt=0, le=50_000)
+
+
+class DisasterReport(Message):
+    """Body of POST /v1/disaster-events: an operator reports a disaster-type event (from the disaster room's
+    feed, a camera, a call) and it goes to the disaster situation room through the dispatch path."""
+
+    event_type: DisasterType
+    location: DisasterLocation
+    note: str = Field("", max_length=500, description="What the operator sees (goes to the disaster room).")
+    occurred_at: AwareDatetime | None = Field(None, description="When it happened (RFC 3339); default: now.")
+
+
+class DisasterDispatch(Message):
+    """What the disaster room's webhook receives (and the answer to the report)."""
+
+    type: Literal["disaster"] = "disaster"
+    event_id: str = Field(description="dis-<16 hex>; also the dispatch id (receipt, de-duplication).")
+    event_type: DisasterType
+    agency: AgencyTarget
+    district: str | None = Field(None, description="Code of the district (gu) it is in; None outside Seoul.")
+    location: DisasterLocation
+    cameras: list[NearbyCamera]
+    occurred_at: AwareDatetime
+    reported_at: AwareDatetime
+    reported_by: str
+    note: str
     summary: str = Field(description="One line in the agency's language, KST.")
