@@ -53,12 +53,12 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
         reserved_concurrency=10, image=False, layers=("common",), signing_key=True,  # signed evidence links
         secrets=("agency-webhook-key",),  # derives each agency's signing secret
         tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"}, buckets={"media": "read"},
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     "dispatch_receipts": FunctionProfile(
         timeout_s=60, reserved_concurrency=1, image=False, layers=("common",),
         tables={"records": "read_write", "cameras": "read"}, buckets={"media": "read"},
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     # Turns each SOS evidence upload into a follow-up dispatch on the agency-dispatch queue.
     "sos_evidence": FunctionProfile(
@@ -92,13 +92,13 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     "sos_escalation": FunctionProfile(
         reserved_concurrency=10, tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
         buckets={"media": "read"},  # the camera index snapshot
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     "trip_watchdog": FunctionProfile(
         timeout_s=120, reserved_concurrency=1, tables={"records": "read_write", "cameras": "read",
                                                        "idempotency": "read_write"},
         buckets={"media": "read"},  # the camera index snapshot
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     "search_reducer": FunctionProfile(
         memory_mb=1024, reserved_concurrency=5, buckets={"media": "read_write"},

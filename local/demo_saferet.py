@@ -3,6 +3,7 @@ an alert, then an SOS nobody cancels that escalates to 112 by itself (through th
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -28,12 +29,14 @@ def _cameras(cameras: list[dict[str, Any]]) -> str:
 
 
 def _wait_for_dispatch(resources: Resources, incident_id: str, timeout_s: float = 15.0) -> dict[str, Any] | None:
-    queue = resources.queue("dispatch-112").url
+    """The dispatch recorded for the incident (what its agency's webhook is sent)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for message in drain(resources, queue, wait_s=1):
-            if message.get("incident_id") == incident_id:
-                return message
+        item = resources.table("records").get({"pk": f"DISPATCH#{incident_id}", "sk": "record"})
+        if item is not None:
+            payload: dict[str, Any] = json.loads(item["payload"])
+            return payload
+        time.sleep(0.1)
     return None
 
 

@@ -98,7 +98,7 @@ class Incident(Message):
     cancel_deadline_ms: EpochMs
     cancelled_ms: EpochMs | None = None
     escalated_ms: EpochMs | None = None
-    dispatched_ms: EpochMs | None = Field(None, description="When the 112 message was enqueued.")
+    dispatched_ms: EpochMs | None = Field(None, description="When the dispatch was queued for the agency.")
     dispatch_message_id: str | None = None
 
     @model_validator(mode="before")
@@ -135,8 +135,8 @@ class EscalationRequest(Message):
 
 
 class Dispatch112(Message):
-    """Body of a message on the dispatch queue (named dispatch-112 for history): everything the receiving
-    situation room (police 112, fire 119, disaster room) needs."""
+    """The payload of an SOS dispatch (on the agency-dispatch queue, POSTed to the agency's webhook): everything
+    the receiving situation room (police 112, fire 119, disaster room) needs."""
 
     incident_id: str = Field(description="Also the receivers' de-duplication key.")
     kind: EmergencyKind

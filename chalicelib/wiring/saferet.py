@@ -56,7 +56,7 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     follow = FollowLinks(lambda: resources.secret(FOLLOW_LINK_KEY), settings.public_api_url)
     trips = TripService(table, alerts=alerts, guardians=guardians, cameras=registry, rules=rules, follow=follow)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
-                     dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
+                     escalation=resources.queue("sos-escalation"),
                      cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"),
                      agencies=agencies, audit=AuditLog(resources.table("audit")))
     return SafeReturn(trips=trips, sos=sos, alerts=alerts, keys=IdempotencyKeys(table),

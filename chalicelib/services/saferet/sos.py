@@ -59,9 +59,9 @@ _SK = "record"
 
 class SosService:
     def __init__(self, table: Table, *, cameras: NearestCameras, alerts: AlertService, guardians: GuardianSms,
-                 trips: TripService, dispatch: MessageQueue, escalation: MessageQueue, cancel_window_s: int,
+                 trips: TripService, escalation: MessageQueue, cancel_window_s: int,
                  evidence: ObjectStore | None = None, claim_lease_s: int = 30,
-                 camera_radius_m: float = 3000.0, agencies: DispatchService | None = None,
+                 camera_radius_m: float = 3000.0, agencies: DispatchService,
                  audit: AuditLog | None = None) -> None:
         self._table = table
         self._records = OwnedRecords(table, "INCIDENT")
@@ -69,7 +69,6 @@ class SosService:
         self._alerts = alerts
         self._guardians = guardians
         self._trips = trips
-        self._dispatch = dispatch
         self._escalation = escalation
         self.cancel_window_s = cancel_window_s
         self._lease_ms = claim_lease_s * 1000
@@ -274,10 +273,10 @@ class SosService:
                                escalated_ms=incident.escalated_ms, caller_principal=incident.owner_id,
                                evidence_prefix=evidence_prefix(incident.incident_id),
                                summary=self._summary(incident))
-        if self._agencies is not None:  # the agency's webhook first: it is what sends help
-            self._agencies.submit(incident.incident_id, AgencyTarget(incident.agency), dispatch.model_dump_json(),
-                                  subject_owner_id=incident.owner_id, district=_district_code(incident), now_ms=now_ms)
-        message_id = self._dispatch.send(dispatch.model_dump_json(), attributes={"incident_id": incident.incident_id})
+        # the agency's webhook (through the agency-dispatch queue) is what sends help: the one dispatch path
+        message_id = self._agencies.submit(incident.incident_id, AgencyTarget(incident.agency),
+                                           dispatch.model_dump_json(), subject_owner_id=incident.owner_id,
+                                           district=_district_code(incident), now_ms=now_ms)
         done, rev = incident.model_copy(update={"dispatched_ms": now_ms, "dispatch_message_id": message_id}), 0
         try:
             done, rev = self._put(done, expect={"status": IncidentStatus.ESCALATED.value, "claim_ms": now_ms},
@@ -304,7 +303,7 @@ class SosService:
 
     def _summary(self, incident: Incident) -> str:
         """The dispatcher's one line, in the receiving agency's language."""
-        endpoint = None if self._agencies is None else self._agencies.endpoint(AgencyTarget(incident.agency))
+        endpoint = self._agencies.endpoint(AgencyTarget(incident.agency))
         lang = endpoint.locale if endpoint is not None else "ko"
         district = incident.district
         return render("dispatch-summary", lang, kind=kind_text(incident.kind.value, lang),
