@@ -11,7 +11,9 @@ from chalicelib.api.alerts import alerts
 from chalicelib.api.cameras import cameras
 from chalicelib.api.console import console
 from chalicelib.api.devices import devices
+from chalicelib.api.disasters import disasters
 from chalicelib.api.dispatches import dispatches
+from chalicelib.api.follow import follow
 from chalicelib.api.http import error_boundary
 from chalicelib.api.link_bundles import link_bundles
 from chalicelib.api.openapi import docs
@@ -41,6 +43,8 @@ app.register_blueprint(monitor)
 app.register_blueprint(searches)
 app.register_blueprint(dispatches)
 app.register_blueprint(link_bundles)
+app.register_blueprint(follow)
+app.register_blueprint(disasters)
 app.register_blueprint(console)
 
 

@@ -131,6 +131,7 @@ _BUCKETS: dict[str, dict[str, object]] = {
 _QUEUES: dict[str, dict[str, object]] = {
     "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30,
                      "consumer": "functions.xray_reader.handler.lambda_handler"},
+    # Missing-person search answers (the search reducer and sweeper); SOS dispatches go through agency-dispatch.
     "dispatch-112": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10},
     # Deliveries to the agencies' webhooks; a failure backs off (2, 4, 8 ... 60 s) before SQS redelivers it.
     "agency-dispatch": {"max_receive_count": 10, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
@@ -140,6 +141,9 @@ _QUEUES: dict[str, dict[str, object]] = {
                      "consumer": "functions.guardian_sms.handler.lambda_handler"},
     "sos-escalation": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
                        "consumer": "functions.sos_escalation.handler.lambda_handler"},
+    # S3 notifications of SOS evidence the phone uploads: each becomes a follow-up dispatch to the agency.
+    "sos-evidence": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
+                     "consumer": "functions.sos_evidence.handler.lambda_handler"},
     "monitor-frames": {"max_receive_count": 3, "visibility_timeout_s": 360, "consumer_timeout_s": 60,
                        "consumer": "functions.selective_monitor.handler.lambda_handler"},
     # Recorded exports to copy under legal hold (message: the request id); the retention job is the backstop.
@@ -192,10 +196,14 @@ _SECRETS: dict[str, str] = {
                     "(a re-sent instance answers its study); the UIDs themselves are never stored.",
     "center-webhook-key": "Derives each health center's webhook signing secret (HMAC of center and key version); "
                           "no center secret is stored. Rotating it changes every center's secret.",
+    "agency-webhook-key": "Derives each agency's dispatch webhook signing secret (HMAC of target and key version); "
+                          "no agency secret is stored. Rotating it changes every agency's secret.",
+    "follow-link-key": "Signs guardians' live-follow links (HMAC of trip and expiry); rotating it ends every link.",
 }
 _NOTIFICATIONS = (
     NotificationRule(bucket="xray", queue="xray-uploads", prefix="uploads/"),
     NotificationRule(bucket="media", queue="monitor-frames", prefix="monitor/"),
+    NotificationRule(bucket="media", queue="sos-evidence", prefix="sos/"),
     NotificationRule(bucket="media", queue="search-shards-done", prefix="searches/", suffix="/done.json"),
     NotificationRule(bucket="edge-logs", queue="edge-logs", prefix="cloudfront/", suffix=".gz"),
     NotificationRule(bucket="footage", queue="search-index", prefix="footage/", suffix=".ts"),

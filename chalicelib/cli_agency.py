@@ -1,7 +1,10 @@
 """Admin CLI commands of the last mile: agency webhooks and the SMS outbox.
 
     python -m chalicelib.cli agency webhook --target 112 --principal police-112 --url https://... [--locale en]
+    python -m chalicelib.cli agency rotate --target 112
     python -m chalicelib.cli agency list
+
+A webhook's signing secret is derived, never stored: it is printed once when the webhook is set or rotated.
     python -m chalicelib.cli sms outbox [--limit 20] [--json]
 """
 
@@ -9,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 from typing import Any
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sms import TableSmsOutbox
-from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.dispatch import AgencySecretIssued, AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.principals import PrincipalDirectory
@@ -25,7 +27,7 @@ from chalicelib.wiring.saferet import build_safe_return
 
 def register(sub: Any) -> None:
     agency = sub.add_parser("agency", help="the receiving agencies' webhooks (112, 119, disaster-room)")
-    agency.add_argument("action", choices=["webhook", "list"])
+    agency.add_argument("action", choices=["webhook", "rotate", "list"])
     agency.add_argument("--target", choices=[t.value for t in AgencyTarget])
     agency.add_argument("--principal", help="the agency principal allowed to acknowledge its dispatches")
     agency.add_argument("--url", help="the agency's HTTPS webhook")
@@ -45,20 +47,33 @@ def _cmd_agency(args: argparse.Namespace) -> int:
         for target in AgencyTarget:
             endpoint = agencies.endpoint(target)
             print(f"{target.value:14} " + (f"{endpoint.url}  principal={endpoint.principal_id}  "
-                                           f"locale={endpoint.locale}" if endpoint else "(no webhook)"))
+                                           f"locale={endpoint.locale}  key_version={endpoint.key_version}"
+                                           if endpoint else "(no webhook)"))
         return 0
+    audit = AuditLog(resources.table("audit"))
+    if args.action == "rotate":
+        if not args.target:
+            raise SystemExit("agency rotate needs --target")
+        issued = agencies.rotate(AgencyTarget(args.target))
+        audit.append("agency.webhook.rotated", actor="admin-cli", subject=args.target,
+                     details={"key_version": issued.key_version})
+        return _show(issued)
     if not (args.target and args.principal and args.url):
         raise SystemExit("agency webhook needs --target, --principal and --url")
     principal = PrincipalDirectory(resources.table("principals")).get(args.principal)
     if principal is None or principal.kind is not PrincipalKind.AGENCY:
         raise SystemExit(f"{args.principal} is no agency principal")
-    secret = secrets.token_hex(32)
-    agencies.set_endpoint(AgencyEndpoint(target=AgencyTarget(args.target), url=args.url, secret=secret,
-                                         principal_id=args.principal, locale=args.locale,
-                                         cidr=principal.cidrs[0] if principal.cidrs else None))
-    AuditLog(resources.table("audit")).append("agency.webhook.set", actor="admin-cli", subject=args.target,
-                                              details={"url": args.url, "principal": args.principal})
-    print(f"webhook for {args.target} set; signing secret (shown once, give it to the agency): {secret}")
+    issued = agencies.register(AgencyTarget(args.target), args.url, principal_id=args.principal, locale=args.locale,
+                               cidr=principal.cidrs[0] if principal.cidrs else None)
+    audit.append("agency.webhook.set", actor="admin-cli", subject=args.target,
+                 details={"url": args.url, "principal": args.principal, "key_version": issued.key_version})
+    return _show(issued)
+
+
+def _show(issued: AgencySecretIssued) -> int:
+    print(f"webhook for {issued.target.value} set (key version {issued.key_version}); signing secret "
+          f"(shown once, give it to the agency): {issued.secret}")
+    print(f"verify: {issued.signature}")
     return 0
 
 

@@ -76,6 +76,15 @@ class Table(Protocol):
 
     def put_many(self, items: Sequence[Mapping[str, Any]]) -> None: ...
 
+    def update(self, key: Mapping[str, Any], changes: Mapping[str, Any], *, expect: Mapping[str, Any] | None = None,
+               counter: str | None = None, unless_newer: tuple[str, int] | None = None,
+               create: bool = False) -> dict[str, Any]:
+        """Set ``changes`` on the item and keep its other attributes (concurrent writers of other attributes
+        lose nothing); ``counter`` is incremented by one. Conditions (``ConditionFailed``): the item exists
+        (unless ``create``), ``expect`` as for ``put`` (None: absent or null), ``unless_newer=(name, n)``:
+        the stored ``name`` is absent or at most ``n``. Answers the item as written."""
+        ...
+
     def delete(self, key: Mapping[str, Any]) -> None: ...
 
     def query(self, partition_key: str, value: Any, *, sort_between: tuple[Any, Any] | None = None,

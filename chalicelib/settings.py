@@ -28,6 +28,8 @@ class Settings(BaseModel):
     segment_seconds: float = Field(10.0, gt=1, le=60, description="Length of one recorded HLS segment.")
     live_window_segments: int = Field(6, ge=3, le=30, description="Segments in a live sliding-window playlist.")
     media_edge_url: str = Field("http://127.0.0.1:8001", description="Base URL of the CDN / local media edge.")
+    public_api_url: str = Field("http://127.0.0.1:8000", description="Base URL of the public API, for links people "
+                                "open (a guardian's live-follow link).")
     cloudfront_key_pair_id: str = Field("LOCALKEYPAIR", description="Public key id that signed URLs name.")
     signing_key_secret: str | None = Field(None, description="Secrets Manager id or local PEM path of the URL-signing key.")
     evidence_hold_days: int = Field(90, ge=1, le=3650, description="Days exported incident footage stays under "

@@ -51,13 +51,20 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     # the other queues and topics, and it backs off on its own queue.
     "agency_dispatch": FunctionProfile(
         reserved_concurrency=10, image=False, layers=("common",), signing_key=True,  # signed evidence links
+        secrets=("agency-webhook-key",),  # derives each agency's signing secret
         tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"}, buckets={"media": "read"},
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     "dispatch_receipts": FunctionProfile(
         timeout_s=60, reserved_concurrency=1, image=False, layers=("common",),
         tables={"records": "read_write", "cameras": "read"}, buckets={"media": "read"},
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
+    ),
+    # Turns each SOS evidence upload into a follow-up dispatch on the agency-dispatch queue.
+    "sos_evidence": FunctionProfile(
+        reserved_concurrency=5, image=False, layers=("common",),
+        tables={"records": "read_write", "audit": "read_write", "cameras": "read"}, buckets={"media": "read"},
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     # Sends guardian texts (End User Messaging SMS; the outbox table where the stage has no origination identity).
     "guardian_sms": FunctionProfile(
@@ -85,13 +92,13 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     "sos_escalation": FunctionProfile(
         reserved_concurrency=10, tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"},
         buckets={"media": "read"},  # the camera index snapshot
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     "trip_watchdog": FunctionProfile(
         timeout_s=120, reserved_concurrency=1, tables={"records": "read_write", "cameras": "read",
                                                        "idempotency": "read_write", "positions": "read"},
         buckets={"media": "read"},  # the camera index snapshot
-        publishes=("control-center", "guardian-sms"), sends=("dispatch-112", "sos-escalation", "agency-dispatch"),
+        publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),
     "search_reducer": FunctionProfile(
         memory_mb=1024, reserved_concurrency=5, buckets={"media": "read_write"},
@@ -148,7 +155,8 @@ API_PROFILE = FunctionProfile(
     sends=("dispatch-112", "sos-escalation", "evidence", "agency-dispatch"),
     signing_key=True, batch_submit=True, revocation_kvs=True,
     # STOW-RS keys the hashes of received UIDs; a webhook subscription shows the center its derived secret
-    secrets=("stow-uid-key", "center-webhook-key"),
+    # and a trip start signs the guardians' live-follow link (which the API also opens)
+    secrets=("stow-uid-key", "center-webhook-key", "follow-link-key"),
 )
 
 # The live-playlist origin behind CloudFront (functions/live_playlist): reads gateways' playlists, signs segments.

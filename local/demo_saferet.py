@@ -3,12 +3,12 @@ an alert, then an SOS nobody cancels that escalates to 112 by itself (through th
 
 from __future__ import annotations
 
-import secrets
+import json
 import time
 from typing import Any
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget, DeliveryStatus
+from chalicelib.models.dispatch import AgencyTarget, DeliveryStatus
 from chalicelib.wiring.saferet import build_safe_return
 from local.agency_receiver import AgencyReceiver
 from local.capture import capture_topic, drain
@@ -29,12 +29,14 @@ def _cameras(cameras: list[dict[str, Any]]) -> str:
 
 
 def _wait_for_dispatch(resources: Resources, incident_id: str, timeout_s: float = 15.0) -> dict[str, Any] | None:
-    queue = resources.queue("dispatch-112").url
+    """The dispatch recorded for the incident (what its agency's webhook is sent)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for message in drain(resources, queue, wait_s=1):
-            if message.get("incident_id") == incident_id:
-                return message
+        item = resources.table("records").get({"pk": f"DISPATCH#{incident_id}", "sk": "record"})
+        if item is not None:
+            payload: dict[str, Any] = json.loads(item["payload"])
+            return payload
+        time.sleep(0.1)
     return None
 
 
@@ -56,10 +58,9 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     operator = session_from(token=tokens["operator-1"])
     sms_queue = capture_topic(resources, "guardian-sms", "demo-guardian-sms")
     # police 112's receiving system, on loopback: the dispatch reaches it signed, and police acknowledge it
-    receiver = AgencyReceiver(secrets.token_hex(32))
-    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
-        target=AgencyTarget.POLICE, url=receiver.url, secret=receiver.secret, principal_id="police-112",
-        cidr="127.0.0.2/32"))
+    receiver = AgencyReceiver("")
+    receiver.secret = build_safe_return(resources).agencies.register(
+        AgencyTarget.POLICE, receiver.url, principal_id="police-112", cidr="127.0.0.2/32").secret
     rows: list[tuple[str, str]] = []
 
     _section("Safe return: a walk home from City Hall")

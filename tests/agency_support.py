@@ -66,7 +66,8 @@ class Receiver:
         return 200
 
 
-def start_receiver(secret: str, host: str = "127.0.0.1") -> Receiver:
+def start_receiver(secret: str = "", host: str = "127.0.0.1") -> Receiver:
+    """A running receiver; set ``secret`` to what registering its webhook answered."""
     receiver = Receiver(secret=secret)
 
     class Handler(BaseHTTPRequestHandler):
@@ -86,3 +87,24 @@ def start_receiver(secret: str, host: str = "127.0.0.1") -> Receiver:
     receiver.server = ThreadingHTTPServer((host, 0), Handler)
     threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
     return receiver
+
+
+def sos_dispatches(resources: Any, wait_s: int = 0) -> list[dict[str, Any]]:
+    """The SOS dispatches waiting on the agency-dispatch queue (consumed here: tests without the pump), each
+    the payload the agency would receive."""
+    from local.capture import drain
+
+    return [json.loads(m["payload"]) for m in drain(resources, resources.queue("agency-dispatch").url, wait_s=wait_s)]
+
+
+def dispatch_payloads(resources: Any, incident_id: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    """The SOS dispatch recorded for ``incident_id`` (what its agency is sent), waiting up to the timeout: with
+    the local platform's pump consuming the agency-dispatch queue, the record is what tests can read."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        item = resources.table("records").get({"pk": f"DISPATCH#{incident_id}", "sk": "record"})
+        if item is not None:
+            return [{**json.loads(item["payload"]), "_queued_ms": int(item["queued_ms"])}]
+        if time.monotonic() >= deadline:
+            return []
+        time.sleep(0.05)

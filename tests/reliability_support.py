@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from agency_support import dispatch_payloads
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
@@ -99,7 +100,7 @@ def run_workload(api: str, resources: Resources, *, studies: int, sos: int, sear
         [Camera(camera_id=f"FLT-{i}", kind=CameraKind.CRIME_PREVENTION, district="Jung-gu",
                 lat=CITY_HALL[0] + i * 0.001, lon=CITY_HALL[1]) for i in range(8)])
     notices = capture_topic(resources, "center-notify", "flt-center-notify")
-    dispatch = resources.queue("dispatch-112").url
+    dispatch = resources.queue("dispatch-112").url  # search answers (SOS dispatches: their records, below)
     seen_ms = int(time.time() * 1000) - 300_000
     if searches and clip is not None:
         _ingest_search_footage(resources, clip, seen_ms)
@@ -149,9 +150,11 @@ def run_workload(api: str, resources: Resources, *, studies: int, sos: int, sear
         for message in _messages(resources, dispatch):
             if "attr:search_id" in message:
                 outcome.delivered["search"][message["attr:search_id"]] += 1
-            elif "incident_id" in message:
-                outcome.delivered["sos"][message["incident_id"]] += 1
             fresh += 1
+        for incident_id in outcome.acknowledged["sos"]:
+            if not outcome.delivered["sos"][incident_id] and dispatch_payloads(resources, incident_id, timeout_s=0):
+                outcome.delivered["sos"][incident_id] += 1  # one dispatch record per incident id
+                fresh += 1
         if fresh:
             quiet_since = time.monotonic()
         all_out = not any(outcome.lost().values())

@@ -83,6 +83,38 @@ class DynamoTable:
                 raise ConditionFailed(f"{self.name}: condition failed") from exc
             raise StoreError(f"put {self.name}: {exc}") from exc
 
+    def update(self, key: Mapping[str, Any], changes: Mapping[str, Any], *, expect: Mapping[str, Any] | None = None,
+               counter: str | None = None, unless_newer: tuple[str, int] | None = None,
+               create: bool = False) -> dict[str, Any]:
+        """UpdateItem: SET ``changes`` and leave every other attribute as it is; answers the item as written."""
+        names = {f"#u{i}": name for i, name in enumerate(changes)}
+        values: dict[str, Any] = {f":u{i}": _to_dynamo(value) for i, value in enumerate(changes.values())}
+        expression = "SET " + ", ".join(f"#u{i} = :u{i}" for i in range(len(changes)))
+        if counter is not None:
+            names["#uc"], values[":uone"] = counter, 1
+            expression += " ADD #uc :uone"
+        condition = None if create else Attr(self._spec.partition_key).exists()
+        for name, value in (expect or {}).items():
+            # None: absent, or stored as NULL (a model field dumped as None)
+            clause = Attr(name).eq(_to_dynamo(value)) if value is not None else \
+                Attr(name).not_exists() | Attr(name).attribute_type("NULL")
+            condition = clause if condition is None else condition & clause
+        if unless_newer is not None:
+            clause = Attr(unless_newer[0]).not_exists() | Attr(unless_newer[0]).lte(unless_newer[1])
+            condition = clause if condition is None else condition & clause
+        kwargs: dict[str, Any] = {"Key": _to_dynamo(dict(key)), "UpdateExpression": expression,
+                                  "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+                                  "ReturnValues": "ALL_NEW"}
+        if condition is not None:
+            kwargs["ConditionExpression"] = condition
+        try:
+            reply = self._table.update_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed(f"{self.name}: condition failed") from exc
+            raise StoreError(f"update {self.name}: {exc}") from exc
+        return dict(_from_dynamo(reply["Attributes"]))
+
     def put_many(self, items: Sequence[Mapping[str, Any]]) -> None:
         try:
             with self._table.batch_writer() as batch:

@@ -67,5 +67,7 @@ def list_incidents(caller: Caller, request: Request, *, query: IncidentQuery) ->
 
 @endpoint(sos, "/v1/incidents/{incident_id}/handover", methods=["POST"], allow={PrincipalKind.OPERATOR})
 def hand_over_incident(caller: Caller, request: Request, incident_id: str, *, body: HandoverRequest) -> Incident:
-    """Hand an incident to another district's control center (its operators see it first)."""
-    return platform().saferet.sos.hand_over(incident_id, body.district, now_ms())
+    """Hand an incident to another district's control center (its operators see it first); audited with the
+    reason; 409 when it was handed over meanwhile."""
+    return platform().saferet.sos.hand_over(incident_id, body, operator_id=caller.id, source_ip=caller.source_ip,
+                                            now_ms=now_ms())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
-from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.camera import NearbyCamera
+from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
 from chalicelib.models.video_link import LinkMode, TimeWindow
 
 Locale = str  # "ko" (default) or "en"
@@ -28,15 +30,26 @@ class DeliveryStatus(StrEnum):
 
 
 class AgencyEndpoint(Message):
-    """One agency's webhook (set with the admin CLI); the secret signs every delivery (HMAC-SHA256)."""
+    """One agency's webhook (set with the admin CLI). Its signing secret is derived from the platform's agency
+    webhook key and ``key_version``, never stored (``services.dispatch.secrets``)."""
 
     target: AgencyTarget
     url: str = Field(pattern=r"^https?://", max_length=2048)
-    secret: str = Field(min_length=32, max_length=128, description="Shared HMAC key, shown once when set.")
+    key_version: int = Field(ge=1, description="Version of the derived signing secret; rotating bumps it.")
     principal_id: str = Field(description="The agency principal allowed to acknowledge this target's dispatches.")
     locale: Locale = LOCALE_FIELD
     cidr: str | None = Field(None, description="The agency's range that evidence links are bound to (from its "
                              "principal); no evidence links without one.")
+
+
+class AgencySecretIssued(Message):
+    """What registering or rotating an agency's webhook answers, once: the secret is not kept anywhere."""
+
+    target: AgencyTarget
+    url: str
+    key_version: int
+    secret: str = Field(description="HMAC-SHA256 signing secret (hex); shown this once.")
+    signature: str = Field(description="How to verify a delivery.")
 
 
 class DispatchRecord(Message):
@@ -82,3 +95,53 @@ class LinkBundleRequest(Message):
     window: TimeWindow | None = Field(None, description="Recorded only, as in POST /v1/video-links.")
     purpose: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{1,31}$", description="Purpose / legal-basis code (required).")
     camera_count: int = Field(5, ge=1, le=10)
+
+
+class EvidenceFollowUp(Message):
+    """A follow-up dispatch: evidence the phone uploaded after the first dispatch, to the same agency (signed,
+    IP-bound, expiring links are added at delivery, as in the first dispatch)."""
+
+    type: Literal["evidence-follow-up"] = "evidence-follow-up"
+    incident_id: str = Field(description="The incident (and first dispatch) this follows.")
+    agency: AgencyTarget
+    district: str | None = Field(None, description="Code of the district the incident happened in.")
+    evidence_keys: list[str] = Field(min_length=1, description="The new objects; one link each.")
+    content_type: str = Field(description="photo, audio or video, as the phone uploaded it.")
+    uploaded_at: AwareDatetime
+    summary: str = Field(description="One line in the agency's language, KST.")
+
+
+DisasterType = Literal["flood", "landslide", "earthquake", "collapse", "crowd-crush", "heavy-snow"]
+
+
+class DisasterLocation(Message):
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: float = Field(50.0, gt=0, le=50_000)
+
+
+class DisasterReport(Message):
+    """Body of POST /v1/disaster-events: an operator reports a disaster-type event (from the disaster room's
+    feed, a camera, a call) and it goes to the disaster situation room through the dispatch path."""
+
+    event_type: DisasterType
+    location: DisasterLocation
+    note: str = Field("", max_length=500, description="What the operator sees (goes to the disaster room).")
+    occurred_at: AwareDatetime | None = Field(None, description="When it happened (RFC 3339); default: now.")
+
+
+class DisasterDispatch(Message):
+    """What the disaster room's webhook receives (and the answer to the report)."""
+
+    type: Literal["disaster"] = "disaster"
+    event_id: str = Field(description="dis-<16 hex>; also the dispatch id (receipt, de-duplication).")
+    event_type: DisasterType
+    agency: AgencyTarget
+    district: str | None = Field(None, description="Code of the district (gu) it is in; None outside Seoul.")
+    location: DisasterLocation
+    cameras: list[NearbyCamera]
+    occurred_at: AwareDatetime
+    reported_at: AwareDatetime
+    reported_by: str
+    note: str
+    summary: str = Field(description="One line in the agency's language, KST.")

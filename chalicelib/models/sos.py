@@ -98,7 +98,7 @@ class Incident(Message):
     cancel_deadline_ms: EpochMs
     cancelled_ms: EpochMs | None = None
     escalated_ms: EpochMs | None = None
-    dispatched_ms: EpochMs | None = Field(None, description="When the 112 message was enqueued.")
+    dispatched_ms: EpochMs | None = Field(None, description="When the dispatch was queued for the agency.")
     dispatch_message_id: str | None = None
 
     @model_validator(mode="before")
@@ -122,6 +122,9 @@ class HandoverRequest(Message):
     """Body of POST /v1/incidents/{id}/handover: another district's control center takes the incident."""
 
     district: str = Field(pattern=r"^[A-Z]{2}$", description="Code of the receiving district (e.g. GN).")
+    reason: str = Field(min_length=1, max_length=200, description="Why it is handed over (audited).")
+    from_district: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="The control center the operator "
+                                      "saw it with: 409 when it has moved since (two hand-overs never both win).")
 
 
 class EscalationRequest(Message):
@@ -132,8 +135,8 @@ class EscalationRequest(Message):
 
 
 class Dispatch112(Message):
-    """Body of a message on the dispatch queue (named dispatch-112 for history): everything the receiving
-    situation room (police 112, fire 119, disaster room) needs."""
+    """The payload of an SOS dispatch (on the agency-dispatch queue, POSTed to the agency's webhook): everything
+    the receiving situation room (police 112, fire 119, disaster room) needs."""
 
     incident_id: str = Field(description="Also the receivers' de-duplication key.")
     kind: EmergencyKind
@@ -158,9 +161,9 @@ class Dispatch112(Message):
 
 
 class EvidenceRequest(Message):
-    """Body of POST /v1/sos/{id}/evidence: a photo or video from the phone (CCTV blind spots)."""
+    """Body of POST /v1/sos/{id}/evidence: a photo, audio or video from the phone (CCTV blind spots)."""
 
-    content_type: str = Field(pattern=r"^(image/jpeg|image/png|video/mp4)$")
+    content_type: str = Field(pattern=r"^(image/jpeg|image/png|video/mp4|audio/mp4|audio/mpeg)$")
 
 
 class EvidenceUpload(Message):

@@ -54,6 +54,19 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ko": "{kind} 신고 {time} 접수, {place}. 관할 관제센터: {district}. 주변 CCTV {cameras}대.",
         "en": "{kind} reported at {time}, {place}. Control center: {district}. {cameras} cameras nearby.",
     },
+    "evidence-follow-up": {
+        "ko": "추가 증거({what}) {time} 수신: 출동요청 {incident_id}의 후속 자료입니다. 링크는 {expires}까지 유효합니다.",
+        "en": "More evidence ({what}) received at {time} for dispatch {incident_id}. Links valid until {expires}.",
+    },
+    "follow-link": {
+        "ko": "도착 전까지 실시간 위치 보기({expires}까지): {url}",
+        "en": "Follow live until arrival (until {expires}): {url}",
+    },
+    "disaster-summary": {
+        "ko": "재난 상황({kind}) {time} 보고, {place}. 관할 관제센터: {district}. 주변 CCTV {cameras}대. {note}",
+        "en": "Disaster ({kind}) reported at {time}, {place}. Control center: {district}. {cameras} cameras nearby. "
+              "{note}",
+    },
     "dispatch-unacknowledged": {
         "ko": "긴급: {agency} 출동요청 {dispatch_id}이(가) {minutes}분째 미확인입니다({round}차 재전송). 전화로 확인하십시오.",
         "en": "URGENT: dispatch {dispatch_id} to {agency} unacknowledged for {minutes} min (resent, round {round}). "

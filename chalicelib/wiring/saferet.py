@@ -11,9 +11,11 @@ from chalicelib.ports import SmsSender
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.dispatch.evidence import EvidenceLinks
+from chalicelib.services.dispatch.secrets import AgencyKeys
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.saferet.alerts import AlertService
+from chalicelib.services.saferet.follow import FollowLinks
 from chalicelib.services.saferet.guardians import GuardianSms
 from chalicelib.services.saferet.protected import ProtectedPersons
 from chalicelib.services.saferet.request_guard import IdempotencyKeys, RateLimiter
@@ -21,6 +23,8 @@ from chalicelib.services.saferet.sos import SosService
 from chalicelib.services.saferet.trips import DetectionRules, TripService
 from chalicelib.wiring.cameras import build_camera_registry
 
+AGENCY_WEBHOOK_KEY = "agency-webhook-key"
+FOLLOW_LINK_KEY = "follow-link-key"
 SOS_PER_MINUTE = 10
 """SOS reports one device may make per minute (a retry with the same Idempotency-Key is free)."""
 
@@ -35,6 +39,7 @@ class SafeReturn:
     sos_limit: RateLimiter
     protected: ProtectedPersons
     agencies: DispatchService
+    follow: FollowLinks | None = None
 
 
 def build_safe_return(resources: Resources, cameras: CameraRegistry | None = None,
@@ -46,17 +51,20 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
     webhook = HttpWebhookClient(allow_private=settings.webhook_private_targets)
     agencies = DispatchService(table, resources.queue("agency-dispatch"), webhook, alerts,
-                               ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence)
-    trips = TripService(table, resources.table("positions"), alerts=alerts, guardians=guardians, cameras=registry, rules=rules)
+                               ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence,
+                               keys=AgencyKeys(lambda: resources.secret(AGENCY_WEBHOOK_KEY)))
+    follow = FollowLinks(lambda: resources.secret(FOLLOW_LINK_KEY), settings.public_api_url)
+    trips = TripService(table, resources.table("positions"), alerts=alerts, guardians=guardians, cameras=registry,
+                        rules=rules, follow=follow)
     sos = SosService(table, cameras=registry, alerts=alerts, guardians=guardians, trips=trips,
-                     dispatch=resources.queue("dispatch-112"), escalation=resources.queue("sos-escalation"),
+                     escalation=resources.queue("sos-escalation"),
                      cancel_window_s=settings.sos_cancel_window_s, evidence=resources.store("media"),
-                     agencies=agencies)
+                     agencies=agencies, audit=AuditLog(resources.table("audit")))
     return SafeReturn(trips=trips, sos=sos, alerts=alerts, keys=IdempotencyKeys(table),
                       api_limit=RateLimiter(table, limit=settings.device_requests_per_minute),
                       sos_limit=RateLimiter(table, limit=SOS_PER_MINUTE),
                       protected=ProtectedPersons(table, resources.store("media"), alerts=alerts, cameras=registry),
-                      agencies=agencies)
+                      agencies=agencies, follow=follow)
 
 
 def build_sms_sender(resources: Resources) -> SmsSender:

@@ -16,7 +16,6 @@ Run: ``.venv/bin/python tests/bench/bench_reliability_platform.py [--positions-s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from agency_support import dispatch_payloads  # noqa: E402
 from reliability_support import HERE, call, run_workload  # noqa: E402
 from search_support import VIDEO, write_clip  # noqa: E402
 from serve_support import Served, alive, serve  # noqa: E402
@@ -165,11 +165,9 @@ def _missing_after_restart(api: str, resources: Resources, made: dict[str, Any])
     # every SOS inside its window at the kill reaches 112 after the restart
     dispatched: set[str] = set()
     deadline = time.monotonic() + 90
-    sqs, queue = resources.client("sqs"), resources.queue("dispatch-112").url
     while time.monotonic() < deadline and not set(made["sos"]) <= dispatched:
-        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-            dispatched.add(json.loads(message["Body"]).get("incident_id", ""))
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        dispatched |= {i for i in made["sos"] if dispatch_payloads(resources, i, timeout_s=0)}  # its dispatch record
+        time.sleep(1)
     missing["sos"] = [i for i in made["sos"] if i not in dispatched]
     return missing
 

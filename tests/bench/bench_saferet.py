@@ -1,6 +1,6 @@
 """Safe-return benchmark on a local platform it starts itself (ephemeral ports, cancel window 0).
 
-* ``sos_to_dispatch_*``: from just before ``POST /v1/sos`` to the 112 message's SentTimestamp on
+* ``sos_to_dispatch_*``: from just before ``POST /v1/sos`` to the moment its dispatch is queued for the agency on
   the dispatch queue, over ≥ 200 SOS (the cancel window is zero, so the wait is excluded).
 * ``sos_to_agency_*``: from just before ``POST /v1/sos`` to the agency's webhook (a real receiver on loopback,
   verifying each signature) receiving the dispatch, through the agency-dispatch queue and the event pump
@@ -21,8 +21,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from secrets import token_hex
-from typing import Any
 
 import numpy as np
 import requests
@@ -30,15 +28,14 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agency_support import Receiver, start_receiver
+from agency_support import Receiver, dispatch_payloads, start_receiver
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
-from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import build_safe_return
-from local.capture import drain
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, offset
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
@@ -68,9 +65,9 @@ def app_device(api: str, resources: Resources, pid: str) -> tuple[requests.Sessi
 
 def police_webhook(resources: Resources) -> Receiver:
     """Police 112's receiving system on loopback, registered as the 112 webhook."""
-    receiver = start_receiver(token_hex(32))
-    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
-        target=AgencyTarget.POLICE, url=receiver.url, secret=receiver.secret, principal_id="bench-police-112"))
+    receiver = start_receiver()
+    receiver.secret = build_safe_return(resources).agencies.register(
+        AgencyTarget.POLICE, receiver.url, principal_id="bench-police-112").secret
     return receiver
 
 
@@ -87,8 +84,6 @@ def sos_latencies(api: str, resources: Resources, count: int,
     session, device_id = devices[-1]
     for _ in range(5):  # warm-up (not measured): first-use costs of the API container
         session.post(f"{api}/v1/sos", json={"lat": CITY_HALL[0], "lon": CITY_HALL[1], "device_id": device_id})
-    queue = resources.queue("dispatch-112").url
-    drain(resources, queue)
     http_ms: list[float] = []
     for n in range(count):
         session, device_id = devices[n // SOS_PER_DEVICE]
@@ -99,14 +94,12 @@ def sos_latencies(api: str, resources: Resources, count: int,
         http_ms.append((time.perf_counter() - p0) * 1000)
         reply.raise_for_status()
         started[reply.json()["incident_id"]] = t0
-    messages: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 30
-    while len(messages) < count and time.monotonic() < deadline:
-        messages += [m for m in drain(resources, queue, wait_s=1) if m["incident_id"] in started]
-    per_incident: dict[str, int] = {}
-    for m in messages:
-        per_incident.setdefault(str(m["incident_id"]), int(m["_sent_ms"]))
-    return [per_incident[i] - started[i] for i in per_incident], http_ms, len(messages)
+    per_incident: dict[str, int] = {}  # when each SOS's dispatch was queued for its agency
+    for incident_id in started:
+        found = dispatch_payloads(resources, incident_id, timeout_s=30)
+        if found:
+            per_incident[incident_id] = int(found[0]["_queued_ms"])
+    return [per_incident[i] - started[i] for i in per_incident], http_ms, len(per_incident)
 
 
 def positions_load(api: str, resources: Resources, clients: int, seconds: float, batch: int) -> tuple[int, int, float]:

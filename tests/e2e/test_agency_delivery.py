@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import time
 from typing import Any
 
@@ -16,7 +15,7 @@ from PIL import Image
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
-from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget
+from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
 from chalicelib.settings import get_settings
@@ -36,10 +35,9 @@ def world(local_platform):
                                cidrs=("127.0.0.2/32",), attributes={"agency_kind": "fire"}, resources=resources)
     _, operator = create_principal(PrincipalKind.OPERATOR, "Songpa operator", principal_id="ad-operator",
                                    attributes={"district": "SP"}, resources=resources)
-    receiver = start_receiver(secrets.token_hex(32))
-    build_safe_return(resources).agencies.set_endpoint(AgencyEndpoint(
-        target=AgencyTarget.FIRE, url=receiver.url, secret=receiver.secret, principal_id="ad-fire-119",
-        cidr="127.0.0.2/32"))
+    receiver = start_receiver()
+    receiver.secret = build_safe_return(resources).agencies.register(
+        AgencyTarget.FIRE, receiver.url, principal_id="ad-fire-119", cidr="127.0.0.2/32").secret
     yield {"api": local_platform.api_url, "phone": phone, "fire": fire, "operator": operator, "receiver": receiver}
     assert receiver.server is not None
     receiver.server.shutdown()
@@ -86,14 +84,20 @@ def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
     codes = [i["control_center"] for i in listed]
     assert codes[0] == "SP" and codes == sorted(codes, key=lambda c: c != "SP")
     # WHEN the Songpa operator hands it over to Gangdong THEN Gangdong's list has it, Songpa's no longer
-    handed = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover", json={"district": "GD"})
+    handed = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover",
+                           json={"district": "GD", "from_district": "SP", "reason": "caller moved to Gangdong"})
     assert handed.status_code == 200, handed.text
     assert handed.json()["control_center"] == "GD" and handed.json()["district"]["code"] == "SP"
     ids = lambda d: [i["incident_id"] for i in operator.get(f"{world['api']}/v1/incidents",  # noqa: E731
                                                               params={"district": d}).json()["incidents"]]
     assert incident["incident_id"] in ids("GD") and incident["incident_id"] not in ids("SP")
-    bad = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover", json={"district": "XX"})
+    bad = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover",
+                        json={"district": "XX", "reason": "test"})
     assert bad.status_code == 422
+    # AND a second hand-over from what Songpa saw before is refused: it is Gangdong's now
+    stale = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover",
+                          json={"district": "JN", "from_district": "SP", "reason": "stale view"})
+    assert stale.status_code == 409 and "GD" in stale.json()["error"]["message"]
 
 
 def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_its_range(world):

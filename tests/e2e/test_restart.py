@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from agency_support import dispatch_payloads
 from serve_support import ROOT, against, alive, serve  # noqa: F401 - against is a fixture
 
 from chalicelib.adapters.resources import Resources
@@ -18,7 +19,6 @@ from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.settings import get_settings
-from local.capture import drain
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, as_uploaded, walk
 from local.http_client import session_from
 
@@ -59,14 +59,7 @@ def write_everything(api: str, resources: Resources) -> dict[str, Any]:
 
 
 def dispatched_to_112(resources: Resources, incident_id: str, timeout_s: float = 60.0) -> list[dict[str, Any]]:
-    queue = resources.queue("dispatch-112").url
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found += [m for m in drain(resources, queue, wait_s=1) if m.get("incident_id") == incident_id]
-        if found:
-            deadline = min(deadline, time.monotonic() + 3)
-    return found
+    return dispatch_payloads(resources, incident_id, timeout_s)
 
 
 def survivors(pids: list[int], grace_s: float = 60.0) -> list[int]:

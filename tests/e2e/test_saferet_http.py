@@ -13,6 +13,7 @@ from http import HTTPStatus
 import httpx
 import pytest
 import requests
+from agency_support import dispatch_payloads
 from golden_time_api_client import AuthenticatedClient
 from golden_time_api_client.api.alerts import ack_alert, list_alerts
 from golden_time_api_client.api.devices import register_device
@@ -117,16 +118,10 @@ def fixes_json(track):
     return [f.model_dump() for f in track]
 
 
-def dispatched(world, incident_id, timeout_s=10.0, linger_s=2.0):
-    """The 112 messages for ``incident_id`` on the dispatch queue: waits up to the timeout for the
-    first, then ``linger_s`` more for any duplicate."""
-    queue = world["resources"].queue("dispatch-112").url
-    found, deadline = [], time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found += [m for m in drain(world["resources"], queue, wait_s=1) if m["incident_id"] == incident_id]
-        if found:
-            deadline = min(deadline, time.monotonic() + linger_s)
-    return found
+def dispatched(world, incident_id, timeout_s=10.0):
+    """The SOS dispatch recorded for ``incident_id`` (one per incident: its id is the dispatch id), waiting up
+    to the timeout."""
+    return dispatch_payloads(world["resources"], incident_id, timeout_s)
 
 
 def test_a_walk_home_that_deviates_alerts_the_center_and_the_guardian(world):

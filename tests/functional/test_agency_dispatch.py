@@ -16,7 +16,7 @@ from conftest import load_event
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.alert import AlertKind
-from chalicelib.models.dispatch import AgencyEndpoint, AgencyTarget, DeliveryStatus, DispatchAck
+from chalicelib.models.dispatch import AgencyTarget, DeliveryStatus, DispatchAck
 from chalicelib.models.sos import SosRequest
 from chalicelib.wiring.saferet import build_safe_return
 from functions.agency_dispatch import handler as delivery
@@ -81,11 +81,10 @@ def world(aws) -> Iterator[World]:
     services = build_safe_return(aws)
     # each test counts exactly its own deliveries: nothing another test left in the worker's moto may reach it
     aws.client("sqs").purge_queue(QueueUrl=aws.queue("agency-dispatch").url)
-    police, fire = start_receiver(secrets.token_hex(32)), start_receiver(secrets.token_hex(32))
-    services.agencies.set_endpoint(AgencyEndpoint(target=AgencyTarget.POLICE, url=police.url, secret=police.secret,
-                                                  principal_id="police-112"))
-    services.agencies.set_endpoint(AgencyEndpoint(target=AgencyTarget.FIRE, url=fire.url, secret=fire.secret,
-                                                  principal_id="fire-119"))
+    police, fire = start_receiver(), start_receiver()
+    # each agency holds only what registration showed it once
+    police.secret = services.agencies.register(AgencyTarget.POLICE, police.url, principal_id="police-112").secret
+    fire.secret = services.agencies.register(AgencyTarget.FIRE, fire.url, principal_id="fire-119").secret
     yield World(aws, services, police, fire)
     for receiver in (police, fire):
         assert receiver.server is not None
@@ -136,9 +135,8 @@ def test_an_agency_that_acknowledges_before_answering_the_post_keeps_its_receipt
 
 
 def test_a_forged_signature_is_refused_by_the_receiver(world):
-    # GIVEN the agency's webhook registered with a secret that is not the one the receiver holds
-    world.services.agencies.set_endpoint(AgencyEndpoint(target=AgencyTarget.POLICE, url=world.police.url,
-                                                        secret=secrets.token_hex(32), principal_id="police-112"))
+    # GIVEN the receiver holds a secret that is not the one the platform signs with
+    world.police.secret = secrets.token_hex(32)
     world.sos("inc-0000000000000a02", GWANGHWAMUN, "other")
     # WHEN delivered THEN the receiver refuses it and the record is left for retry
     records = world.receive()
@@ -216,3 +214,32 @@ def test_a_malformed_dispatch_message_is_dropped(world):
     record = copy.deepcopy(load_event("sqs/plain_message.json")["Records"][0])
     record["body"] = json.dumps({"not": "a dispatch"})
     assert world.deliver([record]) == {"batchItemFailures": []}
+
+
+def test_agency_secrets_are_derived_shown_once_and_rotated_through_the_cli(world, aws, capsys):
+    # GIVEN police 112 registered (the fixture) WHEN the registry is read back
+    stored = json.dumps(list(aws.table("records").scan()), default=str)
+    # THEN no secret is stored anywhere, only its version
+    assert world.police.secret not in stored and world.fire.secret not in stored
+    assert world.services.agencies.endpoint(AgencyTarget.POLICE).key_version == 1
+    # WHEN the admin rotates police 112's secret with the CLI
+    from chalicelib import cli
+    assert cli.main(["agency", "rotate", "--target", "112"]) == 0
+    printed = capsys.readouterr().out
+    new_secret = printed.split("give it to the agency): ")[1].split()[0]
+    assert new_secret != world.police.secret and "key version 2" in printed
+    # THEN a dispatch signed now fails the old secret at the receiver
+    world.sos("inc-0000000000000a11", GWANGHWAMUN, "crime")
+    records = world.receive()
+    assert world.deliver(records)["batchItemFailures"] == [{"itemIdentifier": records[0]["messageId"]}]
+    assert world.police.bad_signatures == 1
+    # AND verifies with the new one (the same message, redelivered by SQS)
+    world.police.secret = new_secret
+    assert world.deliver(records) == {"batchItemFailures": []}
+    assert [r["dispatch_id"] for r in world.police.received] == ["inc-0000000000000a11"]
+    assert new_secret not in json.dumps(list(aws.table("records").scan()), default=str)
+    # AND the rotation is audited without the secret
+    from chalicelib.services.audit import AuditLog
+    rotated = [r for r in AuditLog(aws.table("audit")).records(since_ms=now_ms() - 60_000)
+               if r.action == "agency.webhook.rotated"]
+    assert [r.details["key_version"] for r in rotated] == [2] and new_secret not in json.dumps(rotated[0].details)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 import pytest
+from agency_support import sos_dispatches
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -28,7 +29,6 @@ from chalicelib.models.xray import StudyCreate, StudyStatus
 from chalicelib.services.xray.studies import XrayStudies
 from chalicelib.wiring.saferet import build_safe_return
 from local import s3_notifications
-from local.capture import drain
 from local.gps_tracks import CITY_HALL
 from local.lambda_runtime import LambdaContext
 from local.pump import _record
@@ -154,7 +154,7 @@ def test_sos_escalation_handles_the_documented_and_the_pumps_sqs_record_alike(aw
     context = LambdaContext(function_name="sos-escalation")
     assert escalation.lambda_handler(from_pump, context) == escalation.lambda_handler(documented, context) == {
         "batchItemFailures": []}
-    dispatched = sorted(d["incident_id"] for d in drain(aws, aws.queue("dispatch-112").url))
+    dispatched = sorted(d["incident_id"] for d in sos_dispatches(aws))
     assert dispatched == sorted([first.incident_id, second.incident_id])
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from agency_support import sos_dispatches
 from conftest import load_event
 
 from chalicelib.models.common import GeoPoint
@@ -19,7 +20,6 @@ from chalicelib.services.owned import OwnedRecords
 from chalicelib.wiring.saferet import build_safe_return
 from functions.sos_escalation import handler as escalation
 from functions.trip_watchdog import handler as watchdog
-from local.capture import drain
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN
 
 OWNER = "app-alice"
@@ -74,7 +74,7 @@ def test_duplicate_delivery_dispatches_to_112_exactly_once(handlers, aws):
     second = escalation.lambda_handler(event, LambdaContext())
     # THEN both succeed and exactly one 112 message exists
     assert first == second == {"batchItemFailures": []}
-    dispatched = drain(aws, aws.queue("dispatch-112").url)
+    dispatched = sos_dispatches(aws)
     assert [d["incident_id"] for d in dispatched] == [incident.incident_id]
     assert handlers.sos.get(incident.incident_id, OWNER).status is IncidentStatus.ESCALATED
 
@@ -84,7 +84,7 @@ def test_a_cancelled_sos_and_a_malformed_message_are_acknowledged_without_dispat
     handlers.sos.cancel(OWNER, incident.incident_id, now_ms())
     result = escalation.lambda_handler(sos_event(incident.incident_id, "garbage"), LambdaContext())
     assert result == {"batchItemFailures": []}
-    assert drain(aws, aws.queue("dispatch-112").url) == []
+    assert sos_dispatches(aws) == []
 
 
 def test_a_transient_failure_fails_only_its_record(handlers, aws):
@@ -94,7 +94,7 @@ def test_a_transient_failure_fails_only_its_record(handlers, aws):
     bad = report(handlers, "inc-00000000000000d4", ago_s=11)
     escalation.sos_service()  # the warm container already holds the queue's URL
     sqs = aws.client("sqs")
-    sqs.delete_queue(QueueUrl=aws.queue("dispatch-112").url)
+    sqs.delete_queue(QueueUrl=aws.queue("agency-dispatch").url)
     # WHEN the batch is processed
     result = escalation.lambda_handler(sos_event(good.incident_id, bad.incident_id), LambdaContext())
     # THEN only the record that could not dispatch is reported for retry
@@ -121,5 +121,5 @@ def test_watchdog_escalates_overdue_sos_and_alerts_on_silent_trips_once(handlers
     # THEN one escalation, one silent alert, nothing new the second time
     assert first == {"trips": 1, "alerts": 1, "escalated": 1, "errors": 0}
     assert second == {"trips": 1, "alerts": 0, "escalated": 0, "errors": 0}
-    assert [d["incident_id"] for d in drain(aws, aws.queue("dispatch-112").url)] == [incident.incident_id]
+    assert [d["incident_id"] for d in sos_dispatches(aws)] == [incident.incident_id]
     assert [a.alert_id for a in handlers.alerts.recent() if a.trip_id] == [f"{trip.trip_id}.silent"]

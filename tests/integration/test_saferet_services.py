@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from agency_support import sos_dispatches
 
 from chalicelib.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from chalicelib.models.alert import AlertKind, AlertStatus
@@ -39,7 +40,7 @@ class World:
         return drain(self.resources, self.sms_url)
 
     def dispatches(self) -> list[dict[str, Any]]:
-        return drain(self.resources, self.resources.queue("dispatch-112").url)
+        return sos_dispatches(self.resources)
 
 
 @pytest.fixture
@@ -263,11 +264,11 @@ def test_escalation_happens_exactly_once_and_tells_everyone(world):
 def test_a_dispatch_that_failed_half_way_is_retried_after_the_claim_lease(world):
     # GIVEN an SOS whose first escalation claimed it but could not reach the dispatch queue
     incident = sos(world)
-    real_url = world.resources.queue("dispatch-112").url
-    world.resources.queue("dispatch-112").url = real_url + "-gone"
-    with pytest.raises(Exception, match="dispatch-112-gone"):
+    real_url = world.resources.queue("agency-dispatch").url
+    world.resources.queue("agency-dispatch").url = real_url + "-gone"
+    with pytest.raises(Exception, match="agency-dispatch-gone"):
         world.services.sos.escalate(incident.incident_id, T0 + 10_000)
-    world.resources.queue("dispatch-112").url = real_url
+    world.resources.queue("agency-dispatch").url = real_url
     # WHEN a redelivery comes inside the lease THEN it stays hands-off; after the lease THEN it dispatches
     assert world.services.sos.escalate(incident.incident_id, T0 + 20_000) is None
     done = world.services.sos.escalate(incident.incident_id, T0 + 41_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agency_support import sos_dispatches
 
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.sos import IncidentStatus, SosRequest
@@ -37,7 +38,7 @@ def markers(aws) -> list[str]:
 
 
 def dispatched(aws) -> list[str]:
-    return [d["incident_id"] for d in drain(aws, aws.queue("dispatch-112").url)]
+    return [d["incident_id"] for d in sos_dispatches(aws)]
 
 
 def test_a_replay_after_cancel_leaves_no_marker(aws, saferet):

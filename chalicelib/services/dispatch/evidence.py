@@ -37,8 +37,11 @@ class EvidenceLinks:
         self._ttl_s = ttl_s
 
     def for_agency(self, dispatch_id: str, prefix: str, cidr: str, now_ms: int) -> list[EvidenceLink]:
+        return self.for_keys(dispatch_id, sorted(self._media.keys(prefix)), cidr, now_ms)
+
+    def for_keys(self, dispatch_id: str, keys: list[str], cidr: str, now_ms: int) -> list[EvidenceLink]:
         expires_s = now_ms // 1000 + self._ttl_s
         return [EvidenceLink(key=key, expires_ms=expires_s * 1000,
                              url=self._signer.sign(object_url(self._base, f"/media/{key}", evidence_link_id(dispatch_id)),
                                                    expires_at=expires_s, ip_cidr=cidr))
-                for key in sorted(self._media.keys(prefix))]
+                for key in keys]

@@ -13,10 +13,11 @@ import json
 import logging
 from typing import Any
 
-from chalicelib.errors import ConditionFailed, Conflict, NotFound, TransientError
+from chalicelib.errors import ConditionFailed, Conflict, NotFound, PermanentError, TransientError
 from chalicelib.models.alert import AlertKind
 from chalicelib.models.dispatch import (
     AgencyEndpoint,
+    AgencySecretIssued,
     AgencyTarget,
     DeliveryStatus,
     DispatchAck,
@@ -25,7 +26,8 @@ from chalicelib.models.dispatch import (
 )
 from chalicelib.ports import MessageQueue, Table, WebhookClient
 from chalicelib.services.dispatch.evidence import EvidenceLinks
-from chalicelib.services.dispatch.signing import signed_headers
+from chalicelib.services.dispatch.secrets import AgencyKeys
+from chalicelib.services.dispatch.signing import SCHEME, signed_headers
 from chalicelib.services.saferet.alerts import AlertService
 from chalicelib.services.texts import agency_text, render
 
@@ -44,22 +46,49 @@ _ACK_ATTEMPTS = 3  # an ack races at most the delivery write and a resend
 
 class DispatchService:
     def __init__(self, table: Table, queue: MessageQueue, webhook: WebhookClient, alerts: AlertService, *,
-                 ack_timeout_s: int, evidence: EvidenceLinks | None = None) -> None:
+                 ack_timeout_s: int, evidence: EvidenceLinks | None = None, keys: AgencyKeys | None = None) -> None:
         self._table = table
         self._queue = queue
         self._webhook = webhook
         self._alerts = alerts
         self._ack_ms = ack_timeout_s * 1000
         self._evidence = evidence
+        self._keys = keys
 
     # -- agencies
-    def set_endpoint(self, endpoint: AgencyEndpoint) -> None:
-        self._table.put({"pk": f"AGENCY#{endpoint.target.value}", "sk": "webhook", **endpoint.model_dump(mode="json")})
+    def register(self, target: AgencyTarget, url: str, *, principal_id: str, locale: str = "ko",
+                 cidr: str | None = None) -> AgencySecretIssued:
+        """Set (or move) an agency's webhook under a new key version: its new secret is answered this once."""
+        current = self._table.get({"pk": f"AGENCY#{target.value}", "sk": "webhook"})
+        version = int(current.get("key_version", 0)) + 1 if current else 1
+        endpoint = AgencyEndpoint(target=target, url=url, key_version=version, principal_id=principal_id,
+                                  locale=locale, cidr=cidr)
+        # a whole-item put: a plaintext secret left by an older registry is gone with it
+        self._table.put({"pk": f"AGENCY#{target.value}", "sk": "webhook", **endpoint.model_dump(mode="json")})
+        return AgencySecretIssued(target=target, url=url, key_version=version, signature=SCHEME,
+                                  secret=self._secret(endpoint))
+
+    def rotate(self, target: AgencyTarget) -> AgencySecretIssued:
+        """A new secret for the same webhook; the old one stops verifying at once."""
+        endpoint = self.endpoint(target)
+        if endpoint is None:
+            raise NotFound(f"no webhook registered for {target.value}")
+        return self.register(target, endpoint.url, principal_id=endpoint.principal_id, locale=endpoint.locale,
+                             cidr=endpoint.cidr)
 
     def endpoint(self, target: AgencyTarget) -> AgencyEndpoint | None:
         item = self._table.get({"pk": f"AGENCY#{target.value}", "sk": "webhook"})
-        return None if item is None else AgencyEndpoint.model_validate(
-            {k: v for k, v in item.items() if k in AgencyEndpoint.model_fields})
+        if item is None:
+            return None
+        if "key_version" not in item:  # registered before secrets were derived: it must be registered again
+            logger.warning("agency %s has a stored secret; register its webhook again", target.value)
+            return None
+        return AgencyEndpoint.model_validate({k: v for k, v in item.items() if k in AgencyEndpoint.model_fields})
+
+    def _secret(self, endpoint: AgencyEndpoint) -> str:
+        if self._keys is None:
+            raise PermanentError("no agency webhook key configured")
+        return self._keys.secret(endpoint.target.value, endpoint.key_version)
 
     # -- the life of a dispatch
     def submit(self, dispatch_id: str, target: AgencyTarget, payload: str, *, subject_owner_id: str,
@@ -75,6 +104,13 @@ class DispatchService:
             record = self.get(dispatch_id)
         return self._enqueue(record, payload)
 
+    def submit_follow_up(self, dispatch_id: str, parent_id: str, payload: str, *, now_ms: int) -> str:
+        """A dispatch that follows ``parent_id``: the same agency, district and subject, its own receipt."""
+        parent = self._item(parent_id)
+        record = _record(parent)
+        return self.submit(dispatch_id, record.target, payload, subject_owner_id=str(parent.get("subject_owner_id", "")),
+                           district=record.district, now_ms=now_ms)
+
     def deliver(self, envelope: DispatchEnvelope, now_ms: int) -> DispatchRecord:
         """POST the payload to the agency's webhook, signed; ``TransientError`` (retry with backoff) when
         the agency has no webhook yet, cannot be reached or does not answer 2xx."""
@@ -86,7 +122,7 @@ class DispatchService:
         if endpoint is None:
             raise TransientError(f"no webhook registered for {envelope.target.value}")
         body = self._with_evidence(envelope, endpoint, now_ms).encode()
-        headers = signed_headers(endpoint.secret, body, now_s=now_ms // 1000, dispatch_id=envelope.dispatch_id,
+        headers = signed_headers(self._secret(endpoint), body, now_s=now_ms // 1000, dispatch_id=envelope.dispatch_id,
                                  round_=envelope.round)
         error: str | None = None
         try:
@@ -171,14 +207,20 @@ class DispatchService:
 
     # -- internals
     def _with_evidence(self, envelope: DispatchEnvelope, endpoint: AgencyEndpoint, now_ms: int) -> str:
-        """The payload, plus signed links to the evidence uploaded so far when it names an evidence prefix."""
+        """The payload, plus signed links to the evidence it names (a follow-up's keys) or, for a first dispatch,
+        everything uploaded so far under its evidence prefix."""
         if self._evidence is None or endpoint.cidr is None:
             return envelope.payload
         document = json.loads(envelope.payload)
-        prefix = document.get("evidence_prefix") if isinstance(document, dict) else None
-        if not isinstance(prefix, str):
+        if not isinstance(document, dict):
             return envelope.payload
-        links = self._evidence.for_agency(envelope.dispatch_id, prefix, endpoint.cidr, now_ms)
+        keys, prefix = document.get("evidence_keys"), document.get("evidence_prefix")
+        if isinstance(keys, list):  # a follow-up: exactly the objects it names
+            links = self._evidence.for_keys(envelope.dispatch_id, [str(k) for k in keys], endpoint.cidr, now_ms)
+        elif isinstance(prefix, str):
+            links = self._evidence.for_agency(envelope.dispatch_id, prefix, endpoint.cidr, now_ms)
+        else:
+            return envelope.payload
         return json.dumps({**document, "evidence": [link.model_dump(mode="json") for link in links]},
                           ensure_ascii=False)
 

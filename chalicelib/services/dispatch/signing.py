@@ -16,6 +16,8 @@ SIGNATURE_HEADER = "X-GT-Signature"
 DISPATCH_HEADER = "X-GT-Dispatch-Id"
 ROUND_HEADER = "X-GT-Delivery-Round"
 TOLERANCE_S = 300
+SCHEME = ("X-GT-Signature: v1=<hex HMAC-SHA256(key = secret as UTF-8, message = X-GT-Timestamp + '.' + raw body)>;"
+          " refuse timestamps more than 300 s off; de-duplicate on X-GT-Dispatch-Id")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -9,6 +9,10 @@ messages, so duplicate deliveries and concurrent workers do nothing. If the winn
 it recorded ``dispatched_ms``, the claim expires after ``claim_lease_s`` and the next delivery
 re-claims it (conditional on the old claim) and sends again: the 112 message carries the
 incident id as its de-duplication key for that rare case.
+
+Every write after creation is an update of the attributes it changes, conditional on the state it read,
+and bumps the record's ``rev``: a hand-over (which changes only ``control_center``) and an escalation never
+undo each other, and the operators' feed copy only ever moves to a newer ``rev``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from chalicelib.models.sos import (
     EscalationRequest,
     EvidenceRequest,
     EvidenceUpload,
+    HandoverRequest,
     Incident,
     IncidentStatus,
     SosRequest,
@@ -33,6 +38,7 @@ from chalicelib.models.sos import (
 )
 from chalicelib.models.trip import PositionFix
 from chalicelib.ports import MessageQueue, ObjectStore, Table
+from chalicelib.services.audit import AuditLog
 from chalicelib.services.dispatch.routing import agency_for, district_of
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.owned import OwnedRecords
@@ -53,22 +59,23 @@ _SK = "record"
 
 class SosService:
     def __init__(self, table: Table, *, cameras: NearestCameras, alerts: AlertService, guardians: GuardianSms,
-                 trips: TripService, dispatch: MessageQueue, escalation: MessageQueue, cancel_window_s: int,
+                 trips: TripService, escalation: MessageQueue, cancel_window_s: int,
                  evidence: ObjectStore | None = None, claim_lease_s: int = 30,
-                 camera_radius_m: float = 3000.0, agencies: DispatchService | None = None) -> None:
+                 camera_radius_m: float = 3000.0, agencies: DispatchService,
+                 audit: AuditLog | None = None) -> None:
         self._table = table
         self._records = OwnedRecords(table, "INCIDENT")
         self._cameras = cameras
         self._alerts = alerts
         self._guardians = guardians
         self._trips = trips
-        self._dispatch = dispatch
         self._escalation = escalation
         self.cancel_window_s = cancel_window_s
         self._lease_ms = claim_lease_s * 1000
         self._radius_m = camera_radius_m
         self._evidence = evidence
         self._agencies = agencies
+        self._audit = audit
 
     # -- reads
     def get(self, incident_id: str, owner_id: str | None) -> Incident:
@@ -148,12 +155,13 @@ class SosService:
             retry = EscalationRequest(incident_id=incident.incident_id, cancel_deadline_ms=incident.cancel_deadline_ms)
             self._escalation.send(retry.model_dump_json(), delay_s=self._lease_ms // 1000)
             return claimed
-        self._announce(done, 0, now_ms)
+        self._announce(done, 0, now_ms, feed=False)  # _fan_out published it
         return done
 
-    def _announce(self, incident: Incident, window_s: int, now_ms: int) -> None:
+    def _announce(self, incident: Incident, window_s: int, now_ms: int, *, feed: bool = True) -> None:
         """The control center hears of every SOS at once, with its cameras."""
-        self._publish_feed(incident)
+        if feed:
+            self._publish_feed(incident, rev=0)
         self._alerts.raise_alert(f"{incident.incident_id}.sos", AlertKind.SOS, subject_owner_id=incident.owner_id,
                                  reason=f"SOS ({incident.kind.value}); escalates to {incident.agency} unless "
                                         f"cancelled in {window_s} s",
@@ -161,32 +169,47 @@ class SosService:
                                  incident_id=incident.incident_id, district=_district_code(incident),
                                  trip_id=incident.trip.trip_id if incident.trip else None)
 
-    def hand_over(self, incident_id: str, district: str, now_ms: int) -> Incident:
-        """Another district's control center takes the incident (its operators see it first from now on)."""
-        if district not in DISTRICT_KO:
-            raise ValidationFailed(f"no district {district}")
-        for _ in range(3):
-            incident = self.get(incident_id, None)
-            moved = incident.model_copy(update={"control_center": district})
-            try:
-                self._put(moved, expect={"status": incident.status.value}, claim_ms=self._claim_ms(incident_id) or None)
-            except ConditionFailed:
-                continue  # it moved on meanwhile: read it again
-            self._publish_feed(moved)
-            logger.info("incident handed over", extra={"incident_id": incident_id, "district": district,
-                                                       "at_ms": now_ms})
-            return moved
-        raise Conflict(f"incident {incident_id} is changing; try again")
+    def hand_over(self, incident_id: str, request: HandoverRequest, *, operator_id: str, source_ip: str | None,
+                  now_ms: int) -> Incident:
+        """Another district's control center takes the incident (its operators see it first from now on).
+
+        One conditional update of ``control_center`` on the owner read (and on ``from_district`` when the
+        operator names the owner they saw): of two concurrent hand-overs exactly one wins and the other is a
+        409 that names the new owner. Audited: who, from which center to which, when, why."""
+        if request.district not in DISTRICT_KO:
+            raise ValidationFailed(f"no district {request.district}")
+        incident = self.get(incident_id, None)
+        owner = control_center(incident)
+        if request.from_district is not None and request.from_district != owner:
+            raise Conflict(f"incident {incident_id} is with control center {owner}, not {request.from_district}")
+        if owner == request.district:
+            raise Conflict(f"incident {incident_id} is already with control center {owner}")
+        try:
+            item = self._table.update(self._key(incident_id), {"control_center": request.district},
+                                      expect={"control_center": incident.control_center}, counter="rev")
+        except ConditionFailed as exc:
+            now_with = control_center(self.get(incident_id, None))
+            raise Conflict(f"incident {incident_id} was handed over meanwhile; it is with {now_with}") from exc
+        moved = _incident(item)
+        self._publish_feed(moved, rev=int(item["rev"]))
+        if self._audit is not None:
+            self._audit.append("incident.handed-over", actor=operator_id, source_ip=source_ip, subject=incident_id,
+                               details={"from": owner, "to": request.district, "reason": request.reason,
+                                        "at_ms": now_ms, "rev": int(item["rev"])})
+        logger.info("incident handed over", extra={"incident_id": incident_id, "from": owner,
+                                                   "to": request.district, "by": operator_id})
+        return moved
 
     def evidence_upload(self, owner_id: str, incident_id: str, request: EvidenceRequest, now_ms: int) -> EvidenceUpload:
         """A size-capped presigned upload for a photo or video of the owner's incident."""
         self.get(incident_id, owner_id)  # 404 for another owner's incident
         if self._evidence is None:
             raise Conflict("evidence uploads are not configured")
-        video = request.content_type.startswith("video/")
-        extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}[request.content_type]
+        large = request.content_type.startswith(("video/", "audio/"))
+        extension = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4", "audio/mp4": "m4a",
+                     "audio/mpeg": "mp3"}[request.content_type]
         key = f"{evidence_prefix(incident_id)}{now_ms}-{secrets.token_hex(4)}.{extension}"
-        max_bytes = EVIDENCE_VIDEO_BYTES if video else EVIDENCE_PHOTO_BYTES
+        max_bytes = EVIDENCE_VIDEO_BYTES if large else EVIDENCE_PHOTO_BYTES
         post = self._evidence.presigned_post(key, max_bytes=max_bytes, expires_s=EVIDENCE_UPLOAD_S,
                                              content_type=request.content_type)
         return EvidenceUpload(url=post.url, fields=post.fields, key=key, max_bytes=max_bytes,
@@ -203,22 +226,22 @@ class SosService:
             raise Conflict(f"incident {incident_id} was already escalated to 112")
         cancelled = incident.model_copy(update={"status": IncidentStatus.CANCELLED, "cancelled_ms": now_ms})
         try:
-            self._put(cancelled, expect={"status": IncidentStatus.PENDING.value})
+            cancelled, rev = self._put(cancelled, expect={"status": IncidentStatus.PENDING.value})
         except ConditionFailed:
             return self.cancel(owner_id, incident_id, now_ms)  # it moved on meanwhile: judge again
         self._delete_marker(incident_id)
-        self._publish_feed(cancelled)
+        self._publish_feed(cancelled, rev=rev)
         return cancelled
 
     def escalate(self, incident_id: str, now_ms: int) -> Incident | None:
         """Escalate a pending incident whose window has closed; ``None`` when there is nothing to do
         (cancelled, escalated already, or claimed by a concurrent worker)."""
-        try:
-            incident = self.get(incident_id, None)
-        except NotFound:
+        item = self._table.get(self._key(incident_id))
+        if item is None:
             logger.warning("escalation for unknown incident %s (its creation failed)", incident_id)
             self._delete_marker(incident_id)
             return None
+        incident, claim_ms = _incident(item), int(item.get("claim_ms", 0))  # one read: the claim judged is the one held
         if incident.status is IncidentStatus.PENDING:
             if now_ms < incident.cancel_deadline_ms:
                 remaining_s = -(-(incident.cancel_deadline_ms - now_ms) // 1000)
@@ -228,15 +251,15 @@ class SosService:
                 return None  # early (clock skew): try again when the window has closed
             expect: dict[str, Any] = {"status": IncidentStatus.PENDING.value}
         elif incident.status is IncidentStatus.ESCALATED and incident.dispatched_ms is None \
-                and incident.escalated_ms is not None and now_ms - self._claim_ms(incident_id) >= self._lease_ms:
-            expect = {"status": IncidentStatus.ESCALATED.value, "claim_ms": self._claim_ms(incident_id)}
+                and incident.escalated_ms is not None and now_ms - claim_ms >= self._lease_ms:
+            expect = {"status": IncidentStatus.ESCALATED.value, "claim_ms": claim_ms}
         else:
             self._settle_marker(incident)  # a marker left by an older version or a lost race
             return None
         claimed = incident.model_copy(update={"status": IncidentStatus.ESCALATED,
                                               "escalated_ms": incident.escalated_ms or now_ms})
         try:
-            self._put(claimed, expect=expect, claim_ms=now_ms)
+            claimed, _ = self._put(claimed, expect=expect, claim_ms=now_ms)
         except ConditionFailed:
             return None  # somebody else cancelled or claimed it first
         return self._fan_out(claimed, now_ms)
@@ -250,17 +273,18 @@ class SosService:
                                escalated_ms=incident.escalated_ms, caller_principal=incident.owner_id,
                                evidence_prefix=evidence_prefix(incident.incident_id),
                                summary=self._summary(incident))
-        if self._agencies is not None:  # the agency's webhook first: it is what sends help
-            self._agencies.submit(incident.incident_id, AgencyTarget(incident.agency), dispatch.model_dump_json(),
-                                  subject_owner_id=incident.owner_id, district=_district_code(incident), now_ms=now_ms)
-        message_id = self._dispatch.send(dispatch.model_dump_json(), attributes={"incident_id": incident.incident_id})
-        done = incident.model_copy(update={"dispatched_ms": now_ms, "dispatch_message_id": message_id})
+        # the agency's webhook (through the agency-dispatch queue) is what sends help: the one dispatch path
+        message_id = self._agencies.submit(incident.incident_id, AgencyTarget(incident.agency),
+                                           dispatch.model_dump_json(), subject_owner_id=incident.owner_id,
+                                           district=_district_code(incident), now_ms=now_ms)
+        done, rev = incident.model_copy(update={"dispatched_ms": now_ms, "dispatch_message_id": message_id}), 0
         try:
-            self._put(done, expect={"status": IncidentStatus.ESCALATED.value, "claim_ms": now_ms}, claim_ms=now_ms)
+            done, rev = self._put(done, expect={"status": IncidentStatus.ESCALATED.value, "claim_ms": now_ms},
+                                  claim_ms=now_ms)
         except ConditionFailed:
             logger.warning("claim on %s was taken over while dispatching", incident.incident_id)
         self._delete_marker(incident.incident_id)
-        self._publish_feed(done)
+        self._publish_feed(done, rev=rev)
         self._alerts.raise_alert(f"{incident.incident_id}.escalated", AlertKind.SOS_ESCALATED,
                                  subject_owner_id=incident.owner_id,
                                  reason=f"SOS not cancelled: dispatched to {incident.agency}",
@@ -279,7 +303,7 @@ class SosService:
 
     def _summary(self, incident: Incident) -> str:
         """The dispatcher's one line, in the receiving agency's language."""
-        endpoint = None if self._agencies is None else self._agencies.endpoint(AgencyTarget(incident.agency))
+        endpoint = self._agencies.endpoint(AgencyTarget(incident.agency))
         lang = endpoint.locale if endpoint is not None else "ko"
         district = incident.district
         return render("dispatch-summary", lang, kind=kind_text(incident.kind.value, lang),
@@ -304,20 +328,27 @@ class SosService:
             self._delete_marker(incident.incident_id)
         return incident
 
-    def _claim_ms(self, incident_id: str) -> int:
-        item = self._table.get({"pk": f"INCIDENT#{incident_id}", "sk": _SK}) or {}
-        return int(item.get("claim_ms", 0))
+    @staticmethod
+    def _key(incident_id: str) -> dict[str, str]:
+        return {"pk": f"INCIDENT#{incident_id}", "sk": _SK}
 
-    def _put(self, incident: Incident, *, expect: dict[str, Any], claim_ms: int | None = None) -> None:
-        item: dict[str, Any] = {**incident.model_dump(mode="json"), "pk": f"INCIDENT#{incident.incident_id}",
-                                "sk": _SK, "created_ms": incident.created_ms}
+    def _put(self, incident: Incident, *, expect: dict[str, Any],
+             claim_ms: int | None = None) -> tuple[Incident, int]:
+        """Update the incident's state (never ``control_center``: hand-overs own it) if ``expect`` holds;
+        answers the record as written and its ``rev``."""
+        changes = incident.model_dump(mode="json", exclude={"control_center"})
         if claim_ms is not None:
-            item["claim_ms"] = claim_ms
-        self._table.put(item, expect=expect)
+            changes["claim_ms"] = claim_ms
+        item = self._table.update(self._key(incident.incident_id), changes, expect=expect, counter="rev")
+        return _incident(item), int(item["rev"])
 
-    def _publish_feed(self, incident: Incident) -> None:
-        self._table.put({"pk": f"FEED#INCIDENT#{incident.incident_id}", "sk": "feed", "owner_id": INCIDENT_FEED,
-                         "created_ms": incident.created_ms, "incident": incident.model_dump(mode="json")})
+    def _publish_feed(self, incident: Incident, *, rev: int) -> None:
+        """The operators' copy, never replaced by an older state than it holds."""
+        with contextlib.suppress(ConditionFailed):
+            self._table.update({"pk": f"FEED#INCIDENT#{incident.incident_id}", "sk": "feed"},
+                               {"owner_id": INCIDENT_FEED, "created_ms": incident.created_ms,
+                                "incident": incident.model_dump(mode="json"), "rev": rev},
+                               create=True, unless_newer=("rev", rev))
 
 
 def control_center(incident: Incident) -> str | None:

@@ -33,6 +33,7 @@ from chalicelib.ports import Table
 from chalicelib.services.geo import haversine_m, polyline_distance_m
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.saferet.alerts import AlertService
+from chalicelib.services.saferet.follow import FollowLinks
 from chalicelib.services.saferet.guardians import GuardianSms
 from chalicelib.services.texts import ALERT_REASON_KO, kst, render
 
@@ -194,9 +195,10 @@ _MOVEMENT = "movement"
 
 class TripService:
     def __init__(self, table: Table, positions: Table, *, alerts: AlertService, guardians: GuardianSms,
-                 cameras: NearestCameras, rules: DetectionRules | None = None) -> None:
+                 cameras: NearestCameras, rules: DetectionRules | None = None, follow: FollowLinks | None = None) -> None:
         self._table = table
         self._positions = positions
+        self._follow = follow
         self._records = OwnedRecords(table, "TRIP")
         self._alerts = alerts
         self._guardians = guardians
@@ -245,10 +247,17 @@ class TripService:
         self._table.put({"pk": f"ACTIVE#TRIP#{trip_id}", "sk": "marker", "owner_id": ACTIVE_TRIPS,
                          "created_ms": now_ms, "trip_id": trip_id})
         minutes = f"{(expected - now_ms) / 60_000:.0f}"
-        self._guardians.notify(body.device_id, "trip-started",
-                               lambda lang: render("trip-started", lang, eta=kst(expected, lang), minutes=minutes),
+        link = None if self._follow is None else self._follow.url(trip_id, expected)
+
+        def text(lang: str) -> str:
+            started = render("trip-started", lang, eta=kst(expected, lang), minutes=minutes)
+            return started if link is None else \
+                f"{started} {render('follow-link', lang, url=link[0], expires=kst(link[1], lang))}"
+
+        self._guardians.notify(body.device_id, "trip-started", text,
                                context={"trip_id": trip_id, "expected_arrival_ms": expected,
-                                        "destination": body.destination.model_dump()})
+                                        "destination": body.destination.model_dump(),
+                                        **({"follow_url": link[0]} if link else {})})
         return trip
 
     def add_positions(self, owner_id: str, trip_id: str, batch: PositionBatch, now_ms: int) -> PositionsAccepted:
