@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.common import EpochMs, Instant, Message, Wire
 from chalicelib.models.video_link import LinkMode, TimeWindow
 
 Locale = str  # "ko" (default) or "en"
@@ -55,6 +55,24 @@ class DispatchRecord(Message):
     acked_by: str | None = None
     receipt_id: str | None = None
     last_error: str | None = Field(None, max_length=300)
+
+
+class DispatchView(Wire):
+    """The delivery and receipt state of one dispatch, as the agency or an operator sees it."""
+
+    dispatch_id: str
+    target: AgencyTarget
+    district: str | None = None
+    status: DeliveryStatus
+    queued_at: Instant
+    ack_deadline_at: Instant
+    round: int = Field(description="Raised each time an unacknowledged dispatch is sent again.")
+    attempts: int = Field(description="Webhook calls made, successful or not.")
+    delivered_at: Instant | None = None
+    acked_at: Instant | None = None
+    acked_by: str | None = None
+    receipt_id: str | None = None
+    last_error: str | None = None
 
 
 class DispatchEnvelope(Message):

@@ -128,7 +128,7 @@ def test_agency_inside_its_range_gets_five_recorded_links(local_platform, scene)
     assert (record.actor, record.source_ip, record.result) == ("vl-police", "127.0.0.2", "ok")
     assert (record.details["incident"], record.details["officer"], record.details["purpose"]) == \
         ("112-2026-000123", "officer-77", "CRIME-INVESTIGATION")
-    assert record.details["expires_at"] == expires.isoformat() and record.details["cidr"] == "127.0.0.2/32"
+    assert datetime.fromisoformat(record.details["expires_at"]) == expires and record.details["cidr"] == "127.0.0.2/32"
 
 
 def test_outside_the_range_is_403_and_the_denial_is_audited(local_platform, scene):
