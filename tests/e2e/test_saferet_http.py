@@ -127,7 +127,8 @@ def dispatched(world, incident_id, timeout_s=10.0, linger_s=2.0):
     queue = world["resources"].queue("dispatch-112").url
     found, deadline = [], time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        found += [m for m in drain(world["resources"], queue, wait_s=1) if m["incident_id"] == incident_id]
+        # .get: searches post their answers to the same queue (another module may leave one there)
+        found += [m for m in drain(world["resources"], queue, wait_s=1) if m.get("incident_id") == incident_id]
         if found:
             deadline = min(deadline, time.monotonic() + linger_s)
     return found
