@@ -37,7 +37,10 @@ def _parse_rfc3339(value: Any) -> Any:
 
 
 def _in_kst(at: datetime) -> datetime:
-    return at.astimezone(KST)
+    try:
+        return at.astimezone(KST)
+    except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the offset: bad input, not a 500
+        raise ValueError("the time is out of range") from exc
 
 
 def _rfc3339(at: datetime) -> str:

@@ -105,7 +105,8 @@ def test_any_offset_is_accepted_and_kst_is_shown(at):
 
 
 @pytest.mark.parametrize("at", [1795500000000, "1795500000000", "2026-11-22T21:40:00", "2026-11-22", "21:40",
-                                "2026-11-22T21:40:00+0900", True, None])
+                                "2026-11-22T21:40:00+0900", True, None, "0001-01-01T00:00:00+10:00",
+                                "9999-12-31T23:59:59-05:00", "2026-11-22T09:00:00+24:00"])
 def test_only_rfc_3339_with_an_offset_is_a_time(at):
     with pytest.raises(ValidationError):
         Position.model_validate_json(json.dumps({"at": at, "location": {"lat": 37.5, "lon": 127.0}}), strict=True)
