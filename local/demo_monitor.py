@@ -117,7 +117,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources,
         at = datetime.fromisoformat(e["at"]).strftime("%H:%M:%S")
         print(f"  [{e['priority']:5.1f}] {at} {e['camera_id']:16} {e['rule_id']:12} score {e['score']:.2f} "
               f"{len(e['boxes'])} box(es) · {e['reason']}{sos}")
-        print(f"          snapshot {e['snapshot_key']}")
+        print(f"          snapshot {view['snapshot_url']}")
     fired = {v["event"]["camera_id"] for v in views}
     if views:
         top = views[0]["event"]

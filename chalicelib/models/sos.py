@@ -39,7 +39,7 @@ class DistrictRef(Message):
 
 def _legacy_trigger(data: Any) -> Any:
     """Before 2026-11 ``kind`` held the trigger (button/shake/voice): read those as a trigger, kind other."""
-    if isinstance(data, dict) and data.get("kind") in {t.value for t in SosTrigger}:
+    if isinstance(data, dict) and isinstance(data.get("kind"), str) and data["kind"] in {t.value for t in SosTrigger}:
         data = {**data, "kind": EmergencyKind.OTHER.value, "trigger": data.get("trigger", data["kind"])}
     return data
 

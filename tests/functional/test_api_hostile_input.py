@@ -98,6 +98,7 @@ def test_nesting_inside_strings_does_not_count(api):
     ({**SOS, "cancel_window_s": False}, "cancel_window_s"),
     ({"location": {**HERE, "accuracy_m": "20"}}, "accuracy_m"),
     ({"lat": 37.5665, "lon": 126.978}, "location"),  # the former top-level coordinates
+    ({**SOS, "kind": ["crime"]}, "kind"),  # a list where the former trigger values are read (was a 500)
 ])
 def test_request_bodies_refuse_bool_and_string_numbers(api, body, field):
     status, _, reply = call(api, "POST", "/v1/sos", json.dumps(body))
