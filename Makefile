@@ -35,17 +35,17 @@ venv: $(STAMP)
 node:
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
 
-# The console: npm ci when the lock changes, API types generated from the OpenAPI document, tsc, vite build.
+# The console: npm ci when the lock changes, API types generated from the committed contract (openapi.json), tsc,
+# vite build.
 console/node_modules/.package-lock.json: console/package-lock.json | node
 	cd console && npm ci --no-audit --no-fund
 
 CONSOLE_SOURCES := $(shell find console/src console/index.html console/vite.config.ts console/tsconfig.json -type f \
 	-not -name schema.d.ts 2>/dev/null)
-console/dist/index.html: console/node_modules/.package-lock.json console/openapi.json $(CONSOLE_SOURCES)
+console/dist/index.html: console/node_modules/.package-lock.json openapi.json $(CONSOLE_SOURCES)
 	cd console && npm run build
 
 console: $(STAMP) console/node_modules/.package-lock.json
-	PYTHONPATH=. $(BIN)/python -m local.console_contract console/openapi.json
 	@$(MAKE) --no-print-directory console/dist/index.html
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable); a Korean

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +114,10 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources,
     for view in views:
         e = view["event"]
         sos = f"  SOS nearby: {', '.join(e['sos_incident_ids'])}" if e["sos_incident_ids"] else ""
-        at = time.strftime("%H:%M:%S", time.localtime(e["t_ms"] / 1000))
+        at = datetime.fromisoformat(e["at"]).strftime("%H:%M:%S")
         print(f"  [{e['priority']:5.1f}] {at} {e['camera_id']:16} {e['rule_id']:12} score {e['score']:.2f} "
               f"{len(e['boxes'])} box(es) · {e['reason']}{sos}")
-        print(f"          snapshot {e['snapshot_key']}")
+        print(f"          snapshot {view['snapshot_url']}")
     fired = {v["event"]["camera_id"] for v in views}
     if views:
         top = views[0]["event"]

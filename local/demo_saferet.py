@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.models.common import epoch_ms
 from chalicelib.models.dispatch import AgencyTarget, DeliveryStatus
 from chalicelib.wiring.saferet import build_safe_return
 from local.agency_receiver import AgencyReceiver
 from local.capture import capture_topic, drain
-from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, as_uploaded, offset, walk
+from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, as_api, as_uploaded, offset, points_api, walk
 from local.http_client import session_from
 from local.platform import LocalPlatform
 
@@ -70,24 +72,25 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     trip = alice.post(f"{api}/v1/trips", headers={"Idempotency-Key": "demo-walk-1"}, json={
         "device_id": device["device_id"], "origin": {"lat": CITY_HALL[0], "lon": CITY_HALL[1]},
         "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]},
-        "route": [list(p) for p in HOME_ROUTE]}).json()
-    eta_min = (trip["expected_arrival_ms"] - trip["started_ms"]) / 60_000
+        "route": points_api(HOME_ROUTE)}).json()
+    started_at = datetime.fromisoformat(trip["started_at"])
+    eta_min = (datetime.fromisoformat(trip["expected_arrival_at"]) - started_at).total_seconds() / 60
     print(f"  trip {trip['trip_id']}: {trip['route_length_m']:.0f} m up Sejong-daero, expected in {eta_min:.0f} min")
 
     # The track turns east into side streets after 400 m (time-compressed so the demo takes seconds).
     turn = along(HOME_ROUTE, 400)
-    track = walk([CITY_HALL, HOME_ROUTE[1], turn, offset(turn, 0, 400)], start_ms=trip["started_ms"], seconds=110,
+    track = walk([CITY_HALL, HOME_ROUTE[1], turn, offset(turn, 0, 400)], start_ms=epoch_ms(started_at), seconds=110,
                  every_s=2, speed_mps=6.0)
     alert_ids: list[str] = []
     for i in range(0, len(track), 10):
         reply = alice.post(f"{api}/v1/trips/{trip['trip_id']}/positions",
-                           json={"positions": [f.model_dump() for f in as_uploaded(track[i:i + 10], seed=i)]})
+                           json={"positions": as_api(as_uploaded(track[i:i + 10], seed=i))})
         alert_ids += reply.json().get("alerts", [])
     print(f"  {len(track)} GPS fixes uploaded in shuffled batches with repeats → alerts: {alert_ids or 'none'}")
     alerts = operator.get(f"{api}/v1/alerts", params={"status": "open"}).json()["alerts"]
     alert = next((a for a in alerts if a["alert_id"] in alert_ids), None)
     if alert:
-        pos = alert["last_position"]
+        pos = alert["last_position"]["location"]
         print(f"  control center: {alert['kind']} — {alert['reason']}")
         print(f"    last position {pos['lat']:.5f}, {pos['lon']:.5f} (±{pos['accuracy_m']:.0f} m)")
         print(f"    nearest cameras: {_cameras(alert['cameras'][:5])}")
@@ -99,11 +102,11 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     _section(f"SOS near City Hall (cancel window {SOS_WINDOW_S} s, nobody cancels)")
     started = time.perf_counter()
     incident = alice.post(f"{api}/v1/sos", headers={"Idempotency-Key": "demo-sos-1"}, json={
-        "lat": 37.56655, "lon": 126.97795, "accuracy_m": 8, "kind": "button", "device_id": device["device_id"],
+        "location": {"lat": 37.56655, "lon": 126.97795, "accuracy_m": 8}, "trigger": "button", "device_id": device["device_id"],
         "cancel_window_s": SOS_WINDOW_S}).json()
     answered_ms = (time.perf_counter() - started) * 1000
     print(f"  answered in {answered_ms:.0f} ms: {incident['incident_id']} {incident['status']}, cancel until "
-          f"+{(incident['cancel_deadline_ms'] - incident['created_ms']) / 1000:.0f} s")
+          f"{incident['cancel_deadline_at']} (created {incident['created_at']})")
     print(f"  5 nearest cameras: {_cameras(incident['cameras'])}")
     dispatch = _wait_for_dispatch(resources, incident["incident_id"])
     if dispatch:
@@ -131,13 +134,14 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     now_ms = int(time.time() * 1000)
     wander = walk([home, offset(home, -600, 200)], start_ms=now_ms - 500_000, seconds=490, every_s=10)
     exits = alice.post(f"{api}/v1/protected/{person['person_id']}/positions",
-                       json={"positions": [f.model_dump() for f in as_uploaded(wander)]}).json()["alerts"]
-    for exit_alert in exits:
+                       json={"positions": as_api(as_uploaded(wander))}).json()["alerts"]
+    exit_ids = {a["alert_id"] for a in exits}
+    for exit_alert in [a for a in operator.get(f"{api}/v1/alerts").json()["alerts"] if a["alert_id"] in exit_ids]:
         seed = exit_alert["search"]
-        seen = seed["last_seen"]
+        seen = seed["last_seen"]["location"]
         print(f"  control center: {exit_alert['reason']}")
-        print(f"    search seed: {seed['name']} ({seed['description']}), photo {seed['photo_key']}, last seen "
-              f"{seen['lat']:.5f}, {seen['lon']:.5f}")
+        print(f"    search seed: {seed['name']} ({seed['description']}), last seen "
+              f"{seen['lat']:.5f}, {seen['lon']:.5f} at {seed['last_seen']['at']}")
         print(f"    nearest cameras: {_cameras(exit_alert['cameras'][:5])}")
     rows.append(("saferet: safe-zone exit", f"{len(exits)} alert(s) with a search seed"))
 

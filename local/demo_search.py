@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.models.common import instant
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.search.shard import iter_frames
 from local.http_client import session_from
@@ -28,8 +29,8 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
-def _clock(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S")
+def _clock(at: str) -> str:
+    return datetime.fromisoformat(at).astimezone(UTC).strftime("%H:%M:%S")
 
 
 def _photo() -> str | None:
@@ -58,7 +59,8 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
 
     _section("Missing-person search: photo → sightings and a route (police 112)")
     photo = _photo()
-    body: dict[str, Any] = {"last_seen": {"lat": cam1["lat"], "lon": cam1["lon"], "time_ms": seen_ms},
+    body: dict[str, Any] = {"last_seen": {"location": {"lat": cam1["lat"], "lon": cam1["lon"]},
+                                          "at": instant(seen_ms).isoformat()},
                             "window_minutes": 5, "radius_m": 400, "max_speed_mps": 2.0, "top_k": 10}
     if photo is not None:
         body.update(photos=[photo], upper_color="red")
@@ -66,7 +68,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     else:
         body.update(upper_color="red")
         print("  subject: red upper clothing (no vtest.avi for a photo)")
-    print(f"  last seen at {CAMERAS[0]} at {_clock(seen_ms)} UTC; window 5 min; walking ≤ 2 m/s")
+    print(f"  last seen at {CAMERAS[0]} at {_clock(instant(seen_ms).isoformat())} UTC; window 5 min; walking ≤ 2 m/s")
     started = time.perf_counter()
     reply = police.post(f"{api}/v1/searches", json=body, timeout=60)
     if reply.status_code != 202:
@@ -90,12 +92,12 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     for hit in answer["hits"][:8]:
         best = hit["best"]
         box = best["box"]
-        print(f"    {hit['camera_id']:16} {_clock(hit['start_ms'])}–{_clock(hit['end_ms'])}  score {hit['score']:.2f} "
+        print(f"    {hit['camera_id']:16} {_clock(hit['start_at'])}–{_clock(hit['end_at'])}  score {hit['score']:.2f} "
               f"(look {best['appearance'] if best['appearance'] is not None else '-'}, colour {best['color']})  "
               f"box ({box['x1']:.0f},{box['y1']:.0f})–({box['x2']:.0f},{box['y2']:.0f})  {best['upper']}/{best['lower']}")
     print("\n  route:")
     for stop in answer["route"]:
-        print(f"    {_clock(stop['arrived_ms'])}–{_clock(stop['left_ms'])}  {stop['camera_id']:16} score {stop['score']:.2f}")
+        print(f"    {_clock(stop['arrived_at'])}–{_clock(stop['left_at'])}  {stop['camera_id']:16} score {stop['score']:.2f}")
     realtime = answer["footage_seconds_total"] / took if took else 0.0
     print(f"\n  searched {answer['footage_seconds_total']:.0f} s of footage in {took:.1f} s ({realtime:.1f}× real time, "
           "including model loading in the pool workers)")

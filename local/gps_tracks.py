@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 from itertools import pairwise
 
+from chalicelib.models.common import instant
 from chalicelib.models.trip import PositionFix
 from chalicelib.services.geo import EARTH_RADIUS_M, haversine_m
 
@@ -69,3 +70,14 @@ def as_uploaded(fixes: Sequence[PositionFix], *, seed: int = 11, duplicates: flo
     out = list(fixes) + [f for f in fixes if rng.random() < duplicates]
     rng.shuffle(out)
     return out
+
+
+def as_api(fixes: Sequence[PositionFix]) -> list[dict[str, object]]:
+    """Fixes as the HTTP API takes them: an RFC 3339 time (KST) and a location object each."""
+    return [{"at": instant(f.t_ms).isoformat(), "location": {"lat": f.lat, "lon": f.lon, "accuracy_m": f.accuracy_m}}
+            for f in fixes]
+
+
+def points_api(path: Sequence[tuple[float, float]]) -> list[dict[str, float]]:
+    """(lat, lon) pairs as the API's location objects."""
+    return [{"lat": lat, "lon": lon} for lat, lon in path]

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import run_reporting_connection, show_progress
 from chalicelib.models.camera import Camera, CameraKind, CameraStatus
-from chalicelib.models.common import GeoPoint
+from chalicelib.models.common import Location
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.districts import (
     DISTRICTS,
@@ -32,14 +32,14 @@ from chalicelib.services.geo import FloatArray
 from chalicelib.settings import get_settings
 from chalicelib.wiring.cameras import build_camera_registry
 
-LANDMARKS: dict[str, GeoPoint] = {
-    "Seoul City Hall": GeoPoint(lat=37.5663, lon=126.9779),
-    "Gwanghwamun": GeoPoint(lat=37.5759, lon=126.9768),
-    "Gangnam Station": GeoPoint(lat=37.4979, lon=127.0276),
-    "Namsan Tower": GeoPoint(lat=37.5512, lon=126.9882),
-    "Lotte World Tower": GeoPoint(lat=37.5126, lon=127.1025),
-    "Hongik Univ. Station": GeoPoint(lat=37.5572, lon=126.9245),
-    "Yeouido Park": GeoPoint(lat=37.5259, lon=126.9227),
+LANDMARKS: dict[str, Location] = {
+    "Seoul City Hall": Location(lat=37.5663, lon=126.9779),
+    "Gwanghwamun": Location(lat=37.5759, lon=126.9768),
+    "Gangnam Station": Location(lat=37.4979, lon=127.0276),
+    "Namsan Tower": Location(lat=37.5512, lon=126.9882),
+    "Lotte World Tower": Location(lat=37.5126, lon=127.1025),
+    "Hongik Univ. Station": Location(lat=37.5572, lon=126.9245),
+    "Yeouido Park": Location(lat=37.5259, lon=126.9227),
 }
 
 _BBOX = (37.42, 37.71, 126.76, 127.19)  # lat min/max, lon min/max around the boundary

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "openapi.json"
@@ -43,3 +44,13 @@ def api_client() -> ModuleType:
     if target not in sys.path:
         sys.path.insert(0, target)
     return importlib.import_module(PACKAGE)
+
+
+def authenticated(base_url: str, token: str, source: str = "127.0.0.1") -> Any:
+    """The generated client, authenticated with ``token``, calling from ``source`` (a loopback address: agencies
+    are bound to theirs); unexpected statuses raise, as a client team would configure it."""
+    import httpx
+
+    client = api_client()
+    return client.AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True,
+                                      httpx_args={"transport": httpx.HTTPTransport(local_address=source)})

@@ -17,6 +17,7 @@ from agency_support import dispatch_payloads
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import instant
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
@@ -121,7 +122,7 @@ def run_workload(api: str, resources: Resources, *, studies: int, sos: int, sear
     outcome.phases_s["studies"], mark = time.monotonic() - mark, time.monotonic()
     for i in range(sos):
         phone = session_from(token=phones[i // 5])
-        reply = call(phone.post, f"{api}/v1/sos", json={**HERE, "kind": "button", "cancel_window_s": 1},
+        reply = call(phone.post, f"{api}/v1/sos", json={"location": HERE, "trigger": "button", "cancel_window_s": 1},
                      headers={"Idempotency-Key": f"flt-sos-{i}"})
         if reply.status_code == 201:
             outcome.acknowledged["sos"].append(reply.json()["incident_id"])
@@ -132,7 +133,8 @@ def run_workload(api: str, resources: Resources, *, studies: int, sos: int, sear
     colours = ("red", "blue", "black", "white", "green")
     for i in range(searches):
         reply = call(op.post, f"{api}/v1/searches", json={
-            "upper_color": colours[i % len(colours)], "last_seen": {"lat": 37.57, "lon": 126.99, "time_ms": seen_ms},
+            "upper_color": colours[i % len(colours)],
+            "last_seen": {"location": {"lat": 37.57, "lon": 126.99}, "at": instant(seen_ms).isoformat()},
             "window_minutes": 3, "camera_ids": ["FLT-SEARCH-1", "FLT-SEARCH-2"], "top_k": 5})
         if reply.status_code == 202:
             outcome.acknowledged["search"].append(reply.json()["search_id"])

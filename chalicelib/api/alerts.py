@@ -7,7 +7,7 @@ from chalice.app import Blueprint, Request
 from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint
 from chalicelib.clock import now_ms
-from chalicelib.models.alert import Alert, AlertList, AlertQuery, AlertResolution, AlertStatus
+from chalicelib.models.alert import AlertList, AlertQuery, AlertResolution, AlertStatus, AlertView
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.dispatch.routing import district_first
 
@@ -24,16 +24,16 @@ def list_alerts(caller: Caller, request: Request, *, query: AlertQuery) -> Alert
 
 
 @endpoint(alerts, "/v1/alerts/{alert_id}/ack", methods=["POST"], allow={PrincipalKind.OPERATOR})
-def ack_alert(caller: Caller, request: Request, alert_id: str) -> Alert:
+def ack_alert(caller: Caller, request: Request, alert_id: str) -> AlertView:
     """Acknowledge an alert (an operator is handling it); acknowledging twice is harmless."""
-    return platform().saferet.alerts.ack(alert_id, caller.id, now_ms())
+    return AlertView.model_validate(platform().saferet.alerts.ack(alert_id, caller.id, now_ms()))
 
 
 @endpoint(alerts, "/v1/alerts/{alert_id}/resolve", methods=["POST"], allow={PrincipalKind.OPERATOR})
 def resolve_alert(caller: Caller, request: Request, alert_id: str, *,
-                  body: AlertResolution | None = None) -> Alert:
+                  body: AlertResolution | None = None) -> AlertView:
     """Resolve an alert with an optional note; it leaves the queue, and who resolved it and when are kept.
 
     The resolution is audited; resolving again answers the first resolution."""
-    return platform().saferet.alerts.resolve(alert_id, caller.id, now_ms(), note=body.note if body else None,
-                                             source_ip=caller.source_ip)
+    return AlertView.model_validate(platform().saferet.alerts.resolve(
+        alert_id, caller.id, now_ms(), note=body.note if body else None, source_ip=caller.source_ip))

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint
-from chalicelib.models.camera import NearbyCameras
+from chalicelib.models.camera import NearbyCamerasView
 from chalicelib.models.common import Latitude, Longitude, Message
 from chalicelib.models.principal import PrincipalKind
 
@@ -22,6 +22,7 @@ class NearbyQuery(Message):
 
 
 @endpoint(cameras, "/v1/cameras/nearby", allow=set(PrincipalKind))
-def nearby(caller: Caller, request: Request, *, query: NearbyQuery) -> NearbyCameras:
+def nearby(caller: Caller, request: Request, *, query: NearbyQuery) -> NearbyCamerasView:
     """Nearest cameras by great-circle distance, widening to the radius."""
-    return platform().cameras.nearest(query.lat, query.lon, k=query.k, radius_m=query.radius_m)
+    return NearbyCamerasView.model_validate(
+        platform().cameras.nearest(query.lat, query.lon, k=query.k, radius_m=query.radius_m))

@@ -12,8 +12,8 @@ from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint
 from chalicelib.models.console_map import CameraBox, CameraCollection, DistrictCollection
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.models.search import SearchAnswer
-from chalicelib.models.video_link import VideoLinkGrant, VideoLinkRequest
+from chalicelib.models.search import SearchAnswerView
+from chalicelib.models.video_link import VideoLinkGrantView, VideoLinkRequest
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.console_map import cameras_in_box, cameras_per_district, district_outlines
 from chalicelib.services.console_search import search_from_alert
@@ -35,14 +35,14 @@ def map_districts(caller: Caller, request: Request) -> DistrictCollection:
 
 
 @endpoint(console, "/v1/console/video-links", methods=["POST"], allow=_OPERATORS)
-def operator_links(caller: Caller, request: Request, *, body: VideoLinkRequest) -> VideoLinkGrant:
+def operator_links(caller: Caller, request: Request, *, body: VideoLinkRequest) -> VideoLinkGrantView:
     """Signed video links for the control center itself: the same IP-bound, expiring, audited links agencies
     get, bound to the operator's registered range (an operator without one is refused)."""
-    return platform().video_links.issue(caller.principal, caller.source_ip, body)
+    return VideoLinkGrantView.model_validate(platform().video_links.issue(caller.principal, caller.source_ip, body))
 
 
 @endpoint(console, "/v1/console/alerts/{alert_id}/search", methods=["POST"], allow=_OPERATORS, status=202)
-def search_from_protected_alert(caller: Caller, request: Request, alert_id: str) -> SearchAnswer:
+def search_from_protected_alert(caller: Caller, request: Request, alert_id: str) -> SearchAnswerView:
     """Start a missing-person search from a protected-person alert: its registered photo, place and time."""
     p = platform()
     search = search_from_alert(p.saferet.alerts.get(alert_id), p.resources.store("media"))
@@ -52,4 +52,4 @@ def search_from_protected_alert(caller: Caller, request: Request, alert_id: str)
         details={"photos": "1", "from_alert": alert_id, "cameras": ",".join(answer.cameras)[:1000],
                  "footage_seconds": f"{answer.footage_seconds_total:.0f}",
                  "window_minutes": str(search.window_minutes)})
-    return answer
+    return SearchAnswerView.model_validate(answer)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.context import platform
 from chalicelib.api.json_guard import MAX_JSON_DEPTH, nesting_depth
+from chalicelib.api.path_ids import check_path_ids
 from chalicelib.errors import ApiError, BadRequest, Forbidden, PayloadTooLarge, ValidationFailed
 from chalicelib.models.principal import Principal, PrincipalKind
 
@@ -313,6 +314,7 @@ def endpoint(router: Blueprint | Chalice, path: str, *, methods: Collection[str]
                         except Exception:
                             logger.exception("on_denied hook failed for %s", path)
                     raise
+                check_path_ids(params)
                 kwargs: dict[str, Any] = dict(params)
                 if query is not None:
                     kwargs["query"] = _parse_query(request, query)

@@ -9,7 +9,7 @@ from chalicelib.api.http import Caller, endpoint
 from chalicelib.clock import now_ms
 from chalicelib.models.dispatch import LinkBundleRequest
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.models.video_link import VideoLinkGrant
+from chalicelib.models.video_link import VideoLinkGrantView
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.dispatch.bundles import LinkBundles
 
@@ -18,11 +18,11 @@ link_bundles = Blueprint(__name__)
 
 @endpoint(link_bundles, "/v1/incidents/{incident_id}/link-bundles", methods=["POST"],
           allow={PrincipalKind.OPERATOR}, status=201)
-def push_link_bundle(caller: Caller, request: Request, incident_id: str, *, body: LinkBundleRequest) -> VideoLinkGrant:
+def push_link_bundle(caller: Caller, request: Request, incident_id: str, *, body: LinkBundleRequest) -> VideoLinkGrantView:
     """Send an agency video links for an incident before it asks (purpose required; audited; delivered to the
     agency's webhook like a dispatch)."""
     services = platform()
     incident = services.saferet.sos.get(incident_id, None)
     bundles = LinkBundles(services.video_links, services.principals, services.saferet.agencies,
                           AuditLog(services.resources.table("audit")))
-    return bundles.push(caller.id, caller.source_ip, incident, body, now_ms())
+    return VideoLinkGrantView.model_validate(bundles.push(caller.id, caller.source_ip, incident, body, now_ms()))

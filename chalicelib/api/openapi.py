@@ -10,6 +10,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.examples import MEDIA_EXAMPLES, REQUEST_EXAMPLES, example_from_schema, value_for
 from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
+from chalicelib.api.path_ids import PATH_IDS
 from chalicelib.services.saferet.request_guard import KEY_PATTERN
 
 docs = Blueprint(__name__)
@@ -30,8 +31,12 @@ _ERROR_CODES = {"400": "bad_request", "401": "unauthorized", "403": "forbidden",
                 "500": "internal_error"}
 
 
+def _path_schema(name: str) -> dict[str, str]:
+    return {"type": "string", "pattern": PATH_IDS[name]} if name in PATH_IDS else {"type": "string"}
+
+
 def _path_example(name: str) -> Any:
-    return value_for(name, {"type": "string"}, {}, 0)
+    return value_for(name, _path_schema(name), {}, 0)
 
 
 def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +54,7 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         "summary": route.summary,
         "description": "Principal kinds allowed: " + ", ".join(k.value for k in route.allow),
         "security": [{"bearer": []}],
-        "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+        "parameters": [{"name": name, "in": "path", "required": True, "schema": _path_schema(name),
                         "example": _path_example(name)}
                        for name in re.findall(r"{(\w+)}", route.path)],
         "responses": {str(route.status): {"description": "success", "content": {"application/json": {

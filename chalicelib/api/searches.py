@@ -4,13 +4,10 @@ are kept out of the search index: GET /v1/search-index/cameras, PUT /v1/search-i
 
 from __future__ import annotations
 
-import re
-
 from chalice.app import Blueprint, Request
 
 from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint
-from chalicelib.errors import NotFound
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.search import (
     CameraIndexing,
@@ -18,7 +15,7 @@ from chalicelib.models.search import (
     CamerasIndexingOff,
     ReindexProgress,
     ReindexRequest,
-    SearchAnswer,
+    SearchAnswerView,
     SearchRequest,
 )
 from chalicelib.services.audit import AuditLog
@@ -26,13 +23,11 @@ from chalicelib.wiring.search import build_reindexing, index_switches
 
 searches = Blueprint(__name__)
 _ALLOWED = {PrincipalKind.OPERATOR, PrincipalKind.AGENCY}
-_SEARCH_ID = re.compile(r"^[0-9a-f]{32}$")
 _SWITCHERS = {PrincipalKind.OPERATOR, PrincipalKind.ADMIN}
-_JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 @endpoint(searches, "/v1/searches", methods=["POST"], allow=_ALLOWED, status=202)
-def start_search(caller: Caller, request: Request, *, body: SearchRequest) -> SearchAnswer:
+def start_search(caller: Caller, request: Request, *, body: SearchRequest) -> SearchAnswerView:
     """Search the footage of every camera the person could have reached (photo and/or clothing colours)."""
     answer = platform().searches.start(caller.id, body)
     # Searching people in CCTV footage is audited like every other access to recorded video.
@@ -41,15 +36,13 @@ def start_search(caller: Caller, request: Request, *, body: SearchRequest) -> Se
         details={"photos": str(len(body.photos)), "upper_color": body.upper_color or "-",
                  "lower_color": body.lower_color or "-", "cameras": ",".join(answer.cameras)[:1000],
                  "footage_seconds": f"{answer.footage_seconds_total:.0f}", "window_minutes": str(body.window_minutes)})
-    return answer
+    return SearchAnswerView.model_validate(answer)
 
 
 @endpoint(searches, "/v1/searches/{search_id}", allow=_ALLOWED)
-def get_search(caller: Caller, request: Request, search_id: str) -> SearchAnswer:
+def get_search(caller: Caller, request: Request, search_id: str) -> SearchAnswerView:
     """Status, progress (shards and footage seconds), hits with thumbnails, and the route."""
-    if not _SEARCH_ID.match(search_id):
-        raise NotFound(f"no search {search_id}")
-    return platform().searches.get(caller.id, search_id)
+    return SearchAnswerView.model_validate(platform().searches.get(caller.id, search_id))
 
 
 @endpoint(searches, "/v1/search-index/cameras", allow=_SWITCHERS)
@@ -88,6 +81,4 @@ def start_reindex(caller: Caller, request: Request, *, body: ReindexRequest) -> 
 @endpoint(searches, "/v1/search-index/reindex/{job_id}", allow=_SWITCHERS)
 def reindex_progress(caller: Caller, request: Request, job_id: str) -> ReindexProgress:
     """Camera-hours re-indexed of the plan, and the array job's tasks."""
-    if not _JOB_ID.match(job_id):
-        raise NotFound(f"no re-index job {job_id}")
     return build_reindexing(platform().resources).progress(job_id)

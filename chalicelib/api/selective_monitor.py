@@ -12,15 +12,15 @@ from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, endpoint
 from chalicelib.clock import now_ms
 from chalicelib.errors import NotFound
+from chalicelib.models.common import Location
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.selective_monitor import (
     CameraRules,
-    CameraRulesRecord,
-    EventLocation,
+    CameraRulesView,
     EventStatus,
-    MonitorEvent,
     MonitorEventList,
     MonitorEventQuery,
+    MonitorEventRecord,
     MonitorEventView,
     ResolveBody,
 )
@@ -45,29 +45,30 @@ def list_monitor_events(caller: Caller, request: Request, *, query: MonitorEvent
         MonitorEventView(event=e, snapshot_url=media.presigned_get(e.snapshot_key, expires_s=SNAPSHOT_LINK_S)
                          if e.snapshot_key else None,
                          clip_url=media.presigned_get(e.clip_key, expires_s=SNAPSHOT_LINK_S) if e.clip_key else None,
-                         location=EventLocation(lat=where[0], lon=where[1]) if where else None)
+                         location=Location(lat=where[0], lon=where[1]) if where else None)
         for e, where in events])
 
 
 @endpoint(monitor, "/v1/monitor/events/{event_id}/ack", methods=["POST"], allow=OPERATORS)
-def ack_monitor_event(caller: Caller, request: Request, event_id: str) -> MonitorEvent:
+def ack_monitor_event(caller: Caller, request: Request, event_id: str) -> MonitorEventRecord:
     """Acknowledge a monitor event (an operator is looking at it)."""
-    return platform().monitoring.events.ack(event_id, caller.id, now_ms())
+    return MonitorEventRecord.model_validate(platform().monitoring.events.ack(event_id, caller.id, now_ms()))
 
 
 @endpoint(monitor, "/v1/monitor/events/{event_id}/resolve", methods=["POST"], allow=OPERATORS)
 def resolve_monitor_event(caller: Caller, request: Request, event_id: str, *,
-                          body: ResolveBody | None = None) -> MonitorEvent:
+                          body: ResolveBody | None = None) -> MonitorEventRecord:
     """Resolve a monitor event, with an optional note; it leaves the queue."""
-    return platform().monitoring.events.resolve(event_id, caller.id, now_ms(), note=body.note if body else None)
+    resolved = platform().monitoring.events.resolve(event_id, caller.id, now_ms(), note=body.note if body else None)
+    return MonitorEventRecord.model_validate(resolved)
 
 
 @endpoint(monitor, "/v1/monitor/cameras/{camera_id}/rules", methods=["PUT"], allow=CONFIGURERS)
-def put_camera_rules(caller: Caller, request: Request, camera_id: str, *, body: CameraRules) -> CameraRulesRecord:
+def put_camera_rules(caller: Caller, request: Request, camera_id: str, *, body: CameraRules) -> CameraRulesView:
     """Replace a camera's selective-monitoring rules."""
     p = platform()
     p.cameras.get(camera_id)  # 404 for a camera the registry does not know
-    return p.monitoring.rules.put(camera_id, body, by=caller.id, now_ms=now_ms())
+    return CameraRulesView.model_validate(p.monitoring.rules.put(camera_id, body, by=caller.id, now_ms=now_ms()))
 
 
 @endpoint(monitor, "/v1/monitor/cameras/{camera_id}/rules", allow=CONFIGURERS)

@@ -14,11 +14,12 @@ from chalicelib.models.sos import (
     EvidenceRequest,
     EvidenceUpload,
     HandoverRequest,
-    Incident,
     IncidentList,
     IncidentQuery,
     IncidentStatus,
+    IncidentView,
     SosRequest,
+    SosView,
 )
 from chalicelib.services.dispatch.routing import district_first
 from chalicelib.services.saferet.sos import control_center
@@ -27,25 +28,26 @@ sos = Blueprint(__name__)
 
 
 @endpoint(sos, "/v1/sos", methods=["POST"], allow={PrincipalKind.APP}, status=201, idempotent=True)
-def report_sos(caller: Caller, request: Request, *, body: SosRequest) -> Incident:
+def report_sos(caller: Caller, request: Request, *, body: SosRequest) -> SosView:
     """Report an emergency: answers at once with the 5 nearest cameras and the cancel deadline."""
     service = platform().saferet.sos
-    return idempotent_create(caller, request, scope="sos", prefix="inc", body=body, buckets=("sos",),
-                             create=lambda incident_id: service.create(caller.id, incident_id, body, now_ms()))
+    return idempotent_create(
+        caller, request, scope="sos", prefix="inc", body=body, buckets=("sos",),
+        create=lambda incident_id: SosView.model_validate(service.create(caller.id, incident_id, body, now_ms())))
 
 
 @endpoint(sos, "/v1/sos/{incident_id}", allow={PrincipalKind.APP})
-def get_sos(caller: Caller, request: Request, incident_id: str) -> Incident:
+def get_sos(caller: Caller, request: Request, incident_id: str) -> SosView:
     """One of the caller's own SOS incidents."""
     limit(caller, "api")
-    return platform().saferet.sos.get(incident_id, caller.id)
+    return SosView.model_validate(platform().saferet.sos.get(incident_id, caller.id))
 
 
 @endpoint(sos, "/v1/sos/{incident_id}/cancel", methods=["POST"], allow={PrincipalKind.APP})
-def cancel_sos(caller: Caller, request: Request, incident_id: str) -> Incident:
+def cancel_sos(caller: Caller, request: Request, incident_id: str) -> SosView:
     """Cancel inside the window (the record stays); 409 once it has gone to 112."""
     limit(caller, "api")
-    return platform().saferet.sos.cancel(caller.id, incident_id, now_ms())
+    return SosView.model_validate(platform().saferet.sos.cancel(caller.id, incident_id, now_ms()))
 
 
 @endpoint(sos, "/v1/sos/{incident_id}/evidence", methods=["POST"], allow={PrincipalKind.APP}, status=201)
@@ -61,13 +63,13 @@ def list_incidents(caller: Caller, request: Request, *, query: IncidentQuery) ->
     district (principal attribute ``district``) comes first."""
     status = IncidentStatus(query.status) if query.status else None
     incidents = platform().saferet.sos.recent(status=status, limit=query.limit, district=query.district)
-    return IncidentList(incidents=district_first(incidents, caller.principal.attributes.get("district"),
-                                                 control_center))
+    ordered = district_first(incidents, caller.principal.attributes.get("district"), control_center)
+    return IncidentList(incidents=[IncidentView.model_validate(incident) for incident in ordered])
 
 
 @endpoint(sos, "/v1/incidents/{incident_id}/handover", methods=["POST"], allow={PrincipalKind.OPERATOR})
-def hand_over_incident(caller: Caller, request: Request, incident_id: str, *, body: HandoverRequest) -> Incident:
+def hand_over_incident(caller: Caller, request: Request, incident_id: str, *, body: HandoverRequest) -> IncidentView:
     """Hand an incident to another district's control center (its operators see it first); audited with the
     reason; 409 when it was handed over meanwhile."""
-    return platform().saferet.sos.hand_over(incident_id, body, operator_id=caller.id, source_ip=caller.source_ip,
-                                            now_ms=now_ms())
+    return IncidentView.model_validate(platform().saferet.sos.hand_over(
+        incident_id, body, operator_id=caller.id, source_ip=caller.source_ip, now_ms=now_ms()))

@@ -14,7 +14,7 @@ from chalicelib.models.video_link import (
     EvidenceKey,
     ExportReceipt,
     IncidentClosed,
-    VideoLinkGrant,
+    VideoLinkGrantView,
     VideoLinkRequest,
 )
 from chalicelib.services.audit import AuditLog
@@ -47,21 +47,22 @@ def audit_denial(request: Request, error: ApiError) -> None:
 
 
 @endpoint(video_links, "/v1/video-links", methods=["POST"], allow=_AGENCY, on_denied=audit_denial)
-def request_links(caller: Caller, request: Request, *, body: VideoLinkRequest) -> VideoLinkGrant:
+def request_links(caller: Caller, request: Request, *, body: VideoLinkRequest) -> VideoLinkGrantView:
     """Signed, IP-bound, expiring video links of the nearest cameras with video (live or a recorded window)."""
-    return platform().video_links.issue(caller.principal, caller.source_ip, body)
+    return VideoLinkGrantView.model_validate(platform().video_links.issue(caller.principal, caller.source_ip, body))
 
 
 @endpoint(video_links, "/v1/video-links/{request_id}", allow=_AGENCY, on_denied=audit_denial)
-def get_links(caller: Caller, request: Request, request_id: str) -> VideoLinkGrant:
+def get_links(caller: Caller, request: Request, request_id: str) -> VideoLinkGrantView:
     """One of the calling agency's own link requests (another agency's id is 404)."""
-    return platform().video_links.get(caller.id, request_id)
+    return VideoLinkGrantView.model_validate(platform().video_links.get(caller.id, request_id))
 
 
 @endpoint(video_links, "/v1/video-links/{request_id}", methods=["DELETE"], allow=_AGENCY, on_denied=audit_denial)
-def revoke_links(caller: Caller, request: Request, request_id: str) -> VideoLinkGrant:
+def revoke_links(caller: Caller, request: Request, request_id: str) -> VideoLinkGrantView:
     """Revoke every link of the request: the media edge refuses them at once."""
-    return platform().video_links.revoke(caller.id, request_id, source_ip=caller.source_ip)
+    revoked = platform().video_links.revoke(caller.id, request_id, source_ip=caller.source_ip)
+    return VideoLinkGrantView.model_validate(revoked)
 
 
 @endpoint(video_links, "/v1/video-links/incidents/{incident_number}/close", methods=["POST"], allow=_AGENCY,

@@ -37,4 +37,4 @@ def get_webhook(caller: Caller, request: Request) -> WebhookView:
     subscription = _webhooks().subscription(caller.id)
     if subscription is None:
         raise NotFound("no webhook subscribed; PUT /v1/xray/webhook with a url")
-    return WebhookView(url=subscription.url, key_version=subscription.key_version, created_ms=subscription.created_ms)
+    return WebhookView.model_validate(subscription)

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from chalicelib.models.camera import NearbyCamera
-from chalicelib.models.common import EpochMs, Message
-from chalicelib.models.protected import SearchSeed
-from chalicelib.models.trip import PositionFix
+from chalicelib.models.camera import NearbyCamera, NearbyCameraView
+from chalicelib.models.common import EpochMs, Instant, Message, Wire
+from chalicelib.models.protected import SearchSeed, SearchSeedView
+from chalicelib.models.trip import Position, PositionFix
 
 
 class AlertKind(StrEnum):
@@ -50,8 +50,44 @@ class Alert(Message):
     search: SearchSeed | None = Field(None, description="Zone exits: everything a missing-person search needs.")
 
 
-class AlertList(Message):
-    alerts: list[Alert]
+class AlertView(Wire):
+    """An alert as the control center sees it."""
+
+    alert_id: str
+    kind: AlertKind
+    status: AlertStatus
+    subject_owner_id: str = Field(description="The app principal the alert is about.")
+    trip_id: str | None = None
+    incident_id: str | None = None
+    district: str | None = Field(None, description="Code of the district (gu) whose control center handles it.")
+    reason: str
+    last_position: Position | None = None
+    cameras: list[NearbyCameraView] = Field(default_factory=list)
+    raised_at: Instant
+    acked_at: Instant | None = None
+    acked_by: str | None = None
+    resolved_at: Instant | None = Field(None, description="When an operator resolved it.")
+    resolved_by: str | None = Field(None, description="The operator who resolved it.")
+    resolution_note: str | None = Field(None, description="What was done, in the operator's words.")
+    search: SearchSeedView | None = Field(None, description="Zone exits: what a missing-person search starts from.")
+
+
+class AlertList(Wire):
+    alerts: list[AlertView]
+
+
+class RaisedAlert(Wire):
+    """An alert as the citizen whose report raised it sees it."""
+
+    alert_id: str
+    kind: AlertKind
+    reason: str
+    last_position: Position | None = None
+    raised_at: Instant
+
+
+class RaisedAlerts(Wire):
+    alerts: list[RaisedAlert]
 
 
 class AlertQuery(Message):

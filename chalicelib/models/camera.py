@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from chalicelib.models.common import Latitude, Longitude, Message
+from chalicelib.models.common import Latitude, Location, Longitude, Message, Wire
 
 
 class CameraKind(StrEnum):
@@ -38,6 +38,21 @@ class NearbyCamera(Message):
     distance_m: float = Field(ge=0)
 
 
+class CameraView(Wire):
+    """A camera on the API: where it is and what it is (its stream and footage names stay inside)."""
+
+    camera_id: str
+    kind: CameraKind
+    district: str
+    location: Location
+    status: CameraStatus
+
+
+class NearbyCameraView(Wire):
+    camera: CameraView
+    distance_m: float
+
+
 class NearbyCameras(Message):
     """Answer of nearest_cameras: ordered by distance, with a note when fewer than k exist."""
 
@@ -45,4 +60,14 @@ class NearbyCameras(Message):
     requested: int
     radius_m: float
     complete: bool = Field(description="True when k cameras were found within the radius.")
+    note: str | None = None
+
+
+class NearbyCamerasView(Wire):
+    """Answer of GET /v1/cameras/nearby: ordered by distance, with a note when fewer than asked exist."""
+
+    cameras: list[NearbyCameraView]
+    requested: int
+    radius_m: float
+    complete: bool = Field(description="True when as many cameras as asked were found within the radius.")
     note: str | None = None

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.common import EpochMs, Instant, Message, Wire
 from chalicelib.models.xray import StudyStatus, Triage
 
 
@@ -52,12 +52,12 @@ class WebhookSecretIssued(Message):
     signature: str = Field(description="How to verify a delivery.")
 
 
-class WebhookView(Message):
+class WebhookView(Wire):
     """Answer of GET /v1/xray/webhook."""
 
     url: str
     key_version: int
-    created_ms: EpochMs
+    created_at: Instant
 
 
 class WebhookEvent(Message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chalicelib.models.common import Message
+from chalicelib.models.common import Instant, Message, Wire
 
 
 class GuardianContact(Message):
@@ -31,3 +31,14 @@ class Device(Message):
     guardians: list[GuardianContact]
     locale: str = "ko"
     created_ms: int
+
+
+class DeviceView(Wire):
+    """A device as its owner sees it."""
+
+    device_id: str
+    platform: str
+    label: str | None = None
+    guardians: list[GuardianContact]
+    locale: str
+    created_at: Instant

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from chalicelib.models.camera import NearbyCamera
-from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
+from chalicelib.models.camera import NearbyCamera, NearbyCameraView
+from chalicelib.models.common import EpochMs, Instant, Location, Message, Wire
 from chalicelib.models.video_link import LinkMode, TimeWindow
 
 Locale = str  # "ko" (default) or "en"
@@ -70,6 +70,24 @@ class DispatchRecord(Message):
     last_error: str | None = Field(None, max_length=300)
 
 
+class DispatchView(Wire):
+    """The delivery and receipt state of one dispatch, as the agency or an operator sees it."""
+
+    dispatch_id: str
+    target: AgencyTarget
+    district: str | None = None
+    status: DeliveryStatus
+    queued_at: Instant
+    ack_deadline_at: Instant
+    round: int = Field(description="Raised each time an unacknowledged dispatch is sent again.")
+    attempts: int = Field(description="Webhook calls made, successful or not.")
+    delivered_at: Instant | None = None
+    acked_at: Instant | None = None
+    acked_by: str | None = None
+    receipt_id: str | None = None
+    last_error: str | None = None
+
+
 class DispatchEnvelope(Message):
     """Body of a message on the dispatch queue: the payload the agency receives, and the round it belongs to."""
 
@@ -114,20 +132,14 @@ class EvidenceFollowUp(Message):
 DisasterType = Literal["flood", "landslide", "earthquake", "collapse", "crowd-crush", "heavy-snow"]
 
 
-class DisasterLocation(Message):
-    lat: Latitude
-    lon: Longitude
-    accuracy_m: float = Field(50.0, gt=0, le=50_000)
-
-
 class DisasterReport(Message):
     """Body of POST /v1/disaster-events: an operator reports a disaster-type event (from the disaster room's
     feed, a camera, a call) and it goes to the disaster situation room through the dispatch path."""
 
     event_type: DisasterType
-    location: DisasterLocation
+    location: Location
     note: str = Field("", max_length=500, description="What the operator sees (goes to the disaster room).")
-    occurred_at: AwareDatetime | None = Field(None, description="When it happened (RFC 3339); default: now.")
+    occurred_at: Instant | None = Field(None, description="When it happened; default: now.")
 
 
 class DisasterDispatch(Message):
@@ -138,10 +150,27 @@ class DisasterDispatch(Message):
     event_type: DisasterType
     agency: AgencyTarget
     district: str | None = Field(None, description="Code of the district (gu) it is in; None outside Seoul.")
-    location: DisasterLocation
+    location: Location
     cameras: list[NearbyCamera]
     occurred_at: AwareDatetime
     reported_at: AwareDatetime
     reported_by: str
     note: str
     summary: str = Field(description="One line in the agency's language, KST.")
+
+
+
+class DisasterDispatchView(Wire):
+    """The answer to a disaster report: what was sent to the disaster room."""
+
+    event_id: str = Field(description="dis-<16 hex>; also the dispatch id.")
+    event_type: DisasterType
+    agency: AgencyTarget
+    district: str | None = None
+    location: Location
+    cameras: list[NearbyCameraView]
+    occurred_at: Instant
+    reported_at: Instant
+    reported_by: str
+    note: str
+    summary: str

@@ -6,8 +6,8 @@ from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from chalicelib.models.common import EpochMs, GeoPoint, Latitude, Longitude, Message
-from chalicelib.models.trip import MAX_BATCH_FIXES, PositionFix
+from chalicelib.models.common import EpochMs, Instant, Location, Message, Wire
+from chalicelib.models.trip import MAX_BATCH_FIXES, Position, PositionBatch, PositionFix
 
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -39,9 +39,9 @@ class SafeZone(Message):
     """A circle (``center`` + ``radius_m``) or a polygon, optionally only during some hours."""
 
     name: str = Field(min_length=1, max_length=64)
-    center: GeoPoint | None = None
+    center: Location | None = None
     radius_m: float | None = Field(None, ge=20, le=20_000)
-    polygon: list[tuple[Latitude, Longitude]] | None = Field(None, min_length=3, max_length=200)
+    polygon: list[Location] | None = Field(None, min_length=3, max_length=200, description="Corners, in order.")
     hours: list[ZoneHours] = Field(default_factory=list, max_length=7, description="Empty = always.")
 
     @model_validator(mode="after")
@@ -50,6 +50,11 @@ class SafeZone(Message):
         if circle == (self.polygon is not None) or (self.center is None) != (self.radius_m is None):
             raise ValueError("a zone is either center + radius_m or a polygon")
         return self
+
+    @property
+    def ring(self) -> list[tuple[float, float]]:
+        """The polygon's corners as (lat, lon) pairs."""
+        return [(p.lat, p.lon) for p in self.polygon or ()]
 
 
 class ProtectedRegistration(Message):
@@ -82,15 +87,39 @@ class ProtectedPerson(Message):
     created_ms: EpochMs
 
 
+class ProtectedPersonView(Wire):
+    """A protected person as their guardian sees them."""
+
+    person_id: str
+    name: str
+    kind: PersonKind
+    description: str | None = None
+    zones: list[SafeZone]
+    last_fix: Position | None = None
+    outside_since_at: Instant | None = Field(None, description="Start of the current exit, if outside.")
+    alerts: list[str] = Field(default_factory=list)
+    created_at: Instant
+
+
 class ProtectedCreated(Message):
     person: ProtectedPerson
+    photo_upload: PhotoUpload
+
+
+class ProtectedCreatedView(Wire):
+    """Answer of POST /v1/protected: the person and where to upload their photo."""
+
+    person: ProtectedPersonView
     photo_upload: PhotoUpload
 
 
 class ProtectedPositions(Message):
     """Body of POST /v1/protected/{id}/positions (their phone or wearable)."""
 
-    positions: list[PositionFix] = Field(min_length=1, max_length=MAX_BATCH_FIXES)
+    positions: list[Position] = Field(min_length=1, max_length=MAX_BATCH_FIXES)
+
+    def batch(self) -> PositionBatch:
+        return PositionBatch.model_construct(positions=[p.fix() for p in self.positions])
 
 
 class SearchSeed(Message):
@@ -102,3 +131,13 @@ class SearchSeed(Message):
     description: str | None = None
     photo_key: str = Field(description="Object key of the registered photo (media bucket).")
     last_seen: PositionFix
+
+
+class SearchSeedView(Wire):
+    """A zone-exit alert's missing-person search seed, as the control center sees it."""
+
+    person_id: str
+    name: str
+    kind: PersonKind
+    description: str | None = None
+    last_seen: Position

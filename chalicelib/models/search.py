@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
+from chalicelib.models.common import EpochMs, Instant, Latitude, Location, Longitude, Message, Wire, epoch_ms
 
 ColorName = Literal["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"]
 MAX_PHOTO_BASE64 = 1_000_000  # ~750 kB decoded per photo (the API body limit applies too)
@@ -21,9 +21,22 @@ class SearchStatus(StrEnum):
 
 
 class LastSeen(Message):
-    lat: Latitude
-    lon: Longitude
-    time_ms: EpochMs = Field(description="When the person was last seen (epoch ms, UTC).")
+    """Where and when the person was last seen."""
+
+    location: Location
+    at: Instant = Field(description="When the person was last seen.")
+
+    @property
+    def lat(self) -> float:
+        return self.location.lat
+
+    @property
+    def lon(self) -> float:
+        return self.location.lon
+
+    @property
+    def time_ms(self) -> int:
+        return epoch_ms(self.at)
 
 
 class SearchRequest(Message):
@@ -203,8 +216,67 @@ class IndexedPart(Message):
     coverage: SearchCoverage
 
 
+class SightingView(Wire):
+    camera_id: str
+    at: Instant
+    box: Box
+    score: float
+    appearance: float | None = Field(None, description="Cosine similarity to the photo(s).")
+    color: float | None = Field(None, description="Clothing-colour match 0..1.")
+    upper: str = Field(description="Dominant upper-body colour.")
+    lower: str = Field(description="Dominant lower-body colour.")
+    thumbnail_url: str | None = None
+
+
+class TrackView(Wire):
+    """Sightings of one person on one camera, close in time."""
+
+    camera_id: str
+    start_at: Instant
+    end_at: Instant
+    score: float
+    best: SightingView
+    sightings: int
+
+
+class RouteStopView(Wire):
+    camera_id: str
+    location: Location
+    arrived_at: Instant
+    left_at: Instant
+    score: float
+
+
+class SearchAnswerView(Wire):
+    """``GET /v1/searches/{id}``: status, progress, hits and the route."""
+
+    search_id: str
+    status: SearchStatus
+    created_at: Instant
+    shards_done: int
+    shards_total: int
+    footage_seconds_done: float
+    footage_seconds_total: float
+    cameras: list[str]
+    excluded: dict[str, str] = Field(default_factory=dict)
+    hits: list[TrackView] = Field(default_factory=list)
+    route: list[RouteStopView] = Field(default_factory=list)
+    shards_failed: int = Field(0, description="Shards that failed or did not finish before the deadline.")
+    partial: bool = Field(False, description="The search was finalised without every shard: hits and route cover "
+                                             "only the footage that was searched (``reason`` says what is missing).")
+    deadline_at: Instant | None = Field(None, description="While running: when the search is finalised with the "
+                                                           "shards that finished, if it has not completed by then.")
+    reason: str | None = None
+    elapsed_s: float | None = None
+    detector: str | None = None
+    embedder: str | None = None
+    coverage: SearchCoverage | None = Field(None, description="Indexed vs decoded share of the cone.")
+    description_unknown: list[str] = Field(default_factory=list,
+                                           description="Words of the description that were not understood.")
+
+
 class SearchAnswer(Message):
-    """``GET /v1/searches/{id}``."""
+    """A search's stored answer (``searches/<id>/result.json``)."""
 
     search_id: str
     status: SearchStatus

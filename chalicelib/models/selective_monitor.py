@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.models.common import EpochMs, Latitude, Longitude, Message
+from chalicelib.models.common import EpochMs, Instant, Location, Message, Wire
 
 CAMERA_ID = r"^[A-Za-z0-9._-]{1,64}$"
 RULE_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
@@ -150,6 +150,15 @@ class CameraRulesRecord(Message):
     updated_by: str
 
 
+class CameraRulesView(Wire):
+    """A camera's rules as stored: who set them and when."""
+
+    camera_id: str
+    config: CameraRules
+    updated_at: Instant
+    updated_by: str
+
+
 # -- events ---------------------------------------------------------------------------------------
 
 
@@ -196,24 +205,38 @@ class MonitorEvent(Message):
     note: str | None = Field(None, max_length=500)
 
 
-class EventLocation(Message):
-    """Where an event happened: its camera's surveyed position (WGS84)."""
+class MonitorEventRecord(Wire):
+    """A monitor event as the operator sees it (its media through signed links; the bucket keys stay inside)."""
 
-    lat: Latitude
-    lon: Longitude
-    accuracy_m: float | None = Field(None, ge=0, description="Horizontal accuracy, metres; none for a surveyed "
-                                                             "camera position.")
+    event_id: str
+    camera_id: str
+    at: Instant = Field(description="Time of the frame that fired the rule.")
+    rule_id: str
+    kind: RuleKind
+    score: float = Field(description="Confidence of the firing (mean detection score).")
+    severity: int
+    priority: float = Field(description="Queue priority; raised while an SOS incident is near the camera.")
+    sos_incident_ids: list[str] = Field(default_factory=list, description="Active SOS incidents near the camera.")
+    reason: str
+    boxes: list[EventBox]
+    status: EventStatus
+    raised_at: Instant
+    acked_at: Instant | None = None
+    acked_by: str | None = None
+    resolved_at: Instant | None = None
+    resolved_by: str | None = None
+    note: str | None = None
 
 
-class MonitorEventView(Message):
-    event: MonitorEvent
-    location: EventLocation | None = Field(None, description="The camera's position, to draw the event on the map; "
-                                                             "none for a camera the registry does not know.")
+class MonitorEventView(Wire):
+    event: MonitorEventRecord
+    location: Location | None = Field(None, description="The camera's position, to draw the event on the map; "
+                                                        "none for a camera the registry does not know.")
     snapshot_url: str | None = None
     clip_url: str | None = Field(None, description="Signed link to the event's clip (expires with the snapshot's).")
 
 
-class MonitorEventList(Message):
+class MonitorEventList(Wire):
     events: list[MonitorEventView]
 
 

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from chalicelib.models.camera import NearbyCamera
-from chalicelib.models.common import EpochMs, GeoPoint, Latitude, Longitude, Message
-from chalicelib.models.trip import PositionFix
+from chalicelib.models.camera import NearbyCamera, NearbyCameraView
+from chalicelib.models.common import EpochMs, Instant, Location, Message, Wire, record_shape
+from chalicelib.models.trip import Position, PositionFix
 
 
 class SosTrigger(StrEnum):
@@ -39,7 +39,7 @@ class DistrictRef(Message):
 
 def _legacy_trigger(data: Any) -> Any:
     """Before 2026-11 ``kind`` held the trigger (button/shake/voice): read those as a trigger, kind other."""
-    if isinstance(data, dict) and data.get("kind") in {t.value for t in SosTrigger}:
+    if isinstance(data, dict) and isinstance(data.get("kind"), str) and data["kind"] in {t.value for t in SosTrigger}:
         data = {**data, "kind": EmergencyKind.OTHER.value, "trigger": data.get("trigger", data["kind"])}
     return data
 
@@ -53,9 +53,7 @@ class IncidentStatus(StrEnum):
 class SosRequest(Message):
     """Body of POST /v1/sos."""
 
-    lat: Latitude
-    lon: Longitude
-    accuracy_m: float = Field(20.0, gt=0, le=5_000)
+    location: Location = Field(description="Where the phone is (accuracy 20 m when not given).")
     kind: EmergencyKind = Field(EmergencyKind.OTHER, description="crime, fall, other: 112; fire, medical: 119. "
                                 "The former trigger values (button, shake, voice) are still read as a trigger.")
     trigger: SosTrigger = SosTrigger.BUTTON
@@ -73,8 +71,8 @@ class SosRequest(Message):
 
 class TripContext(Message):
     trip_id: str
-    origin: GeoPoint
-    destination: GeoPoint
+    origin: Location
+    destination: Location
     started_ms: EpochMs
     expected_arrival_ms: EpochMs
     last_fix: PositionFix | None = None
@@ -107,8 +105,66 @@ class Incident(Message):
         return _legacy_trigger(data)
 
 
-class IncidentList(Message):
-    incidents: list[Incident]
+class SosView(Wire):
+    """An SOS incident as the citizen who raised it sees it (answer of the /v1/sos routes)."""
+
+    incident_id: str
+    status: IncidentStatus
+    kind: EmergencyKind
+    trigger: SosTrigger
+    agency: str = Field(description="The receiving agency's dispatch target (112, 119, disaster-room).")
+    district: DistrictRef | None = None
+    location: Location
+    trip_id: str | None = None
+    cameras: list[NearbyCameraView] = Field(description="The nearest cameras, nearest first.")
+    created_at: Instant
+    cancel_deadline_at: Instant = Field(description="Cancel before this; after it the report goes to the agency.")
+    cancelled_at: Instant | None = None
+    escalated_at: Instant | None = None
+    dispatched_at: Instant | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trip_id(cls, data: Any) -> Any:  # of the trip in progress, only its id
+        if isinstance(data, Incident):
+            data = {**record_shape(data, cls.model_fields), "trip_id": data.trip.trip_id if data.trip else None}
+        return data
+
+
+class TripContextView(Wire):
+    trip_id: str
+    origin: Location
+    destination: Location
+    started_at: Instant
+    expected_arrival_at: Instant
+    last_fix: Position | None = None
+
+
+class IncidentView(Wire):
+    """An SOS incident as the control center sees it."""
+
+    incident_id: str
+    owner_id: str
+    status: IncidentStatus
+    kind: EmergencyKind
+    trigger: SosTrigger
+    agency: str = Field(description="The receiving agency's dispatch target (112, 119, disaster-room).")
+    district: DistrictRef | None = Field(None, description="The district it happened in (None outside Seoul).")
+    control_center: str | None = Field(None, description="Code of the district control center handling it: where "
+                                       "it happened, until an operator hands it over.")
+    location: Location
+    device_id: str | None = None
+    trip: TripContextView | None = None
+    cameras: list[NearbyCameraView]
+    created_at: Instant
+    cancel_deadline_at: Instant
+    cancelled_at: Instant | None = None
+    escalated_at: Instant | None = None
+    dispatched_at: Instant | None = Field(None, description="When the dispatch message was enqueued.")
+
+
+class IncidentList(Wire):
+    incidents: list[IncidentView]
 
 
 class IncidentQuery(Message):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from chalicelib.models.common import EpochMs, GeoPoint, Latitude, Longitude, Message
+from chalicelib.models.common import EpochMs, Instant, Latitude, Location, Longitude, Message, Wire, epoch_ms
 
 MAX_ROUTE_POINTS = 500
 MAX_BATCH_FIXES = 500
@@ -27,21 +28,51 @@ class PositionFix(Message):
     accuracy_m: float = Field(20.0, gt=0, le=5_000, description="Horizontal accuracy radius (68%), metres.")
 
 
+class Position(Wire):
+    """Where a phone was, and when: one GNSS fix on the API."""
+
+    at: Instant = Field(description="When the fix was taken (device clock).")
+    location: Location
+
+    def fix(self) -> PositionFix:
+        """The stored fix (already validated: built without a second validation)."""
+        accuracy = self.location.accuracy_m
+        return PositionFix.model_construct(t_ms=epoch_ms(self.at), lat=self.location.lat, lon=self.location.lon,
+                                           accuracy_m=20.0 if accuracy is None else accuracy)
+
+
 class TripStart(Message):
     """Body of POST /v1/trips."""
 
     device_id: str = Field(pattern=r"^dev-[0-9a-f]{1,64}$", description="A device registered by this caller.")
-    origin: GeoPoint
-    destination: GeoPoint
-    route: list[tuple[Latitude, Longitude]] | None = Field(
-        None, min_length=2, max_length=MAX_ROUTE_POINTS, description="Planned walking route as (lat, lon) pairs.")
-    expected_arrival_ms: EpochMs | None = Field(None, description="Omit to compute it from walking speed.")
+    origin: Location
+    destination: Location
+    route: list[Location] | None = Field(
+        None, min_length=2, max_length=MAX_ROUTE_POINTS, description="Planned walking route, origin first.")
+    expected_arrival: Instant | None = Field(None, description="Omit to compute it from walking speed.")
+
+    @property
+    def expected_arrival_ms(self) -> int | None:
+        return None if self.expected_arrival is None else epoch_ms(self.expected_arrival)
+
+    @property
+    def route_points(self) -> list[tuple[float, float]] | None:
+        return None if self.route is None else [(p.lat, p.lon) for p in self.route]
 
 
 class PositionBatch(Message):
-    """Body of POST /v1/trips/{id}/positions: fixes in any order, duplicates allowed."""
+    """The fixes of one report, as the trip service takes them (any order, duplicates allowed)."""
 
     positions: list[PositionFix] = Field(min_length=1, max_length=MAX_BATCH_FIXES)
+
+
+class PositionReport(Message):
+    """Body of POST /v1/trips/{id}/positions: fixes in any order, duplicates allowed."""
+
+    positions: list[Position] = Field(min_length=1, max_length=MAX_BATCH_FIXES)
+
+    def batch(self) -> PositionBatch:
+        return PositionBatch.model_construct(positions=[p.fix() for p in self.positions])
 
 
 class Trip(Message):
@@ -49,8 +80,8 @@ class Trip(Message):
     owner_id: str
     device_id: str
     status: TripStatus
-    origin: GeoPoint
-    destination: GeoPoint
+    origin: Location
+    destination: Location
     route: list[tuple[float, float]] = Field(description="Planned route; origin → destination when none was given.")
     route_given: bool
     route_length_m: float
@@ -79,3 +110,26 @@ class Movement(Message):
     anchor: PositionFix | None = Field(None, description="The usable fix the next ones are measured from.")
     moved_ms: EpochMs | None = Field(None, description="Time of the older fix of the newest pair of usable fixes "
                                                        "too far apart for both to lie in one stationary circle.")
+class TripView(Wire):
+    """A trip as its owner sees it (answer of the trip routes)."""
+
+    trip_id: str
+    device_id: str
+    status: TripStatus
+    origin: Location
+    destination: Location
+    route: list[Location] = Field(description="Planned route; origin → destination when none was given.")
+    route_given: bool
+    route_length_m: float
+    started_at: Instant
+    expected_arrival_at: Instant
+    arrived_at: Instant | None = None
+    last_fix: Position | None = None
+    last_seen_at: Instant = Field(description="Server time of the last position report (or the start).")
+    fixes: int = Field(0, description="Fixes received, repeats included.")
+    alerts: list[str] = Field(default_factory=list, description="Ids of the alerts this trip raised.")
+
+    @field_validator("route", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:  # the stored route is (lat, lon) pairs
+        return [Location(lat=p[0], lon=p[1]) if isinstance(p, tuple | list) else p for p in value]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from chalicelib.models.common import EpochMs, GeoPoint, Message
+from chalicelib.models.common import EpochMs, Instant, Location, Message, Wire, epoch_ms
 
 MAX_WINDOW = timedelta(hours=2)
 MAX_CAMERAS = 10
@@ -37,8 +37,8 @@ class LinkStatus(StrEnum):
 class TimeWindow(Message):
     """A recorded window, ``[start, end)``, at most two hours long."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
     @model_validator(mode="after")
     def _ordered_and_short(self) -> Self:
@@ -50,11 +50,11 @@ class TimeWindow(Message):
 
     @property
     def start_ms(self) -> int:
-        return int(self.start.timestamp() * 1000)
+        return epoch_ms(self.start)
 
     @property
     def end_ms(self) -> int:
-        return int(self.end.timestamp() * 1000)
+        return epoch_ms(self.end)
 
 
 class VideoLinkRequest(Message):
@@ -62,7 +62,7 @@ class VideoLinkRequest(Message):
 
     incident_number: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
                                  description="The agency's incident / case number.")
-    location: GeoPoint
+    location: Location
     mode: LinkMode
     window: TimeWindow | None = Field(None, description="Required for recorded links; not allowed for live.")
     purpose: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{1,31}$",
@@ -87,10 +87,10 @@ class VideoLink(Message):
     distance_m: float = Field(ge=0)
     mode: LinkMode
     url: str
-    expires_at: datetime
+    expires_at: Instant
     segments: int | None = Field(None, description="Recorded: segments in the playlist.")
-    covers_from: datetime | None = Field(None, description="Recorded: wall time of the first segment's start.")
-    covers_until: datetime | None = Field(None, description="Recorded: wall time of the last segment's end.")
+    covers_from: Instant | None = Field(None, description="Recorded: wall time of the first segment's start.")
+    covers_until: Instant | None = Field(None, description="Recorded: wall time of the last segment's end.")
 
 
 class VideoLinkGrant(Message):
@@ -102,18 +102,42 @@ class VideoLinkGrant(Message):
     officer_id: str
     purpose: str
     mode: LinkMode
-    location: GeoPoint
+    location: Location
     window: TimeWindow | None = None
     radius_m: float
     requested: int
     status: LinkStatus = LinkStatus.ACTIVE
     created_ms: EpochMs
-    expires_at: datetime
+    expires_at: Instant
     source_ip: str
     source_cidr: str = Field(description="The agency range every link is bound to.")
     links: list[VideoLink]
     note: str | None = None
     revoked_ms: EpochMs | None = None
+    revoked_by: str | None = None
+
+
+class VideoLinkGrantView(Wire):
+    """A link request and its links, as the agency (or operator) that asked sees it."""
+
+    request_id: str
+    agency_id: str
+    incident_number: str
+    officer_id: str
+    purpose: str
+    mode: LinkMode
+    location: Location
+    window: TimeWindow | None = None
+    radius_m: float
+    requested: int
+    status: LinkStatus
+    created_at: Instant
+    expires_at: Instant
+    source_ip: str
+    source_cidr: str = Field(description="The agency range every link is bound to.")
+    links: list[VideoLink]
+    note: str | None = None
+    revoked_at: Instant | None = None
     revoked_by: str | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.common import EpochMs, Instant, Message, Wire
 
 UPLOAD_EXTENSIONS = ("dcm", "dicom", "png", "jpg", "jpeg")
 
@@ -132,14 +132,28 @@ class StudyLinks(Message):
     expires_in_s: int
 
 
-class StudyView(Message):
+class ReadingView(Wire):
+    """A reading as the health center sees it (its files through ``links``; the bucket keys stay inside)."""
+
+    model: ModelInfo
+    findings: list[Finding]
+    triage: Triage
+    image: ImageInfo
+    heatmap_method: str | None = Field(None, description="How the heat map was made (class activation map, occlusion).")
+    deid_withheld: str | None = Field(None, description="Why no de-identified copy was released (burned-in text).")
+    review_required: bool = Field(False, description="The study needs a person's review before any copy is shared.")
+    timings: Timings
+    completed_at: Instant
+
+
+class StudyView(Wire):
     """Body of GET /v1/xray/studies/{id}."""
 
     study_id: str
     status: StudyStatus
-    created_ms: EpochMs
-    updated_ms: EpochMs
-    reading: Reading | None = None
+    created_at: Instant
+    updated_at: Instant
+    reading: ReadingView | None = None
     reason: Reason | None = None
     links: StudyLinks | None = None
 
@@ -171,16 +185,16 @@ class StudyListQuery(Message):
     """Query of GET /v1/xray/studies: the caller's own studies, newest first."""
 
     status: StudyStatus | None = Field(None, description="Only studies in this state.")
-    since: EpochMs | None = Field(None, description="Only studies created at or after this time (ms).")
+    since: Instant | None = Field(None, description="Only studies created at or after this time.")
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=4096, description="next_cursor of the previous page (opaque).")
 
 
-class StudySummary(Message):
+class StudySummary(Wire):
     study_id: str
     status: StudyStatus
-    created_ms: EpochMs
-    updated_ms: EpochMs
+    created_at: Instant
+    updated_at: Instant
     triage: Triage | None = None
     positive_findings: list[str] = Field(default_factory=list)
     model: str | None = Field(None, description="The reading's model, name and version.")

@@ -6,6 +6,7 @@ import base64
 
 from chalicelib.errors import ApiError
 from chalicelib.models.alert import Alert
+from chalicelib.models.common import Location, instant
 from chalicelib.models.search import MAX_PHOTO_BASE64, LastSeen, SearchRequest
 from chalicelib.ports import ObjectStore
 
@@ -22,5 +23,5 @@ def search_from_alert(alert: Alert, media: ObjectStore, *, window_minutes: int =
     if len(photo) > MAX_PHOTO_BASE64:
         raise ApiError("the registered photo is too large to search with", code="photo_too_large", status=409)
     return SearchRequest(photos=[photo], window_minutes=window_minutes,
-                         last_seen=LastSeen(lat=seed.last_seen.lat, lon=seed.last_seen.lon,
-                                            time_ms=seed.last_seen.t_ms))
+                         last_seen=LastSeen(location=Location(lat=seed.last_seen.lat, lon=seed.last_seen.lon),
+                                            at=instant(seed.last_seen.t_ms)))

@@ -26,7 +26,7 @@ logger = Logger(service="search-reducer")
 metrics = Metrics(namespace="GoldenTime", service="search-reducer")
 tracer = Tracer(service="search-reducer")
 processor = BatchProcessor(event_type=EventType.SQS)
-DONE_KEY = re.compile(r"^searches/(?P<search_id>[0-9a-f]{8,64})/shards/\d+/done\.json$")
+DONE_KEY = re.compile(r"^searches/(?P<search_id>(srch-)?[0-9a-f]{8,64})/shards/\d+/done\.json$")  # bare: before ids had a prefix
 
 
 @lru_cache(maxsize=1)

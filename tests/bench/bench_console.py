@@ -131,7 +131,7 @@ def main() -> int:
                 latencies = []
                 for i, token in enumerate(apps):
                     reply = session_from("127.0.0.1", token).post(
-                        f"{served.api_url}/v1/sos", json={"lat": 37.55 + i * 0.001, "lon": 126.98})
+                        f"{served.api_url}/v1/sos", json={"location": {"lat": 37.55 + i * 0.001, "lon": 126.98}})
                     started = time.perf_counter()  # the event exists in the API from its 201 on
                     selector = f"[data-testid=queue-item][data-id='{reply.json()['incident_id']}.sos']"
                     page.wait_for_selector(selector, state="attached", timeout=10_000)

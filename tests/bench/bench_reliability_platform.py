@@ -42,11 +42,12 @@ from chalicelib.adapters.resources import Resources  # noqa: E402
 from chalicelib.api import context  # noqa: E402
 from chalicelib.cli import create_principal  # noqa: E402
 from chalicelib.models.camera import Camera, CameraKind  # noqa: E402
+from chalicelib.models.common import instant  # noqa: E402
 from chalicelib.models.principal import PrincipalKind  # noqa: E402
 from chalicelib.services.cameras import CameraRegistry  # noqa: E402
 from chalicelib.services.footage import FootageCatalog  # noqa: E402
 from chalicelib.settings import get_settings  # noqa: E402
-from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along  # noqa: E402
+from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, points_api  # noqa: E402
 from local.http_client import session_from  # noqa: E402
 from local.xray_samples import png_bytes, synthetic_chest  # noqa: E402
 
@@ -119,10 +120,11 @@ def _write_before_kill(api: str, resources: Resources, n: int, clip: Path | None
                                                        "guardians": [{"name": "Mom", "phone": "+821055556666"}]})
         trip = phone.post(f"{api}/v1/trips", json={
             "device_id": device.json()["device_id"], "origin": HERE,
-            "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": [list(p) for p in HOME_ROUTE]})
+            "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": points_api(HOME_ROUTE)})
         now = int(time.time() * 1000)
-        fixes = [{"t_ms": now - (5 - j) * 1000, "lat": along(HOME_ROUTE, j * 1.2)[0],
-                  "lon": along(HOME_ROUTE, j * 1.2)[1], "accuracy_m": 10.0} for j in range(5)]
+        fixes = [{"at": instant(now - (5 - j) * 1000).isoformat(), "location": {
+            "lat": along(HOME_ROUTE, j * 1.2)[0], "lon": along(HOME_ROUTE, j * 1.2)[1], "accuracy_m": 10.0}}
+                 for j in range(5)]
         if phone.post(f"{api}/v1/trips/{trip.json()['trip_id']}/positions", json={"positions": fixes}).ok:
             made["trips"][trip.json()["trip_id"]] = (token, 5)
         study = session_from(token=center).post(f"{api}/v1/xray/studies", json={"filename": "chest.png"})
@@ -136,7 +138,7 @@ def _write_before_kill(api: str, resources: Resources, n: int, clip: Path | None
             made["sos"].append(sos.json()["incident_id"])
     if clip is not None:
         search = session_from(token=operator).post(f"{api}/v1/searches", json={
-            "upper_color": "red", "last_seen": {"lat": 37.57, "lon": 126.99, "time_ms": seen_ms},
+            "upper_color": "red", "last_seen": {"location": {"lat": 37.57, "lon": 126.99}, "at": instant(seen_ms).isoformat()},
             "window_minutes": 3, "camera_ids": ["RL-SEARCH"], "top_k": 5})
         if search.status_code == 202:
             made["searches"].append(search.json()["search_id"])
@@ -217,7 +219,7 @@ def positions(args: argparse.Namespace, work: Path) -> float:
             device = call(phone.post, f"{api}/v1/devices", json={"platform": "ios", "guardians": []})
             trip = call(phone.post, f"{api}/v1/trips", json={
                 "device_id": device.json()["device_id"], "origin": HERE,
-                "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": [list(p) for p in HOME_ROUTE]})
+                "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": points_api(HOME_ROUTE)})
             phones.append((phone, trip.json()["trip_id"]))
         latencies: list[list[float]] = [[] for _ in phones]
         errors = [0] * len(phones)
@@ -233,7 +235,8 @@ def positions(args: argparse.Namespace, work: Path) -> float:
                 for j in range(5):
                     walked += 1.2
                     lat, lon = along(HOME_ROUTE, walked % 1000)
-                    fixes.append({"t_ms": now - (5 - j) * 1000 + i, "lat": lat, "lon": lon, "accuracy_m": 10.0})
+                    fixes.append({"at": instant(now - (5 - j) * 1000 + i).isoformat(),
+                                  "location": {"lat": lat, "lon": lon, "accuracy_m": 10.0}})
                 started = time.perf_counter()
                 reply = phone.post(f"{api}/v1/trips/{trip_id}/positions", json={"positions": fixes}, timeout=30)
                 latencies[i].append((time.perf_counter() - started) * 1000)

@@ -32,11 +32,12 @@ from agency_support import Receiver, dispatch_payloads, start_receiver
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
+from chalicelib.models.common import instant
 from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import build_safe_return
-from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, offset
+from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, offset, points_api
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
 from local.seoul_catalog import load_seoul
@@ -83,14 +84,14 @@ def sos_latencies(api: str, resources: Resources, count: int,
     devices = [app_device(api, resources, f"bench-sos-{i}") for i in range(-(-count // SOS_PER_DEVICE) + 1)]
     session, device_id = devices[-1]
     for _ in range(5):  # warm-up (not measured): first-use costs of the API container
-        session.post(f"{api}/v1/sos", json={"lat": CITY_HALL[0], "lon": CITY_HALL[1], "device_id": device_id})
+        session.post(f"{api}/v1/sos", json={"location": {"lat": CITY_HALL[0], "lon": CITY_HALL[1]}, "device_id": device_id})
     http_ms: list[float] = []
     for n in range(count):
         session, device_id = devices[n // SOS_PER_DEVICE]
         point = offset(CITY_HALL, (n % 40) * 25.0, (n % 17) * 30.0)
         t0, p0 = wall_ms(), time.perf_counter()
-        reply = session.post(f"{api}/v1/sos", json={"lat": point[0], "lon": point[1], "kind": "button",
-                                                    "device_id": device_id})
+        reply = session.post(f"{api}/v1/sos", json={"location": {"lat": point[0], "lon": point[1]},
+                                                    "trigger": "button", "device_id": device_id})
         http_ms.append((time.perf_counter() - p0) * 1000)
         reply.raise_for_status()
         started[reply.json()["incident_id"]] = t0
@@ -108,7 +109,7 @@ def positions_load(api: str, resources: Resources, clients: int, seconds: float,
         session, device_id = app_device(api, resources, f"bench-walker-{i}")
         trip = session.post(f"{api}/v1/trips", json={
             "device_id": device_id, "origin": {"lat": CITY_HALL[0], "lon": CITY_HALL[1]},
-            "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": [list(p) for p in HOME_ROUTE]})
+            "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": points_api(HOME_ROUTE)})
         trip.raise_for_status()
         phones.append((session, trip.json()["trip_id"]))
     counts = [[0, 0] for _ in phones]
@@ -123,7 +124,8 @@ def positions_load(api: str, resources: Resources, clients: int, seconds: float,
             for j in range(batch):
                 walked += 1.2
                 lat, lon = along(HOME_ROUTE, walked % 1000)
-                fixes.append({"t_ms": now - (batch - j) * 1000 + i, "lat": lat, "lon": lon, "accuracy_m": 10.0})
+                fixes.append({"at": instant(now - (batch - j) * 1000 + i).isoformat(),
+                              "location": {"lat": lat, "lon": lon, "accuracy_m": 10.0}})
             reply = session.post(f"{api}/v1/trips/{trip_id}/positions", json={"positions": fixes})
             counts[i][0] += 1
             counts[i][1] += reply.status_code != 200

@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,11 @@ _local = threading.local()
 
 StudyForm = tuple[dict[str, Any], str, bytes]  # the created study (with its presigned POST), file name, bytes
 
+
+
+def _seconds(at: str) -> float:
+    """An RFC 3339 time from the API as epoch seconds."""
+    return datetime.fromisoformat(at).timestamp()
 
 def create_studies(client: Any, api: str, samples: list[tuple[str, bytes]], count: int) -> list[StudyForm]:
     """``count`` studies created first (cycling through ``samples``), so a burst measures uploads alone."""
@@ -130,12 +136,12 @@ def _cpu_s() -> float:
 
 
 def e2e_s(study: dict[str, Any]) -> float:
-    return float(study["reading"]["completed_ms"] / 1000 - study["_started"])
+    return float(_seconds(study["reading"]["completed_at"]) - study["_started"])
 
 
 def heatmap_s(study: dict[str, Any]) -> float:
     """Upload → heat map added (the study's last server-side update is the heat-map step's)."""
-    return float(study["updated_ms"] / 1000 - study["_started"])
+    return float(_seconds(study["updated_at"]) - study["_started"])
 
 
 def bare_inference_ms(model: bytes, repeats: int = 30) -> float:
@@ -203,7 +209,7 @@ def real_model_phase(api: str, token: str, samples: list[tuple[str, bytes]], arg
                     finished.append(study)
                 break
             time.sleep(0.2)
-    span = max(r["reading"]["completed_ms"] / 1000 for r in finished) - min(starts)
+    span = max(_seconds(r["reading"]["completed_at"]) for r in finished) - min(starts)
     out["xray_real_throughput_per_s"] = len(finished) / span
     print(f"# real burst: {len(finished)}/{args.real_burst} readings in {span:.2f} s, mean batch "
           f"{statistics.mean(r['reading']['timings']['batch_size'] for r in finished):.1f}", flush=True)
@@ -280,7 +286,7 @@ def main() -> int:
                     time.sleep(0.5)
             cpu_used = _cpu_s() - cpu_before
             finished = [r for r in burst if r["status"] == "done"]
-            span = max(r["reading"]["completed_ms"] / 1000 for r in finished) - min(starts)
+            span = max(_seconds(r["reading"]["completed_at"]) for r in finished) - min(starts)
             throughput = len(finished) / span
             print(f"# burst: {len(finished)}/{args.burst} readings in {span:.2f} s (all uploads sent in "
                   f"{uploaded_in:.2f} s), mean batch "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from PIL import Image
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
+from chalicelib.models.common import epoch_ms
 from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
@@ -56,7 +58,8 @@ def wait_for(receiver: Receiver, dispatch_id: str, timeout_s: float = 15.0) -> d
 
 def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
     phone = session_from(token=world["phone"])
-    reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "medical", "cancel_window_s": 0})
+    reply = phone.post(f"{world['api']}/v1/sos", json={"location": LOTTE_WORLD_TOWER, "kind": "medical",
+                                                       "cancel_window_s": 0})
     assert reply.status_code == 201, reply.text
     incident = reply.json()
     assert incident["agency"] == "119" and incident["district"]["code"] == "SP"
@@ -103,7 +106,8 @@ def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
 def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_its_range(world):
     # GIVEN a fire SOS with a short cancel window, and a photo the phone uploads inside it
     phone = session_from(token=world["phone"])
-    reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire", "cancel_window_s": 3})
+    reply = phone.post(f"{world['api']}/v1/sos", json={"location": LOTTE_WORLD_TOWER, "kind": "fire",
+                                                       "cancel_window_s": 3})
     incident = reply.json()
     grant = phone.post(f"{world['api']}/v1/sos/{incident['incident_id']}/evidence", json={"content_type": "image/jpeg"})
     assert grant.status_code == 201, grant.text
@@ -127,7 +131,7 @@ def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_it
 def test_an_operator_pushes_a_link_bundle_to_119_audited_and_delivered(world):
     # GIVEN an SOS the Songpa operator is handling
     phone = session_from(token=world["phone"])
-    incident = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire",
+    incident = phone.post(f"{world['api']}/v1/sos", json={"location": LOTTE_WORLD_TOWER, "kind": "fire",
                                                           "cancel_window_s": 0}).json()
     operator = session_from(token=world["operator"])
     bundles = f"{world['api']}/v1/incidents/{incident['incident_id']}/link-bundles"
@@ -142,7 +146,8 @@ def test_an_operator_pushes_a_link_bundle_to_119_audited_and_delivered(world):
     assert grant["purpose"] == "FIRE-RESPONSE" and grant["officer_id"] == "ad-operator"
     # AND the push is audited with the operator as actor
     audit = AuditLog(Resources(get_settings()).table("audit"))
-    pushes = [r for r in audit.records(since_ms=incident["created_ms"] - 1000) if r.action == "video-link.pushed"]
+    since_ms = epoch_ms(datetime.fromisoformat(incident["created_at"])) - 1000
+    pushes = [r for r in audit.records(since_ms=since_ms) if r.action == "video-link.pushed"]
     assert [(r.actor, r.subject) for r in pushes] == [("ad-operator", grant["request_id"])]
     # AND 119's webhook receives the bundle, signed, as a dispatch of its own
     got = wait_for(world["receiver"], f"{incident['incident_id']}.{grant['request_id']}")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import pytest
+from client_support import authenticated
+from golden_time_api_client.api.cameras import nearby
+from golden_time_api_client.api.devices import get_device, register_device
+from golden_time_api_client.models import DeviceRegistration, Error, GuardianContact
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.api import context
@@ -37,26 +43,29 @@ def api(local_platform, path):
     return f"{local_platform.api_url}{path}"
 
 
+def client(local_platform, tokens, who, source="127.0.0.1"):
+    """The generated client (tests/client_support.py), as ``who``."""
+    return authenticated(local_platform.api_url, tokens[who], source)
+
+
 def test_nearby_cameras_are_ordered_by_distance(local_platform, tokens):
-    reply = session_from(token=tokens["e2e-operator"]).get(api(local_platform, "/v1/cameras/nearby"),
-                                                           params={**CITY_HALL, "k": 3})
-    assert reply.status_code == 200
-    body = reply.json()
-    assert [c["camera"]["camera_id"] for c in body["cameras"]] == ["E2E-0", "E2E-1", "E2E-2"]
-    distances = [c["distance_m"] for c in body["cameras"]]
+    reply = nearby.sync_detailed(client=client(local_platform, tokens, "e2e-operator"), k=3, **CITY_HALL)
+    assert reply.status_code == HTTPStatus.OK
+    body = reply.parsed
+    assert [c.camera.camera_id for c in body.cameras] == ["E2E-0", "E2E-1", "E2E-2"]
+    distances = [c.distance_m for c in body.cameras]
     assert distances == sorted(distances)
     assert 100 < distances[1] < 120  # 0.001° of latitude ≈ 111 m
+    assert body.cameras[0].camera.location.lat == CITY_HALL["lat"]  # the one location object
+    assert b"stream_name" not in reply.content and b"recording_prefix" not in reply.content
     assert reply.headers["X-Request-Id"]
 
 
 def test_fewer_than_k_within_the_radius_is_said(local_platform, tokens):
-    reply = session_from(token=tokens["e2e-operator"]).get(api(local_platform, "/v1/cameras/nearby"),
-                                                           params={**CITY_HALL, "k": 5, "radius_m": 250})
-    body = reply.json()
-    assert reply.status_code == 200
-    assert len(body["cameras"]) == 3
-    assert body["complete"] is False
-    assert "3" in body["note"]
+    body = nearby.sync(client=client(local_platform, tokens, "e2e-operator"), k=5, radius_m=250, **CITY_HALL)
+    assert len(body.cameras) == 3
+    assert body.complete is False
+    assert "3" in body.note
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer gt.e2e-alice.this-is-not-the-secret-x", "Token abc"])
@@ -70,27 +79,27 @@ def test_missing_or_wrong_token_is_401_in_the_error_model(local_platform, tokens
 
 
 def test_agency_is_bound_to_its_registered_addresses(local_platform, tokens):
-    url = api(local_platform, "/v1/cameras/nearby")
-    inside = session_from("127.0.0.2", tokens["e2e-police"]).get(url, params=CITY_HALL)
-    outside = session_from("127.0.0.3", tokens["e2e-police"]).get(url, params=CITY_HALL)
-    assert inside.status_code == 200
-    assert outside.status_code == 403
-    assert "127.0.0.3" in outside.json()["error"]["message"]
+    inside = nearby.sync_detailed(client=client(local_platform, tokens, "e2e-police", "127.0.0.2"), **CITY_HALL)
+    outside = nearby.sync_detailed(client=client(local_platform, tokens, "e2e-police", "127.0.0.3"), **CITY_HALL)
+    assert inside.status_code == HTTPStatus.OK
+    assert outside.status_code == HTTPStatus.FORBIDDEN and isinstance(outside.parsed, Error)
+    assert "127.0.0.3" in outside.parsed.error.message
 
 
 def test_another_owner_gets_404_for_a_device(local_platform, tokens):
-    alice = session_from(token=tokens["e2e-alice"])
-    bob = session_from(token=tokens["e2e-bob"])
-    created = alice.post(api(local_platform, "/v1/devices"), json={
-        "platform": "ios", "guardians": [{"name": "Dad", "phone": "+821098765432"}]})
-    assert created.status_code == 201
-    device_id = created.json()["device_id"]
-    assert alice.get(api(local_platform, f"/v1/devices/{device_id}")).json()["guardians"][0]["name"] == "Dad"
-    missing = bob.get(api(local_platform, f"/v1/devices/{device_id}"))
-    assert missing.status_code == 404
-    unknown = bob.get(api(local_platform, "/v1/devices/dev-doesnotexist"))
+    alice, bob = client(local_platform, tokens, "e2e-alice"), client(local_platform, tokens, "e2e-bob")
+    created = register_device.sync_detailed(client=alice, body=DeviceRegistration(
+        platform="ios", guardians=[GuardianContact(name="Dad", phone="+821098765432")]))
+    assert created.status_code == HTTPStatus.CREATED
+    device_id = created.parsed.device_id
+    assert device_id.startswith("dev-") and created.parsed.created_at.utcoffset().total_seconds() == 9 * 3600
+    assert get_device.sync(device_id, client=alice).guardians[0].name == "Dad"
+    missing = get_device.sync_detailed(device_id, client=bob)
+    assert missing.status_code == HTTPStatus.NOT_FOUND
+    unknown = get_device.sync_detailed("dev-d0e5n0", client=bob)
+    ill_formed = get_device.sync_detailed("dev-doesnotexist", client=bob)  # not hex: cannot name a device
     # indistinguishable from an id that does not exist
-    assert missing.json()["error"]["code"] == unknown.json()["error"]["code"] == "not_found"
+    assert missing.parsed.error.code == unknown.parsed.error.code == ill_formed.parsed.error.code == "not_found"
 
 
 def test_a_principal_of_the_wrong_kind_is_403(local_platform, tokens):
@@ -131,7 +140,7 @@ def test_the_openapi_document_is_published_valid_and_complete(local_platform):
     document = reply.json()
     validate(document)
     assert set(document["paths"]) == set(app.routes)
-    nearby = document["paths"]["/v1/cameras/nearby"]["get"]
-    assert {p["name"] for p in nearby["parameters"]} >= {"lat", "lon", "k", "radius_m"}
+    near = document["paths"]["/v1/cameras/nearby"]["get"]
+    assert {p["name"] for p in near["parameters"]} >= {"lat", "lon", "k", "radius_m"}
     assert document["paths"]["/v1/devices"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/DeviceRegistration"}

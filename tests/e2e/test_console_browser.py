@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import Settings
 from local.console_site import DIST
-from local.gps_tracks import offset, walk
+from local.gps_tracks import as_api, offset, walk
 from local.http_client import session_from
 from local.seoul_catalog import generate_seoul_cameras
 from local.xray_samples import png_bytes, real_images, synthetic_chest
@@ -105,7 +105,8 @@ def test_the_console_is_korean_with_kst_times_and_english_on_request(console, pa
     # GIVEN an SOS at 12:00:00 UTC is in the queue (a browser whose own clock is UTC)
     sign_in(page, console, console.tokens["op-console"], "operator")
     assert page.locator("html").get_attribute("lang") == "ko"
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5665, "lon": 126.978})
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
+                                        json={"location": {"lat": 37.5665, "lon": 126.978}})
     alert_id = sos.json()["incident_id"] + ".sos"
     item = _queue_item(page, alert_id)
     item.wait_for(timeout=5000)
@@ -113,8 +114,8 @@ def test_the_console_is_korean_with_kst_times_and_english_on_request(console, pa
     assert page.locator("h1").inner_text() == "골든타임 통합관제"
     assert "SOS 긴급신고" in item.inner_text()
     alerts = _api(console, "op-console").get(f"{console.api_url}/v1/alerts").json()["alerts"]
-    raised = next(a["raised_ms"] for a in alerts if a["alert_id"] == alert_id)
-    kst = time.gmtime(raised / 1000 + 9 * 3600)
+    raised = next(datetime.fromisoformat(a["raised_at"]) for a in alerts if a["alert_id"] == alert_id)
+    kst = raised.astimezone(timezone(timedelta(hours=9))).timetuple()
     title = item.locator("[data-testid=queue-time]").get_attribute("title")
     assert title.endswith("KST") and f"{kst.tm_min:02d}:{kst.tm_sec:02d}" in title, title
     hour12 = kst.tm_hour % 12 or 12
@@ -134,7 +135,8 @@ def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s
     page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
     # WHEN a citizen presses SOS
     started = time.monotonic()
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5668, "lon": 126.9785})
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
+                                        json={"location": {"lat": 37.5668, "lon": 126.9785}})
     assert sos.status_code == 201, sos.text
     alert_id = sos.json()["incident_id"] + ".sos"
     # THEN within 2 s it is in the queue, marked urgent, and drawn on the map
@@ -152,7 +154,8 @@ def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s
 
 def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5660, "lon": 126.9770})
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
+                                        json={"location": {"lat": 37.5660, "lon": 126.9770}})
     alert_id = sos.json()["incident_id"] + ".sos"
     _queue_item(page, alert_id).click()
     assert _queue_item(page, alert_id).get_attribute("data-status") == "open"
@@ -239,7 +242,8 @@ def test_a_selective_monitoring_event_is_drawn_on_the_map_beside_the_alerts_at_i
 
 def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_the_issue_is_audited(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5666, "lon": 126.9778})
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
+                                        json={"location": {"lat": 37.5666, "lon": 126.9778}})
     alert_id = sos.json()["incident_id"] + ".sos"
     # WHEN the operator opens the incident
     _queue_item(page, alert_id).click()
@@ -274,7 +278,7 @@ def test_a_protected_person_alert_starts_a_search_in_one_click_and_draws_the_rou
     photo = base64.b64decode(_photo() or "")
     upload = created["photo_upload"]
     assert requests.post(upload["url"], data=upload["fields"], files={"file": ("p.jpg", photo)}, timeout=10).ok
-    fixes = [f.model_dump() for f in console.extra["track"]]
+    fixes = as_api(console.extra["track"])
     alerts = app.post(f"{console.api_url}/v1/protected/{created['person']['person_id']}/positions",
                       json={"positions": fixes}).json()["alerts"]
     alert_id = alerts[0]["alert_id"]

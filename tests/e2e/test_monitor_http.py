@@ -5,6 +5,7 @@ the queue over HTTP (list, ack, resolve); other principals are refused, bad inpu
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ from monitor_support import MISSING_FOOTAGE, VTEST, YOLOX, clip_bytes, lawn_rule
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import epoch_ms
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.selective_monitor.media import sample_clip
@@ -68,7 +70,8 @@ def test_a_clip_uploaded_for_a_camera_reaches_the_operator_queue(world):
     views = wait_for_events(world, CAMERA)
     assert [(v["event"]["rule_id"], v["event"]["status"]) for v in views] == [("lawn", "open")]
     event = views[0]["event"]
-    assert start_ms + 1000 <= event["t_ms"] <= start_ms + 3000
+    assert start_ms + 1000 <= epoch_ms(datetime.fromisoformat(event["at"])) <= start_ms + 3000
+    assert event["event_id"].startswith("mon-") and "snapshot_key" not in event and "source_key" not in event
     assert views[0]["snapshot_url"]
     # AND a signed link to the clip of the moment: an MP4 of the seconds around it
     clip = requests.get(views[0]["clip_url"], timeout=30)
@@ -97,7 +100,7 @@ def test_the_queue_is_for_operators_and_bad_input_is_a_4xx(world):
     operator = as_(world, "mon-operator")
     assert operator.get(f"{api}/v1/monitor/events", params={"limit": "0"}).status_code == 422
     assert operator.get(f"{api}/v1/monitor/events", params={"status": "bogus"}).status_code == 422
-    assert operator.post(f"{api}/v1/monitor/events/E2E-3.1.nope/ack").status_code == 404
+    assert operator.post(f"{api}/v1/monitor/events/mon-E2E-3.1.nope/ack").status_code == 404
     bad_zone = {"rules": [{"kind": "zone_intrusion", "rule_id": "gate", "zone": [[0, 0], [2, 0], [1, 1]]}]}
     assert operator.put(f"{api}/v1/monitor/cameras/{CAMERA}/rules", json=bad_zone).status_code == 422
     unknown = {"rules": [], "colour": "red"}

@@ -19,7 +19,7 @@ from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.settings import get_settings
-from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, as_uploaded, walk
+from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, as_api, as_uploaded, points_api, walk
 from local.http_client import session_from
 
 pytestmark = pytest.mark.e2e
@@ -43,15 +43,15 @@ def write_everything(api: str, resources: Resources) -> dict[str, Any]:
     assert device.status_code == 201, device.text
     trip = phone.post(f"{api}/v1/trips", json={
         "device_id": device.json()["device_id"], "origin": HERE,
-        "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": [list(p) for p in HOME_ROUTE]})
+        "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": points_api(HOME_ROUTE)})
     assert trip.status_code == 201, trip.text
     fixes = as_uploaded(walk(HOME_ROUTE, start_ms=int(time.time() * 1000), seconds=95))
     posted = phone.post(f"{api}/v1/trips/{trip.json()['trip_id']}/positions",
-                        json={"positions": [f.model_dump() for f in fixes]})
+                        json={"positions": as_api(fixes)})
     assert posted.status_code in (200, 202), posted.text
     study = session_from(token=center_token).post(f"{api}/v1/xray/studies", json={"filename": "chest.png"})
     assert study.status_code == 201, study.text
-    sos = phone.post(f"{api}/v1/sos", json={**HERE, "kind": "button", "cancel_window_s": 5})
+    sos = phone.post(f"{api}/v1/sos", json={"location": HERE, "kind": "button", "cancel_window_s": 5})
     assert sos.status_code == 201, sos.text
     return {"tokens": {"app": app_token, "center": center_token, "operator": operator_token},
             "trip": phone.get(f"{api}/v1/trips/{trip.json()['trip_id']}").json(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import timedelta
 from http import HTTPStatus
 
 import httpx
@@ -24,13 +25,13 @@ from golden_time_api_client.models import (
     DeviceRegistration,
     Error,
     EvidenceRequest,
-    GeoPoint,
     GuardianContact,
     ListAlertsStatusType0,
     ListIncidentsStatusType0,
+    Location,
     PersonKind,
-    PositionBatch,
-    PositionFix,
+    Position,
+    PositionReport,
     ProtectedPositions,
     ProtectedRegistration,
     SafeZone,
@@ -43,6 +44,7 @@ from PIL import Image
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import epoch_ms, instant
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.settings import get_settings
 from chalicelib.wiring.cameras import build_camera_registry
@@ -86,12 +88,12 @@ def url(world, path):
     return f"{world['api']}{path}"
 
 
-def here() -> GeoPoint:
-    return GeoPoint(lat=HERE["lat"], lon=HERE["lon"])
+def here() -> Location:
+    return Location(lat=HERE["lat"], lon=HERE["lon"])
 
 
 def sos_at_here(**fields) -> SosRequest:
-    return SosRequest(lat=HERE["lat"], lon=HERE["lon"], **fields)
+    return SosRequest(location=here(), **fields)
 
 
 def device(world, who):
@@ -102,20 +104,22 @@ def device(world, who):
 
 
 def trip_start(device_id) -> TripStart:
-    return TripStart(device_id=device_id, origin=here(), destination=GeoPoint(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]),
-                     route=[list(p) for p in HOME_ROUTE])
+    return TripStart(device_id=device_id, origin=here(), destination=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]),
+                     route=[Location(lat=lat, lon=lon) for lat, lon in HOME_ROUTE])
 
 
 def trip_body(device_id):
     return trip_start(device_id).to_dict()
 
 
-def fixes(track) -> list[PositionFix]:
-    return [PositionFix.from_dict(f.model_dump()) for f in track]
+def fixes(track) -> list[Position]:
+    return [Position.from_dict(fix) for fix in fixes_json(track)]
 
 
 def fixes_json(track):
-    return [f.model_dump() for f in track]
+    """Fixes as the API takes them: an RFC 3339 time (KST) and a location object."""
+    return [{"at": instant(f.t_ms).isoformat(), "location": {"lat": f.lat, "lon": f.lon, "accuracy_m": f.accuracy_m}}
+            for f in track]
 
 
 def dispatched(world, incident_id, timeout_s=10.0):
@@ -131,23 +135,24 @@ def test_a_walk_home_that_deviates_alerts_the_center_and_the_guardian(world):
     assert started.status_code == HTTPStatus.CREATED, started.content
     trip = started.parsed
     assert trip.status.value == "active"
-    assert trip.expected_arrival_ms > trip.started_ms
+    assert trip.expected_arrival_at > trip.started_at
+    assert trip.started_at.utcoffset() == timedelta(hours=9)  # shown in KST
     # WHEN the phone uploads a track that leaves the route, in shuffled batches with repeats
     # (time-compressed to a run at 6 m/s so it fits the clock-skew allowance of a real-time test)
     turn = along(HOME_ROUTE, 400)
-    track = walk([CITY_HALL, HOME_ROUTE[1], turn, offset(turn, 0, 400)], start_ms=trip.started_ms, seconds=110,
+    track = walk([CITY_HALL, HOME_ROUTE[1], turn, offset(turn, 0, 400)], start_ms=epoch_ms(trip.started_at), seconds=110,
                  every_s=2, speed_mps=6.0)
     alerts = []
     for i in range(0, len(track), 10):
         accepted = add_positions.sync(trip.trip_id, client=alice,
-                                      body=PositionBatch(positions=fixes(as_uploaded(track[i:i + 10]))))
+                                      body=PositionReport(positions=fixes(as_uploaded(track[i:i + 10]))))
         alerts += accepted.alerts
     # THEN one off-route alert, visible to the operator with cameras and the last position
     assert alerts == [f"{trip.trip_id}.off-route"]
     listed = list_alerts.sync(client=operator, status=ListAlertsStatusType0.OPEN).alerts
     alert = next(a for a in listed if a.alert_id == alerts[0])
     assert alert.kind.value == "off-route"
-    assert alert.last_position.t_ms <= track[-1].t_ms
+    assert epoch_ms(alert.last_position.at) <= track[-1].t_ms
     assert 1 <= len(alert.cameras) <= 5
     acked = ack_alert.sync_detailed(alerts[0], client=operator)
     assert acked.status_code == HTTPStatus.OK
@@ -168,7 +173,10 @@ def test_an_sos_nobody_cancels_reaches_112_by_itself(world):
     assert reply.status_code == HTTPStatus.CREATED, reply.content
     incident = reply.parsed
     assert incident.status.value == "pending"
-    assert incident.cancel_deadline_ms - incident.created_ms == 1000
+    assert incident.cancel_deadline_at - incident.created_at == timedelta(seconds=1)
+    # AND a citizen sees no internal names: the cameras' stream and footage prefix stay inside
+    assert b"recording_prefix" not in reply.content and b"stream_name" not in reply.content
+    assert b"owner_id" not in reply.content and b"dispatch_message_id" not in reply.content
     distances = [c.distance_m for c in incident.cameras]
     assert len(distances) == 5
     assert distances == sorted(distances)
@@ -181,7 +189,7 @@ def test_an_sos_nobody_cancels_reaches_112_by_itself(world):
     assert time.monotonic() - started < 10
     status = get_sos.sync(incident.incident_id, client=alice)
     assert status.status.value == "escalated"
-    assert status.dispatched_ms >= incident.cancel_deadline_ms
+    assert status.dispatched_at >= incident.cancel_deadline_at
     escalated = list_incidents.sync(client=operator, status=ListIncidentsStatusType0.ESCALATED).incidents
     assert incident.incident_id in [i.incident_id for i in escalated]
     late = cancel_sos.sync_detailed(incident.incident_id, client=alice)
@@ -229,7 +237,7 @@ def test_another_device_gets_404_for_trips_and_incidents(world):
     track = fixes(walk(HOME_ROUTE, start_ms=int(time.time() * 1000) - 10_000, seconds=5))
     for name, call in (
             ("get trip", lambda: get_trip.sync_detailed(trip.trip_id, client=bob)),
-            ("positions", lambda: add_positions.sync_detailed(trip.trip_id, client=bob, body=PositionBatch(positions=track))),
+            ("positions", lambda: add_positions.sync_detailed(trip.trip_id, client=bob, body=PositionReport(positions=track))),
             ("arrive", lambda: arrive.sync_detailed(trip.trip_id, client=bob)),
             ("get sos", lambda: get_sos.sync_detailed(incident.incident_id, client=bob)),
             ("cancel", lambda: cancel_sos.sync_detailed(incident.incident_id, client=bob)),
@@ -263,14 +271,21 @@ def test_too_many_sos_from_one_device_is_429_with_retry_after(world):
 
 
 @pytest.mark.parametrize(("path", "body", "status"), [
-    ("/v1/sos", {"lat": 91.0, "lon": 126.9}, 422),
-    ("/v1/sos", {"lat": 37.5, "lon": 126.9, "kind": "telepathy"}, 422),
-    ("/v1/sos", {"lat": 37.5, "lon": 126.9, "cancel_window_s": -1}, 422),
-    ("/v1/sos", {"lat": 37.5}, 422),
+    ("/v1/sos", {"location": {"lat": 91.0, "lon": 126.9}}, 422),
+    ("/v1/sos", {"location": HERE, "kind": "telepathy"}, 422),
+    ("/v1/sos", {"location": HERE, "cancel_window_s": -1}, 422),
+    ("/v1/sos", {"location": {"lat": 37.5}}, 422),
+    ("/v1/sos", {"lat": 37.5, "lon": 126.9}, 422),  # the former flat coordinates
     ("/v1/trips", {"device_id": "dev-00", "origin": HERE, "destination": {"lat": 37.57, "lon": 200}}, 422),
-    ("/v1/trips", {"device_id": "dev-00", "origin": HERE, "destination": HERE, "route": [[37.5, 126.9]]}, 422),
+    ("/v1/trips", {"device_id": "dev-00", "origin": HERE, "destination": HERE, "route": [HERE]}, 422),
     ("/v1/trips", {"device_id": "dev-00", "origin": HERE, "destination": HERE,
-                   "expected_arrival_ms": 4_102_444_800_000}, 404),  # validated, then: no such device
+                   "route": [[37.5, 126.9], [37.6, 126.9]]}, 422),  # points are location objects
+    ("/v1/trips", {"device_id": "dev-00", "origin": HERE, "destination": HERE,
+                   "expected_arrival_ms": 4_102_444_800_000}, 422),  # epoch ms: no longer a field
+    ("/v1/trips", {"device_id": "dev-00", "origin": HERE, "destination": HERE,
+                   "expected_arrival": "2100-01-01T09:00:00"}, 422),  # no offset
+    ("/v1/trips", {"device_id": "dev-00", "origin": HERE, "destination": HERE,
+                   "expected_arrival": "2100-01-01T09:00:00+09:00"}, 404),  # validated, then: no such device
 ])
 def test_bad_safe_return_input_is_4xx(world, path, body, status):
     reply = client(world, "sr-dave").post(url(world, path), json=body)
@@ -286,9 +301,11 @@ def test_positions_are_validated_strictly(world):
     future = dave.post(positions, json={"positions": fixes_json(walk(HOME_ROUTE, start_ms=now + 86_400_000, seconds=5))})
     assert future.status_code == 422
     assert "future" in future.json()["error"]["message"]
-    bad_accuracy = dave.post(positions, json={"positions": [{"t_ms": now, "lat": 37.5, "lon": 126.9, "accuracy_m": -3}]})
+    at = instant(now).isoformat()
+    bad_accuracy = dave.post(positions, json={"positions": [
+        {"at": at, "location": {"lat": 37.5, "lon": 126.9, "accuracy_m": -3}}]})
     assert bad_accuracy.status_code == 422
-    too_many = dave.post(positions, json={"positions": [{"t_ms": now, "lat": 37.5, "lon": 126.9}] * 501})
+    too_many = dave.post(positions, json={"positions": [{"at": at, "location": {"lat": 37.5, "lon": 126.9}}] * 501})
     assert too_many.status_code == 422
     huge = dave.post(positions, data=b'{"positions": [' + b" " * 1_100_000 + b"]}",
                      headers={"Content-Type": "application/json"})
@@ -304,7 +321,7 @@ def test_a_protected_person_leaving_a_safe_zone_gives_the_center_a_search_ready_
     # GIVEN a guardian registers her father with a safe zone around home, and uploads his photo
     created = register_person.sync_detailed(client=alice, body=ProtectedRegistration(
         name="Father", kind=PersonKind.DEMENTIA, description="navy jacket",
-        zones=[SafeZone(name="home", center=GeoPoint(lat=home[0], lon=home[1]), radius_m=120)]))
+        zones=[SafeZone(name="home", center=Location(lat=home[0], lon=home[1]), radius_m=120)]))
     assert created.status_code == HTTPStatus.CREATED, created.content
     person, upload = created.parsed.person, created.parsed.photo_upload
     jpeg = io.BytesIO()
@@ -312,7 +329,8 @@ def test_a_protected_person_leaving_a_safe_zone_gives_the_center_a_search_ready_
     posted = requests.post(upload.url, data=upload.fields.to_dict(), files={"file": ("photo.jpg", jpeg.getvalue())},
                            timeout=10)
     assert posted.status_code in (200, 204), posted.text
-    assert world["resources"].store("media").head(person.photo_key).size == len(jpeg.getvalue())
+    assert world["resources"].store("media").head(upload.key).size == len(jpeg.getvalue())
+    assert b"photo_key" not in created.content and b"owner_id" not in created.content  # stays inside
     # WHEN his wearable reports him walking away from home
     now = int(time.time() * 1000)
     track = walk([home, offset(home, 0, 500)], start_ms=now - 400_000, seconds=390)
@@ -324,8 +342,8 @@ def test_a_protected_person_leaving_a_safe_zone_gives_the_center_a_search_ready_
     assert [a.kind.value for a in alerts] == ["zone-exit"]
     listed = list_alerts.sync(client=operator).alerts
     seen = next(a for a in listed if a.alert_id == alerts[0].alert_id)
-    assert seen.search.photo_key == person.photo_key
-    assert seen.search.last_seen.t_ms == track[-1].t_ms
+    assert seen.search.person_id == person.person_id and seen.search.name == "Father"
+    assert epoch_ms(seen.search.last_seen.at) == track[-1].t_ms
     assert 1 <= len(seen.cameras) <= 5
     # AND nobody else can see or feed him
     assert get_person.sync_detailed(person.person_id, client=bob).status_code == HTTPStatus.NOT_FOUND

@@ -13,6 +13,7 @@ from search_support import MODELS, VIDEO, png_base64, write_clip
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import instant
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.footage import FootageCatalog
@@ -64,7 +65,8 @@ def _wait_done(api: str, token: str, search_id: str, timeout_s: float = 90.0) ->
 def test_colour_search_over_http_finds_the_red_jacket(local_platform, setup):
     api, op = local_platform.api_url, session_from(token=setup["tokens"]["e2e-search-op"])
     # GIVEN an operator looking for someone in a red jacket last seen at camera 1
-    body = {"upper_color": "red", "last_seen": {"lat": LAT, "lon": LON, "time_ms": setup["seen"]},
+    body = {"upper_color": "red",
+            "last_seen": {"location": {"lat": LAT, "lon": LON}, "at": instant(setup["seen"]).isoformat()},
             "window_minutes": 3, "camera_ids": ["E2E-SEARCH-1", "E2E-SEARCH-2"], "top_k": 5}
     # WHEN the search is posted
     reply = op.post(f"{api}/v1/searches", json=body)
@@ -72,6 +74,7 @@ def test_colour_search_over_http_finds_the_red_jacket(local_platform, setup):
     assert reply.status_code == 202, reply.text
     started = reply.json()
     assert started["status"] == "running" and sorted(started["cameras"]) == ["E2E-SEARCH-1", "E2E-SEARCH-2"]
+    assert started["search_id"].startswith("srch-") and started["created_at"].endswith("+09:00")
     assert started["footage_seconds_total"] == pytest.approx(8.0, abs=0.5)
     # AND it completes through the pool, the done notifications and the reducer
     done = _wait_done(api, setup["tokens"]["e2e-search-op"], started["search_id"])
@@ -80,6 +83,8 @@ def test_colour_search_over_http_finds_the_red_jacket(local_platform, setup):
     assert done["hits"] and done["hits"][0]["best"]["color"] >= 0.5  # red shoulders over a navy body
     assert {h["camera_id"] for h in done["hits"]} == {"E2E-SEARCH-1", "E2E-SEARCH-2"}
     assert [stop["camera_id"] for stop in done["route"]] == ["E2E-SEARCH-1", "E2E-SEARCH-2"]
+    assert done["route"][0]["location"] == {"lat": LAT, "lon": LON, "accuracy_m": None}  # camera 1's place
+    assert "thumbnail_key" not in done["hits"][0]["best"]  # the bucket key stays inside
     thumb = session_from().get(done["hits"][0]["best"]["thumbnail_url"], timeout=10)
     assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
     # AND the search is in the audit log with who asked, from where, and over which cameras
@@ -100,10 +105,12 @@ def test_colour_search_over_http_finds_the_red_jacket(local_platform, setup):
     ({"upper_color": None}, 422, "at least one photo or a clothing colour"),
     ({"upper_color": "teal"}, 422, "upper_color"),
     ({"window_minutes": 100_000}, 422, "window_minutes"),
-    ({"last_seen": {"lat": LAT, "lon": LON, "time_ms": 1_000}}, 422, "retention"),
+    ({"last_seen": {"location": {"lat": LAT, "lon": LON}, "at": instant(1_000).isoformat()}}, 422, "retention"),
+    ({"last_seen": {"lat": LAT, "lon": LON, "time_ms": 1_000}}, 422, "location"),  # the former flat shape
 ])
 def test_bad_search_requests_get_4xx_with_the_reason(local_platform, setup, change, status, fragment):
-    body = {"upper_color": "red", "last_seen": {"lat": LAT, "lon": LON, "time_ms": setup["seen"]},
+    body = {"upper_color": "red",
+            "last_seen": {"location": {"lat": LAT, "lon": LON}, "at": instant(setup["seen"]).isoformat()},
             "camera_ids": ["E2E-SEARCH-1"], **change}
     reply = session_from(token=setup["tokens"]["e2e-search-op"]).post(f"{local_platform.api_url}/v1/searches",
                                                                      json=body)

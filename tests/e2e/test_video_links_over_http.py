@@ -13,6 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import av
 import pytest
+from client_support import authenticated
+from golden_time_api_client.api.video_links import get_links, request_links, revoke_links
+from golden_time_api_client.models import Error, VideoLinkRequest
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.signing_key import signer_from_settings
@@ -90,11 +93,16 @@ def _audit(scene: dict[str, Any], since_ms: int, action: str | None = None, subj
         time.sleep(0.05)
 
 
+def _agency(local_platform: Any, scene: dict[str, Any], who: str = "vl-police") -> Any:
+    """The generated client (tests/client_support.py) as agency ``who``, from its registered 127.0.0.2."""
+    return authenticated(local_platform.api_url, scene["tokens"][who], "127.0.0.2")
+
+
 def _issue(local_platform: Any, scene: dict[str, Any], who: str = "vl-police", **overrides: Any) -> dict[str, Any]:
-    reply = session_from("127.0.0.2", scene["tokens"][who]).post(
-        _api(local_platform, "/v1/video-links"), json=_recorded_body(scene, **overrides))
-    assert reply.status_code == 200, reply.text
-    body: dict[str, Any] = reply.json()
+    reply = request_links.sync_detailed(client=_agency(local_platform, scene, who),
+                                        body=VideoLinkRequest.from_dict(_recorded_body(scene, **overrides)))
+    assert reply.status_code == 200, reply.content
+    body: dict[str, Any] = reply.parsed.to_dict()
     return body
 
 
@@ -128,7 +136,7 @@ def test_agency_inside_its_range_gets_five_recorded_links(local_platform, scene)
     assert (record.actor, record.source_ip, record.result) == ("vl-police", "127.0.0.2", "ok")
     assert (record.details["incident"], record.details["officer"], record.details["purpose"]) == \
         ("112-2026-000123", "officer-77", "CRIME-INVESTIGATION")
-    assert record.details["expires_at"] == expires.isoformat() and record.details["cidr"] == "127.0.0.2/32"
+    assert datetime.fromisoformat(record.details["expires_at"]) == expires and record.details["cidr"] == "127.0.0.2/32"
 
 
 def test_outside_the_range_is_403_and_the_denial_is_audited(local_platform, scene):
@@ -259,16 +267,17 @@ def test_revoked_request_stops_at_the_edge_at_once(local_platform, scene):
 
 def test_another_agency_gets_404(local_platform, scene):
     body = _issue(local_platform, scene, camera_count=1)
-    fire = session_from("127.0.0.2", scene["tokens"]["vl-fire"])
-    police = session_from("127.0.0.2", scene["tokens"]["vl-police"])
+    fire, police = _agency(local_platform, scene, "vl-fire"), _agency(local_platform, scene)
 
-    theirs = fire.get(_api(local_platform, f"/v1/video-links/{body['request_id']}"))
-    revoke = fire.delete(_api(local_platform, f"/v1/video-links/{body['request_id']}"))
-    unknown = police.get(_api(local_platform, "/v1/video-links/vl-0000000000000000"))
+    theirs = get_links.sync_detailed(body["request_id"], client=fire)
+    revoke = revoke_links.sync_detailed(body["request_id"], client=fire)
+    unknown = get_links.sync_detailed("vl-0000000000000000", client=police)
+    ill_formed = get_links.sync_detailed("links-of-someone-else", client=police)
 
-    assert theirs.status_code == revoke.status_code == unknown.status_code == 404
-    assert theirs.json()["error"]["code"] == unknown.json()["error"]["code"] == "not_found"
-    assert police.get(_api(local_platform, f"/v1/video-links/{body['request_id']}")).json()["status"] == "active"
+    assert theirs.status_code == revoke.status_code == unknown.status_code == ill_formed.status_code == 404
+    assert all(isinstance(r.parsed, Error) for r in (theirs, revoke, unknown, ill_formed))
+    assert theirs.parsed.error.code == unknown.parsed.error.code == ill_formed.parsed.error.code == "not_found"
+    assert get_links.sync(body["request_id"], client=police).status.value == "active"
 
 
 def test_window_outside_retention_or_in_the_future_is_422(local_platform, scene):

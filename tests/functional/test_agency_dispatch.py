@@ -16,6 +16,7 @@ from conftest import load_event
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.alert import AlertKind
+from chalicelib.models.common import Location
 from chalicelib.models.dispatch import AgencyTarget, DeliveryStatus, DispatchAck
 from chalicelib.models.sos import SosRequest
 from chalicelib.wiring.saferet import build_safe_return
@@ -66,7 +67,7 @@ class World:
         return result
 
     def sos(self, incident_id: str, where: tuple[float, float], kind: str, *, ago_s: int = 0) -> Any:
-        request = SosRequest(lat=where[0], lon=where[1], kind=kind, cancel_window_s=0)  # type: ignore[arg-type]
+        request = SosRequest(location=Location(lat=where[0], lon=where[1]), kind=kind, cancel_window_s=0)  # type: ignore[arg-type]
         return self.services.sos.create(OWNER, incident_id, request, now_ms() - ago_s * 1000)
 
 

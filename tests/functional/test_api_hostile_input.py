@@ -16,6 +16,8 @@ from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
 
 HERE = {"lat": 37.5665, "lon": 126.9780}
+SOS = {"location": HERE}
+AT = "2026-11-22T09:00:00+09:00"
 
 
 @pytest.fixture
@@ -48,8 +50,8 @@ def assert_error_shape(status: int, body: Any, expected: int) -> None:
 @pytest.mark.parametrize("number", ["1e-200", "-1e-140", "5e-324"])
 def test_a_number_the_database_cannot_store_is_a_422(api, field, number):
     # GIVEN an SOS body whose coordinate or accuracy is a float DynamoDB cannot hold (below 1e-130)
-    body = {**HERE, "accuracy_m": 15.0}
-    text = json.dumps(body).replace(json.dumps(body[field]), number, 1)
+    where = {**HERE, "accuracy_m": 15.0}
+    text = json.dumps({"location": where}).replace(json.dumps(where[field]), number, 1)
     # WHEN it is posted
     status, _, reply = call(api, "POST", "/v1/sos", text)
     # THEN a 422 naming the field, not a 500 from the DynamoDB serializer
@@ -60,16 +62,16 @@ def test_a_number_the_database_cannot_store_is_a_422(api, field, number):
 def test_a_storable_tiny_number_is_accepted(api):
     # GIVEN a longitude offset that DynamoDB can store exactly (1e-120 is inside its range)
     status, _, reply = call(api, "POST", "/v1/trips/trip-00/positions",
-                            json.dumps({"positions": [{"t_ms": 1, "lat": 1e-120, "lon": 0.0}]}))
+                            json.dumps({"positions": [{"at": AT, "location": {"lat": 1e-120, "lon": 0.0}}]}))
     # THEN the body passes validation (the unknown trip is the only complaint)
     assert status == 404, reply
 
 
 def test_an_integer_too_long_for_the_database_is_a_422(api):
     status, _, reply = call(api, "POST", "/v1/trips/trip-00/positions",
-                            '{"positions": [{"t_ms": 1' + "0" * 40 + ', "lat": 37.5, "lon": 127.0}]}')
+                            '{"positions": [{"at": "' + AT + '", "location": {"lat": 1' + "0" * 40 + ', "lon": 127.0}}]}')
     assert_error_shape(status, reply, 422)
-    assert "t_ms" in reply["error"]["message"]
+    assert "lat" in reply["error"]["message"]
 
 
 @pytest.mark.parametrize("opening", ["[", '{"a":'])
@@ -85,16 +87,18 @@ def test_deeply_nested_json_is_a_400_not_a_recursion_error(api, opening):
 
 def test_nesting_inside_strings_does_not_count(api):
     # GIVEN brackets only inside a string value
-    status, _, reply = call(api, "POST", "/v1/sos", json.dumps({**HERE, "device_id": "[" * 5000}))
+    status, _, reply = call(api, "POST", "/v1/sos", json.dumps({**SOS, "device_id": "[" * 5000}))
     # THEN the body parses and the string is judged by the model (422 for its pattern), not as nesting
     assert_error_shape(status, reply, 422)
     assert "device_id" in reply["error"]["message"]
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"lat": True, "lon": 126.978}, "lat"),
-    ({**HERE, "cancel_window_s": False}, "cancel_window_s"),
-    ({**HERE, "accuracy_m": "20"}, "accuracy_m"),
+    ({"location": {"lat": True, "lon": 126.978}}, "lat"),
+    ({**SOS, "cancel_window_s": False}, "cancel_window_s"),
+    ({"location": {**HERE, "accuracy_m": "20"}}, "accuracy_m"),
+    ({"lat": 37.5665, "lon": 126.978}, "location"),  # the former top-level coordinates
+    ({**SOS, "kind": ["crime"]}, "kind"),  # a list where the former trigger values are read (was a 500)
 ])
 def test_request_bodies_refuse_bool_and_string_numbers(api, body, field):
     status, _, reply = call(api, "POST", "/v1/sos", json.dumps(body))
@@ -102,11 +106,15 @@ def test_request_bodies_refuse_bool_and_string_numbers(api, body, field):
     assert field in reply["error"]["message"]
 
 
-def test_a_string_timestamp_in_a_nested_fix_is_refused(api):
+@pytest.mark.parametrize("at", [1795500000000, "1795500000000", "2026-11-22T09:00:00", "2026-11-22", True,
+                                "22/11/2026 09:00+09:00"])
+def test_a_time_that_is_not_rfc_3339_with_an_offset_is_refused(api, at):
+    # GIVEN a fix whose time is epoch ms, a string of digits, a time without offset, a date or a bool
     status, _, reply = call(api, "POST", "/v1/trips/trip-00/positions",
-                            json.dumps({"positions": [{"t_ms": "123", "lat": 37.5, "lon": 127.0}]}))
+                            json.dumps({"positions": [{"at": at, "location": {"lat": 37.5, "lon": 127.0}}]}))
+    # THEN a 422 naming the field
     assert_error_shape(status, reply, 422)
-    assert "t_ms" in reply["error"]["message"]
+    assert "positions.0.at" in reply["error"]["message"]
 
 
 @pytest.mark.parametrize("method", ["TRACE", "QUERY", "PATCH"])
@@ -121,7 +129,7 @@ def test_an_unexpected_failure_is_a_json_500(api, aws):
     # GIVEN the store behind SOS has gone (a failure no client caused)
     aws.client("dynamodb").delete_table(TableName=aws.table("records").name)
     # WHEN an SOS is posted
-    status, headers, reply = call(api, "POST", "/v1/sos", json.dumps(HERE))
+    status, headers, reply = call(api, "POST", "/v1/sos", json.dumps(SOS))
     # THEN a 500 in our error shape, carrying the request id, and nothing about the internals
     assert_error_shape(status, reply, 500)
     assert reply["error"]["code"] == "internal_error"
@@ -132,5 +140,20 @@ def test_an_unexpected_failure_is_a_json_500(api, aws):
 def test_an_unsupported_content_type_is_our_shape(api):
     client, headers = api
     reply = client.http.request(method="POST", path="/v1/sos", headers={**headers, "Content-Type": "text/plain"},
-                                body=json.dumps(HERE).encode())
+                                body=json.dumps(SOS).encode())
     assert_error_shape(reply.status_code, json.loads(reply.body), 415)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/v1/trips/9f2c1a/arrive"),  # a bare hex id: no prefix
+    ("GET", "/v1/sos/trip-1a2b"),  # another kind's prefix
+    ("GET", "/v1/trips/trip-XYZ"),
+    ("GET", "/v1/protected/pp-1a2b%27%20OR%201=1"),
+    ("GET", "/v1/devices/dev-" + "a" * 65),
+])
+def test_an_ill_formed_id_in_the_path_is_a_404_in_our_shape(api, method, path):
+    # WHEN a path names an id that cannot exist (wrong prefix, wrong characters, too long)
+    status, _, reply = call(api, method, path)
+    # THEN a 404 in our error shape, answered before any lookup
+    assert_error_shape(status, reply, 404)
+    assert reply["error"]["code"] == "not_found" and "no such" in reply["error"]["message"]

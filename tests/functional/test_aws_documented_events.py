@@ -24,6 +24,7 @@ from moto.s3 import notifications
 from xray_support import png_bytes, synthetic_chest
 
 from chalicelib.catalog import build_catalog
+from chalicelib.models.common import Location
 from chalicelib.models.sos import SosRequest
 from chalicelib.models.xray import StudyCreate, StudyStatus
 from chalicelib.services.xray.studies import XrayStudies
@@ -138,7 +139,7 @@ def test_sos_escalation_handles_the_documented_and_the_pumps_sqs_record_alike(aw
     escalation = _handler("functions.sos_escalation.handler")
     services = build_safe_return(aws)
     past = time.time_ns() // 1_000_000 - 11_000
-    request = SosRequest(lat=CITY_HALL[0], lon=CITY_HALL[1])
+    request = SosRequest(location=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]))
     first = services.sos.create("app-1", "inc-00000000000000f1", request, past)
     second = services.sos.create("app-1", "inc-00000000000000f2", request, past)
     # GIVEN the first escalation message through the queue (as the pump delivers it), the second in AWS's shape

@@ -136,7 +136,8 @@ def test_subscribing_shows_the_secret_once_and_stores_none(aws, token, receiver)
     issued = subscribe(token, receiver.url)
     assert issued["key_version"] == 1 and len(issued["secret"]) == 64
     status, _, view = call("GET", "/v1/xray/webhook", token)
-    assert status == 200 and view == {"url": receiver.url, "key_version": 1, "created_ms": view["created_ms"]}
+    assert status == 200 and view == {"url": receiver.url, "key_version": 1, "created_at": view["created_at"]}
+    assert view["created_at"].endswith("+09:00")
     stored = json.dumps([item for item in aws.table("records").scan()], default=str)
     assert receiver.url in stored and issued["secret"] not in stored
     again = subscribe(token, receiver.url)

@@ -16,6 +16,7 @@ import pytest
 from agency_support import Receiver, start_receiver
 from conftest import load_event
 
+from chalicelib.models.common import Location
 from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.sos import SosRequest
 from chalicelib.settings import get_settings
@@ -90,7 +91,7 @@ def test_a_photo_uploaded_after_the_dispatch_follows_it_to_the_same_agency_once(
     services, police, public_keys = world
     # GIVEN a crime SOS already delivered to police 112
     incident = services.sos.create("app-alice", "inc-00000000000000f1", SosRequest(
-        lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1], kind="crime", cancel_window_s=0), now_ms())  # type: ignore[arg-type]
+        location=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]), kind="crime", cancel_window_s=0), now_ms())  # type: ignore[arg-type]
     assert delivery.lambda_handler({"Records": receive(aws, "agency-dispatch")}, LambdaContext()) == \
         {"batchItemFailures": []}
     [first] = police.received
@@ -136,7 +137,7 @@ def test_evidence_before_the_dispatch_rides_in_the_first_dispatch(aws, world):
     services, police, _ = world
     # GIVEN an SOS still inside its cancel window, and a recording the phone uploads in it
     incident = services.sos.create("app-alice", "inc-00000000000000f2", SosRequest(
-        lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1], kind="crime", cancel_window_s=30), now_ms())  # type: ignore[arg-type]
+        location=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]), kind="crime", cancel_window_s=30), now_ms())  # type: ignore[arg-type]
     key = f"sos/{incident.incident_id}/{now_ms()}-0a1b2c3e.m4a"
     aws.store("media").put(key, b"audio", content_type="audio/mp4")
     # WHEN the notification is handled THEN no follow-up is queued (nothing was dispatched to follow)

@@ -14,6 +14,7 @@ from conftest import load_event
 
 from chalicelib.adapters.sms import TableSmsOutbox
 from chalicelib.cli import main as cli
+from chalicelib.models.common import Location
 from chalicelib.models.device import Device, GuardianContact
 from chalicelib.models.sos import SosRequest
 from chalicelib.services.owned import OwnedRecords
@@ -62,7 +63,7 @@ def test_an_sos_texts_each_guardian_once_in_their_language(aws, services, capsys
     OwnedRecords(aws.table("records"), "DEVICE").create(device.device_id, OWNER, device.model_dump(mode="json"),
                                                          created_ms=0)
     # WHEN a fire SOS escalates at once
-    request = SosRequest(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1], kind="fire", device_id=device.device_id,  # type: ignore[arg-type]
+    request = SosRequest(location=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]), kind="fire", device_id=device.device_id,  # type: ignore[arg-type]
                          cancel_window_s=0)
     services.sos.create(OWNER, "inc-00000000000000f1", request, time.time_ns() // 1_000_000)
     records = queued(aws)

@@ -12,7 +12,7 @@ import pytest
 from agency_support import sos_dispatches
 from conftest import load_event
 
-from chalicelib.models.common import GeoPoint
+from chalicelib.models.common import Location
 from chalicelib.models.device import Device
 from chalicelib.models.sos import IncidentStatus, SosRequest
 from chalicelib.models.trip import TripStart
@@ -61,7 +61,7 @@ def sos_event(*incident_ids: str) -> dict[str, Any]:
 
 def report(services, incident_id: str, *, ago_s: int):
     """An SOS made ``ago_s`` seconds ago with the default 10 s window."""
-    request = SosRequest(lat=CITY_HALL[0], lon=CITY_HALL[1])
+    request = SosRequest(location=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]))
     return services.sos.create(OWNER, incident_id, request, now_ms() - ago_s * 1000)
 
 
@@ -112,8 +112,8 @@ def test_watchdog_escalates_overdue_sos_and_alerts_on_silent_trips_once(handlers
     OwnedRecords(aws.table("records"), "DEVICE").create(device.device_id, OWNER, device.model_dump(mode="json"),
                                                          created_ms=device.created_ms)
     trip = handlers.trips.start(OWNER, "trip-00000000000000e1", TripStart(
-        device_id=device.device_id, origin=GeoPoint(lat=CITY_HALL[0], lon=CITY_HALL[1]),
-        destination=GeoPoint(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1])), now_ms() - 6 * 60_000)
+        device_id=device.device_id, origin=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]),
+        destination=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1])), now_ms() - 6 * 60_000)
     event = load_event("schedule/trip_watchdog.json")
     # WHEN the schedule fires twice
     first = watchdog.lambda_handler(event, LambdaContext(function_name="gt-test-trip-watchdog"))

@@ -23,6 +23,7 @@ from search_support import (
 
 from chalicelib.errors import ValidationFailed
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import Location, instant
 from chalicelib.models.search import LastSeen, SearchRequest, SearchStatus
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
@@ -116,7 +117,8 @@ def test_photo_search_finds_the_person_on_reachable_cameras_and_reports_once(wor
     service, aws = world["service"], world["aws"]
     starts = _record_footage(world, tmp_path)
     # GIVEN a photo of B and the last-seen point at camera NEAR, 10 minutes ago, walking at most 1.6 m/s
-    request = SearchRequest(photos=[_photo_of_b()], last_seen=LastSeen(lat=LAT, lon=LON, time_ms=world["seen_ms"]),
+    request = SearchRequest(photos=[_photo_of_b()],
+                            last_seen=LastSeen(location=Location(lat=LAT, lon=LON), at=instant(world["seen_ms"])),
                             window_minutes=5, camera_ids=["NEAR", "NEXT", "FAR"], max_speed_mps=1.6, top_k=10)
     # WHEN the search starts (its shards run in process, as the local pool would run them)
     started = service.start("police-112", request)
@@ -155,7 +157,8 @@ def test_photo_search_finds_the_person_on_reachable_cameras_and_reports_once(wor
 def test_no_camera_in_reach_is_done_at_once_with_the_reason(world):
     service = world["service"]
     # GIVEN a last-seen point 30 km away from every camera
-    request = SearchRequest(upper_color="red", last_seen=LastSeen(lat=LAT - 0.3, lon=LON, time_ms=world["seen_ms"]),
+    request = SearchRequest(upper_color="red",
+                            last_seen=LastSeen(location=Location(lat=LAT - 0.3, lon=LON), at=instant(world["seen_ms"])),
                             window_minutes=10)
     answer = service.start("operator-1", request)
     # THEN nothing is submitted and the answer says why
@@ -171,7 +174,7 @@ def test_no_camera_in_reach_is_done_at_once_with_the_reason(world):
     (png_base64(np.full((200, 120, 3), 128, np.uint8)), "no person found"),
 ])
 def test_bad_photo_is_refused_with_the_reason(world, photo, reason):
-    request = SearchRequest(photos=[photo], last_seen=LastSeen(lat=LAT, lon=LON, time_ms=world["seen_ms"]))
+    request = SearchRequest(photos=[photo], last_seen=LastSeen(location=Location(lat=LAT, lon=LON), at=instant(world["seen_ms"])))
     with pytest.raises(PhotoRejected, match=reason) as caught:
         world["service"].start("operator-1", request)
     assert caught.value.status == 422
@@ -179,6 +182,6 @@ def test_bad_photo_is_refused_with_the_reason(world, photo, reason):
 
 def test_window_beyond_retention_is_refused(world):
     old = world["seen_ms"] - 31 * 86_400_000
-    request = SearchRequest(upper_color="red", last_seen=LastSeen(lat=LAT, lon=LON, time_ms=old))
+    request = SearchRequest(upper_color="red", last_seen=LastSeen(location=Location(lat=LAT, lon=LON), at=instant(old)))
     with pytest.raises(ValidationFailed, match="retention"):
         world["service"].start("operator-1", request)

@@ -10,6 +10,7 @@ import pytest
 from search_support import MODELS, VIDEO, InlineBatchExecutor, crop, iou, people, png_base64, sampled_frames, write_clip
 
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import Location, instant
 from chalicelib.models.search import LastSeen, SearchRequest, SearchStatus
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog
@@ -62,7 +63,7 @@ def _request(world) -> SearchRequest:
     b = people()["B"]
     frame = next(f for f in sampled_frames(2.0) if round(f.time_ms / 100) == 230)
     return SearchRequest(photos=[png_base64(crop(frame.image, b.boxes[230]))],
-                         last_seen=LastSeen(lat=LAT, lon=LON, time_ms=world["seen_ms"]), window_minutes=5,
+                         last_seen=LastSeen(location=Location(lat=LAT, lon=LON), at=instant(world["seen_ms"])), window_minutes=5,
                          camera_ids=["NEAR", "NEXT"], max_speed_mps=1.6, top_k=10)
 
 

@@ -63,9 +63,10 @@ def test_status_and_since_filter_and_a_forged_cursor_is_a_400(aws, centers):
     assert status == 200
     assert [(s["study_id"], s["status"], s["reason_code"]) for s in body["studies"]] == [
         (rejected, "rejected", "not_an_image")]
-    assert _pages(token, since="5000") == [[rejected, new]]
+    assert _pages(token, since="1970-01-01T00:00:05Z") == [[rejected, new]]  # RFC 3339, any offset
+    assert _pages(token, since="1970-01-01T09:00:05.001+09:00") == [[rejected]]
     assert old in _pages(token)[0]
-    for bad in ({"cursor": "not-ours"}, {"status": "lost"}, {"limit": "0"}):
+    for bad in ({"cursor": "not-ours"}, {"status": "lost"}, {"limit": "0"}, {"since": "5000"}):
         status, _, body = call("GET", "/v1/xray/studies", token, query=bad)
         assert status in (400, 422) and body["error"]["message"], bad
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import Conflict
+from chalicelib.models.common import Location
 from chalicelib.models.sos import HandoverRequest, IncidentStatus, SosRequest
 from chalicelib.services.audit import AuditLog
 from chalicelib.wiring.saferet import build_safe_return
@@ -56,7 +57,7 @@ def handovers(aws) -> list[Any]:
 
 
 def sos(services: Any, incident_id: str, window_s: int) -> Any:
-    request = SosRequest(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1], kind="crime", cancel_window_s=window_s)  # type: ignore[arg-type]
+    request = SosRequest(location=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]), kind="crime", cancel_window_s=window_s)  # type: ignore[arg-type]
     return services.sos.create(OWNER, incident_id, request, T0)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.errors import Conflict, NotFound, TransientError
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import Location
 from chalicelib.models.selective_monitor import EventStatus, MonitorEvent, RuleKind
 from chalicelib.models.sos import SosRequest
 from chalicelib.services.cameras import CameraRegistry
@@ -34,7 +35,7 @@ def cameras(aws):
 
 def event(camera_id: str, t_ms: int, kind: RuleKind = RuleKind.ZONE_INTRUSION, severity: int = 3,
           score: float = 0.8) -> MonitorEvent:
-    return MonitorEvent(event_id=f"{camera_id}.{t_ms}.{kind.value}", camera_id=camera_id, t_ms=t_ms,
+    return MonitorEvent(event_id=f"mon-{camera_id}.{t_ms}.{kind.value}", camera_id=camera_id, t_ms=t_ms,
                         rule_id=kind.value.replace("_", "-"), kind=kind, score=score, severity=severity,
                         priority=base_priority(severity, score), reason="test", boxes=[],
                         source_key=f"monitor/{camera_id}/{t_ms}.jpg", raised_ms=t_ms)
@@ -94,7 +95,7 @@ def test_an_sos_near_a_camera_raises_its_events_to_the_top_until_cancelled(aws, 
 
     # WHEN a citizen presses SOS at City Hall
     incident = saferet.sos.create("app-alice", "inc-00000000000000a1",
-                                  SosRequest(lat=CITY_HALL[0], lon=CITY_HALL[1], cancel_window_s=60), t)
+                                  SosRequest(location=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]), cancel_window_s=60), t)
 
     # THEN the City Hall camera's event jumps ahead, naming the incident
     queued = monitoring.events.queue(now_ms=t)

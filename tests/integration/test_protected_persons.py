@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.errors import NotFound
 from chalicelib.models.alert import AlertKind
-from chalicelib.models.protected import ProtectedPositions, ProtectedRegistration
+from chalicelib.models.protected import ProtectedRegistration
+from chalicelib.models.trip import PositionBatch
 from chalicelib.services.saferet.protected import KST
 from chalicelib.wiring.saferet import build_safe_return
 from local.gps_tracks import as_uploaded, offset, stand, walk
@@ -28,7 +29,7 @@ def people(aws):
 
 
 def upload(services, person_id, fixes, now_ms):
-    return services.protected.add_positions(GUARDIAN, person_id, ProtectedPositions(positions=fixes), now_ms)
+    return services.protected.add_positions(GUARDIAN, person_id, PositionBatch(positions=fixes), now_ms)
 
 
 def test_registration_returns_a_size_capped_photo_upload(people):
@@ -77,4 +78,4 @@ def test_another_owner_gets_404(people):
         services.protected.get(created.person.person_id, "app-stranger")
     with pytest.raises(NotFound):
         services.protected.add_positions("app-stranger", created.person.person_id,
-                                         ProtectedPositions(positions=stand(HOME, start_ms=T0, seconds=5)), T0)
+                                         PositionBatch(positions=stand(HOME, start_ms=T0, seconds=5)), T0)

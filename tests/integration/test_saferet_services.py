@@ -12,7 +12,7 @@ from agency_support import sos_dispatches
 from chalicelib.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from chalicelib.models.alert import AlertKind, AlertStatus
 from chalicelib.models.camera import Camera, CameraKind
-from chalicelib.models.common import GeoPoint
+from chalicelib.models.common import Location
 from chalicelib.models.device import Device, GuardianContact
 from chalicelib.models.sos import EvidenceRequest, IncidentStatus, SosRequest
 from chalicelib.models.trip import PositionBatch, TripStart
@@ -60,9 +60,9 @@ def world(aws) -> World:
 
 
 def start(world: World, trip_id: str = "trip-00000000000000b1", route: bool = True):
-    body = TripStart(device_id=world.device_id, origin=GeoPoint(lat=CITY_HALL[0], lon=CITY_HALL[1]),
-                     destination=GeoPoint(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]),
-                     route=list(HOME_ROUTE) if route else None)
+    body = TripStart(device_id=world.device_id, origin=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]),
+                     destination=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]),
+                     route=[Location(lat=a, lon=b) for a, b in HOME_ROUTE] if route else None)
     return world.services.trips.start(ALICE, trip_id, body, T0)
 
 
@@ -94,8 +94,8 @@ def test_another_owner_can_neither_read_nor_use_a_trip_or_device(world):
         world.services.trips.get(trip.trip_id, BOB)
     with pytest.raises(NotFound):
         world.services.trips.arrive(BOB, trip.trip_id, T0)
-    body = TripStart(device_id=world.device_id, origin=GeoPoint(lat=CITY_HALL[0], lon=CITY_HALL[1]),
-                     destination=GeoPoint(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]))
+    body = TripStart(device_id=world.device_id, origin=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]),
+                     destination=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]))
     with pytest.raises(NotFound):
         world.services.trips.start(BOB, "trip-00000000000000b2", body, T0)
 
@@ -199,7 +199,7 @@ def test_an_operator_resolves_an_alert_once_it_leaves_the_queue_and_the_resoluti
 # ---------------------------------------------------------------- SOS
 
 def sos(world: World, incident_id: str = "inc-00000000000000c1", **kw: Any):
-    request = SosRequest(lat=CITY_HALL[0], lon=CITY_HALL[1], device_id=world.device_id, **kw)
+    request = SosRequest(location=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]), device_id=world.device_id, **kw)
     return world.services.sos.create(ALICE, incident_id, request, T0)
 
 
@@ -292,10 +292,10 @@ def test_sos_on_another_owners_trip_or_device_is_404(world):
     trip = start(world)
     with pytest.raises(NotFound):
         world.services.sos.create(BOB, "inc-00000000000000c9", SosRequest(
-            lat=CITY_HALL[0], lon=CITY_HALL[1], trip_id=trip.trip_id), T0)
+            location=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]), trip_id=trip.trip_id), T0)
     with pytest.raises(NotFound):
         world.services.sos.create(BOB, "inc-00000000000000ca", SosRequest(
-            lat=CITY_HALL[0], lon=CITY_HALL[1], device_id=world.device_id), T0)
+            location=Location(lat=CITY_HALL[0], lon=CITY_HALL[1]), device_id=world.device_id), T0)
     incident = sos(world)
     with pytest.raises(NotFound):
         world.services.sos.cancel(BOB, incident.incident_id, T0 + 1)

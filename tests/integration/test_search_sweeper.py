@@ -12,6 +12,7 @@ import pytest
 
 from chalicelib.errors import AppError
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import Location, instant
 from chalicelib.models.footage import FootageSegment
 from chalicelib.models.search import Box, LastSeen, SearchRequest, SearchStatus, ShardResult, Sighting
 from chalicelib.ports import BatchJobStatus
@@ -84,7 +85,7 @@ def world(aws: Any) -> dict[str, Any]:
 
 
 def _start(world: dict[str, Any]) -> tuple[str, str]:
-    request = SearchRequest(upper_color="red", last_seen=LastSeen(lat=LAT, lon=LON, time_ms=world["seen"]),
+    request = SearchRequest(upper_color="red", last_seen=LastSeen(location=Location(lat=LAT, lon=LON), at=instant(world["seen"])),
                             window_minutes=5, camera_ids=["NEAR", "NEXT"])
     started = world["service"].start(OWNER, request)
     assert started.status == SearchStatus.RUNNING and started.shards_total == 2

@@ -9,6 +9,7 @@ import pytest
 from agency_support import sos_dispatches
 
 from chalicelib.models.camera import Camera, CameraKind
+from chalicelib.models.common import Location
 from chalicelib.models.sos import IncidentStatus, SosRequest
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.saferet.sos import PENDING_SOS
@@ -30,7 +31,7 @@ def saferet(aws) -> SafeReturn:
 
 
 def report(saferet: SafeReturn, incident_id: str, at_ms: int = T0, **kw: Any):
-    return saferet.sos.create(OWNER, incident_id, SosRequest(lat=HERE[0], lon=HERE[1], **kw), at_ms)
+    return saferet.sos.create(OWNER, incident_id, SosRequest(location=Location(lat=HERE[0], lon=HERE[1]), **kw), at_ms)
 
 
 def markers(aws) -> list[str]:

@@ -20,12 +20,11 @@ from chalicelib.models.protected import (
     PhotoUpload,
     ProtectedCreated,
     ProtectedPerson,
-    ProtectedPositions,
     ProtectedRegistration,
     SafeZone,
     SearchSeed,
 )
-from chalicelib.models.trip import PositionFix
+from chalicelib.models.trip import PositionBatch, PositionFix
 from chalicelib.ports import ObjectStore, Table
 from chalicelib.services.geo import haversine_m, point_in_polygon, polyline_distance_m
 from chalicelib.services.owned import OwnedRecords
@@ -79,9 +78,9 @@ def inside_zone(fix: PositionFix, zone: SafeZone) -> bool:
     if zone.center is not None and zone.radius_m is not None:
         return haversine_m(fix.lat, fix.lon, zone.center.lat, zone.center.lon) - fix.accuracy_m <= zone.radius_m
     assert zone.polygon is not None
-    if bool(point_in_polygon(fix.lat, fix.lon, zone.polygon)):
+    if bool(point_in_polygon(fix.lat, fix.lon, zone.ring)):
         return True
-    ring = [*zone.polygon, zone.polygon[0]]
+    ring = [*zone.ring, zone.ring[0]]
     return float(polyline_distance_m(fix.lat, fix.lon, ring)) <= fix.accuracy_m
 
 
@@ -133,11 +132,11 @@ class ProtectedPersons:
     def get(self, person_id: str, owner_id: str | None) -> ProtectedPerson:
         return ProtectedPerson.model_validate(self._records.get(person_id, owner_id))
 
-    def add_positions(self, owner_id: str, person_id: str, batch: ProtectedPositions, now_ms: int) -> list[Alert]:
+    def add_positions(self, owner_id: str, person_id: str, batch: PositionBatch, now_ms: int) -> list[Alert]:
         person = self.get(person_id, owner_id)
         for i, fix in enumerate(batch.positions):
             if fix.t_ms > now_ms + self.rules.future_skew_s * 1000:
-                raise ValidationFailed(f"positions.{i}.t_ms is in the future")
+                raise ValidationFailed(f"positions.{i}.at is in the future")
         fixes = ordered(batch.positions)
         self._table.put_many([{"pk": f"PROTECTED#{person_id}", "sk": _fix_sk(f.t_ms), **f.model_dump(),
                                "expires_at": now_ms // 1000 + 7 * 86_400} for f in fixes])

@@ -47,6 +47,8 @@ from chalicelib.services.saferet.guardians import GuardianSms
 from chalicelib.services.saferet.trips import NearestCameras, TripService
 from chalicelib.services.texts import DISTRICT_KO, agency_text, district_name, kind_text, kst, render
 
+DEFAULT_ACCURACY_M = 20.0  # what a phone that reports none is assumed to have
+
 logger = logging.getLogger(__name__)
 INCIDENT_FEED = "feed:incidents"
 PENDING_SOS = "feed:pending-sos"
@@ -116,15 +118,16 @@ class SosService:
             device_id = device_id or trip.device_id
         if device_id is not None:
             self._guardians.device(device_id, owner_id)  # 404 for another owner's device
-        cameras = self._cameras.nearest(request.lat, request.lon, k=5, radius_m=self._radius_m).cameras
-        district = district_of(request.lat, request.lon)
+        where = request.location
+        cameras = self._cameras.nearest(where.lat, where.lon, k=5, radius_m=self._radius_m).cameras
+        district = district_of(where.lat, where.lon)
         incident = Incident(incident_id=incident_id, owner_id=owner_id, status=IncidentStatus.PENDING,
                             kind=request.kind, trigger=request.trigger, agency=agency_for(request.kind).value,
                             district=district, control_center=district.code if district else None,
                             device_id=device_id, trip=trip_context,
                             cameras=cameras,
-                            location=PositionFix(t_ms=now_ms, lat=request.lat, lon=request.lon,
-                                                 accuracy_m=request.accuracy_m),
+                            location=PositionFix(t_ms=now_ms, lat=where.lat, lon=where.lon,
+                                                 accuracy_m=where.accuracy_m or DEFAULT_ACCURACY_M),
                             created_ms=now_ms, cancel_deadline_ms=now_ms + window_s * 1000)
         # the watchdog's marker goes first, so even a crash right after the record is written is caught
         self._put_marker(incident)

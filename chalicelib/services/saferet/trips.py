@@ -230,12 +230,11 @@ class TripService:
     def start(self, owner_id: str, trip_id: str, body: TripStart, now_ms: int) -> Trip:
         """Create the trip (an existing id answers the stored trip: idempotent retries)."""
         self._guardians.device(body.device_id, owner_id)  # 404 for another owner's device
-        route = list(body.route) if body.route else [(body.origin.lat, body.origin.lon),
-                                                     (body.destination.lat, body.destination.lon)]
+        route = body.route_points or [(body.origin.lat, body.origin.lon), (body.destination.lat, body.destination.lon)]
         length = path_length_m(route)
         expected = body.expected_arrival_ms or expected_arrival_ms(now_ms, length, self.rules)
         if not now_ms < expected <= now_ms + MAX_TRIP_MS:
-            raise ValidationFailed("expected_arrival_ms must be in the future and within 24 hours")
+            raise ValidationFailed("expected_arrival must be in the future and within 24 hours")
         trip = Trip(trip_id=trip_id, owner_id=owner_id, device_id=body.device_id, status=TripStatus.ACTIVE,
                     origin=body.origin, destination=body.destination, route=route, route_given=body.route is not None,
                     route_length_m=round(length, 1), started_ms=now_ms, expected_arrival_ms=expected,
@@ -266,9 +265,9 @@ class TripService:
             raise Conflict(f"trip {trip_id} is {trip.status.value}")
         for i, fix in enumerate(batch.positions):
             if fix.t_ms > now_ms + self.rules.future_skew_s * 1000:
-                raise ValidationFailed(f"positions.{i}.t_ms is in the future")
+                raise ValidationFailed(f"positions.{i}.at is in the future")
             if fix.t_ms < trip.started_ms - 10 * 60_000:
-                raise ValidationFailed(f"positions.{i}.t_ms is before the trip started")
+                raise ValidationFailed(f"positions.{i}.at is before the trip started")
         fixes = ordered(batch.positions)
         expires_at = now_ms // 1000 + FIX_RETENTION_S
         self._positions.put_many([{"track": f"TRIP#{trip_id}", **f.model_dump(), "expires_at": expires_at}

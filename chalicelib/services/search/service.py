@@ -162,13 +162,13 @@ class SearchService:
         now = self._clock()
         seen = request.last_seen
         if seen.time_ms > now + FUTURE_SLACK_MS:
-            raise ValidationFailed("last_seen.time_ms is in the future")
+            raise ValidationFailed("last_seen.at is in the future")
         if seen.time_ms < now - self._retention_ms:
             raise ValidationFailed(f"the window starts before the {self._retention_ms // DAY_MS}-day footage "
                                    "retention: that footage no longer exists", code="beyond_retention")
         request, unknown = apply_description(request)
         embeddings, embedder = encode_photos(request.photos, self._stages()) if request.photos else ([], None)
-        search_id = uuid.uuid4().hex
+        search_id = f"srch-{uuid.uuid4().hex}"
         plan = plan_search(search_id, last_seen_ms=seen.time_ms, window_ms=request.window_minutes * 60_000,
                            max_speed_mps=request.max_speed_mps, candidates=self._candidates(request),
                            segments=self._footage.segments_covering, shard_seconds=self._shard_seconds,

@@ -63,7 +63,7 @@ class Reindexing:
         cameras = [c for c in dict.fromkeys(request.camera_ids) if c not in off]
         parts = [CameraHour(camera_id=c, hour_ms=h) for c in cameras for h in hours(request.start_ms, request.end_ms)]
         count = max(1, min(request.max_tasks, len(parts)))
-        job_id = uuid.uuid4().hex[:16]
+        job_id = f"reidx-{uuid.uuid4().hex[:16]}"
         plan = ReindexPlan(job_id=job_id, model=self._model, tasks=[parts[i::count] for i in range(count)],
                            skipped_cameras=sorted(set(request.camera_ids) & off))
         key = f"{_prefix(job_id)}plan.json"

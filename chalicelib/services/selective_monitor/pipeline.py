@@ -114,7 +114,7 @@ class MonitorPipeline:
 
     def _raise(self, camera_id: str, key: str, config: CameraRules, firing: Firing, frame: Frame,
                now_ms: int, source: tuple[bytes, int] | None = None) -> str:
-        event_id = f"{camera_id}.{firing.t_ms}.{firing.rule.rule_id}"
+        event_id = f"mon-{camera_id}.{firing.t_ms}.{firing.rule.rule_id}"  # deterministic: a replayed frame is one event
         snapshot_key = f"{SNAPSHOT_PREFIX}/{camera_id}/{event_id}.jpg"
         boxes = [EventBox(x1=t.box[0], y1=t.box[1], x2=t.box[2], y2=t.box[3], score=round(min(t.score, 1.0), 4),
                           label=t.label, track_id=t.track_id) for t in firing.tracks[:64]]

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.errors import BadRequest
+from chalicelib.models.common import epoch_ms, instant
 from chalicelib.models.xray import Study, StudyList, StudyListQuery, StudySummary
 from chalicelib.ports import Table
 from chalicelib.services.xray.studies import KIND, study_from_record
@@ -58,7 +59,7 @@ class StudyListing:
 
     def page(self, center_id: str, query: StudyListQuery) -> StudyList:
         position = _Position.decode(query.cursor) if query.cursor else _Position()
-        since = query.since or 0
+        since = 0 if query.since is None else epoch_ms(query.since)
         found: list[Study] = []
         chunk = _CHUNK
         while since <= position.upper_ms:
@@ -102,7 +103,8 @@ def _parse(item: dict[str, Any]) -> Study | None:
 def _summary(study: Study) -> StudySummary:
     reading = study.reading
     return StudySummary(
-        study_id=study.study_id, status=study.status, created_ms=study.created_ms, updated_ms=study.updated_ms,
+        study_id=study.study_id, status=study.status, created_at=instant(study.created_ms),
+        updated_at=instant(study.updated_ms),
         triage=reading.triage if reading else None,
         positive_findings=[f.label for f in reading.findings if f.positive] if reading else [],
         model=f"{reading.model.name} {reading.model.version}" if reading else None,

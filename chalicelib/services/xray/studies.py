@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import ConditionFailed, Conflict, NotFound
+from chalicelib.models.common import instant
 from chalicelib.models.xray import (
     Reading,
     Reason,
@@ -97,8 +98,8 @@ class XrayStudies:
             links = StudyLinks(heatmap=self._store.presigned_get(heatmap, expires_s=expires) if heatmap else None,
                                report=self._store.presigned_get(study.reading.report_key, expires_s=expires),
                                expires_in_s=expires)
-        return StudyView(study_id=study.study_id, status=study.status, created_ms=study.created_ms,
-                         updated_ms=study.updated_ms, reading=study.reading, reason=study.reason, links=links)
+        return StudyView(study_id=study.study_id, status=study.status, created_at=instant(study.created_ms),
+                         updated_at=instant(study.updated_ms), reading=study.reading, reason=study.reason, links=links)
 
     def owned(self, study_id: str, center_id: str) -> Study:
         """The study as its center may read it (another center's is NotFound, like a missing one)."""

@@ -3,11 +3,11 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
-export type Alert = Schemas["Alert"];
+export type Alert = Schemas["AlertView"];
 export type MonitorEventView = Schemas["MonitorEventView"];
-export type Incident = Schemas["Incident"];
-export type VideoLinkGrant = Schemas["VideoLinkGrant"];
-export type SearchAnswer = Schemas["SearchAnswer"];
+export type Incident = Schemas["IncidentView"];
+export type VideoLinkGrant = Schemas["VideoLinkGrantView"];
+export type SearchAnswer = Schemas["SearchAnswerView"];
 export type StudyView = Schemas["StudyView"];
 export type StudySummary = Schemas["StudySummary"];
 

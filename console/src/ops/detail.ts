@@ -98,7 +98,8 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
     const { play } = await import("../video"); // hls.js: fetched with the first video, not with the map
     const now = Date.now();
     const { data, error: e, response } = await api.POST("/v1/console/video-links", { body: {
-      incident_number: incidentNumber(item.id), location: { lat: item.lat as number, lon: item.lon as number }, mode,
+      incident_number: incidentNumber(item.id), location: { lat: item.lat as number, lon: item.lon as number, accuracy_m: null },
+      mode,
       purpose: PURPOSE, officer_id: session.principal || "operator", camera_count: 5, radius_m: 1000, lifetime_s: null,
       window: mode === "recorded" ? { start: new Date(now - 10 * 60_000).toISOString(), end: new Date(now).toISOString() } : null,
     } });
@@ -142,24 +143,25 @@ export function renderDetail(panel: HTMLElement, item: QueueItem, ctx: Context):
 
 async function fillHistory(list: HTMLElement, item: QueueItem): Promise<void> {
   const lines: [number, string][] = [[item.timeMs, t("raised")]];
+  const at = (time: string): number => Date.parse(time);
   const alert = item.alert;
   if (alert?.incident_id) {
     const { data } = await api.GET("/v1/incidents", { params: { query: { limit: 200 } } });
     const incident = data?.incidents.find((i) => i.incident_id === alert.incident_id);
     if (incident) {
-      lines.push([incident.created_ms, t("sosPressed")], [incident.cancel_deadline_ms, t("cancelWindow")]);
-      if (incident.cancelled_ms) lines.push([incident.cancelled_ms, t("cancelled")]);
-      if (incident.escalated_ms) lines.push([incident.escalated_ms, `${t("escalated")} (${incident.agency})`]);
-      if (incident.dispatched_ms) lines.push([incident.dispatched_ms, `${t("dispatched")} · ${t("guardianTold")}`]);
+      lines.push([at(incident.created_at), t("sosPressed")], [at(incident.cancel_deadline_at), t("cancelWindow")]);
+      if (incident.cancelled_at) lines.push([at(incident.cancelled_at), t("cancelled")]);
+      if (incident.escalated_at) lines.push([at(incident.escalated_at), `${t("escalated")} (${incident.agency})`]);
+      if (incident.dispatched_at) lines.push([at(incident.dispatched_at), `${t("dispatched")} · ${t("guardianTold")}`]);
     }
   }
-  if (alert?.acked_ms) lines.push([alert.acked_ms, `${t("ackedBy")}: ${alert.acked_by ?? ""}`]);
+  if (alert?.acked_at) lines.push([at(alert.acked_at), `${t("ackedBy")}: ${alert.acked_by ?? ""}`]);
   if (alert?.resolved_at) {
-    lines.push([Date.parse(alert.resolved_at), `${t("resolved")} (${alert.resolved_by ?? ""}): ${alert.resolution_note ?? ""}`]);
+    lines.push([at(alert.resolved_at), `${t("resolved")} (${alert.resolved_by ?? ""}): ${alert.resolution_note ?? ""}`]);
   }
   const event = item.event?.event;
-  if (event?.acked_ms) lines.push([event.acked_ms, `${t("ackedBy")}: ${event.acked_by ?? ""}`]);
-  if (event?.resolved_ms) lines.push([event.resolved_ms, `${t("resolved")}: ${event.note ?? ""}`]);
+  if (event?.acked_at) lines.push([at(event.acked_at), `${t("ackedBy")}: ${event.acked_by ?? ""}`]);
+  if (event?.resolved_at) lines.push([at(event.resolved_at), `${t("resolved")}: ${event.note ?? ""}`]);
   lines.sort((a, b) => a[0] - b[0]);
   for (const [when, what] of lines) list.append(h("li", {}, h("time", {}, kst(when)), " ", what));
 }

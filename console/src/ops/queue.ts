@@ -28,8 +28,8 @@ export const POLL_MS = 300; // plus the refresh itself: an event shows within ab
 export function fromAlert(alert: Alert): QueueItem {
   return {
     id: alert.alert_id, source: "alert", kind: alert.kind, status: alert.status ?? "open",
-    priority: ALERT_PRIORITY[alert.kind] ?? 40, urgent: URGENT.has(alert.kind), timeMs: alert.raised_ms,
-    lat: alert.last_position?.lat ?? null, lon: alert.last_position?.lon ?? null,
+    priority: ALERT_PRIORITY[alert.kind] ?? 40, urgent: URGENT.has(alert.kind), timeMs: Date.parse(alert.raised_at),
+    lat: alert.last_position?.location.lat ?? null, lon: alert.last_position?.location.lon ?? null,
     district: alert.district ?? null, reason: alert.reason, alert,
   };
 }
@@ -39,7 +39,7 @@ function fromEvent(view: MonitorEventView): QueueItem {
   return {
     id: e.event_id, source: "monitor", kind: "monitor", status: e.status ?? "open",
     priority: 20 + Math.min(70, e.priority * 10), urgent: e.severity >= 4 || (e.sos_incident_ids ?? []).length > 0,
-    timeMs: e.raised_ms, lat: view.location?.lat ?? null, lon: view.location?.lon ?? null, district: null,
+    timeMs: Date.parse(e.raised_at), lat: view.location?.lat ?? null, lon: view.location?.lon ?? null, district: null,
     reason: `${e.camera_id} · ${e.reason}`, event: view,
   };
 }

@@ -46,17 +46,18 @@ export function runSearch(box: HTMLElement, alertId: string, map: CityMap): () =
     box.dataset.status = answer.status;
     if (answer.status === "running") return;
     clear(timeline);
-    const hits = [...(answer.hits ?? [])].sort((a, b) => a.start_ms - b.start_ms);
+    const hits = [...(answer.hits ?? [])].sort((a, b) => Date.parse(a.start_at) - Date.parse(b.start_at));
     if (!hits.length) timeline.append(h("li", {}, t("noSightings")));
     const where = new Map((answer.route ?? []).map((s) => [s.camera_id, s]));
     for (const hit of hits) {
       const thumb = hit.best.thumbnail_url;
-      timeline.append(h("li", { "data-testid": "sighting", title: kst(hit.start_ms), onclick: () => void replay(hit.camera_id, hit.start_ms, hit.end_ms) },
+      timeline.append(h("li", { "data-testid": "sighting", title: kst(hit.start_at),
+        onclick: () => void replay(hit.camera_id, Date.parse(hit.start_at), Date.parse(hit.end_at)) },
         thumb ? h("img", { src: thumb, alt: hit.camera_id }) : null,
-        h("div", {}, h("strong", {}, hit.camera_id), h("br", {}), `${kstTime(hit.start_ms)} · ${Math.round(hit.score * 100)}%`),
+        h("div", {}, h("strong", {}, hit.camera_id), h("br", {}), `${kstTime(hit.start_at)} · ${Math.round(hit.score * 100)}%`),
         h("button", {}, t("play"))));
     }
-    map.drawRoute((answer.route ?? []).map((s) => ({ lat: s.lat, lon: s.lon, camera_id: s.camera_id })));
+    map.drawRoute((answer.route ?? []).map((s) => ({ lat: s.location.lat, lon: s.location.lon, camera_id: s.camera_id })));
     box.dataset.routeStops = String((answer.route ?? []).length);
 
     async function replay(cameraId: string, fromMs: number, toMs: number): Promise<void> {
@@ -65,7 +66,8 @@ export function runSearch(box: HTMLElement, alertId: string, map: CityMap): () =
       player?.destroy();
       clear(viewer);
       const { data, error, response } = await api.POST("/v1/console/video-links", { body: {
-        incident_number: `SEARCH-${answer.search_id.slice(0, 16)}`, location: { lat: stop.lat, lon: stop.lon }, mode: "recorded",
+        incident_number: `SEARCH-${answer.search_id.slice(0, 16)}`, location: { lat: stop.location.lat, lon: stop.location.lon, accuracy_m: null },
+        mode: "recorded",
         purpose: "MISSING-PERSON", officer_id: session.principal || "operator", camera_count: 1, radius_m: 30, lifetime_s: null,
         window: { start: new Date(fromMs - 5000).toISOString(), end: new Date(toMs + 5000).toISOString() } } });
       const link = data?.links[0];

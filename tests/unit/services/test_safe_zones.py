@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from chalicelib.models.common import GeoPoint
+from chalicelib.models.common import Location
 from chalicelib.models.protected import SafeZone, ZoneHours
 from chalicelib.models.trip import PositionFix
 from chalicelib.services.saferet.protected import KST, ZoneRules, inside_zone, zone_active, zone_exit
@@ -15,10 +15,10 @@ from local.gps_tracks import as_uploaded, offset, stand, walk
 RULES = ZoneRules()
 HOME = (37.57300, 126.98500)  # a flat in Jongno
 SCHOOL = (37.57800, 126.98200)
-HOME_ZONE = SafeZone(name="home", center=GeoPoint(lat=HOME[0], lon=HOME[1]), radius_m=150)
+HOME_ZONE = SafeZone(name="home", center=Location(lat=HOME[0], lon=HOME[1]), radius_m=150)
 # the school block: a ~200 m × 160 m rectangle
 SCHOOL_BLOCK = [offset(SCHOOL, -80, -100), offset(SCHOOL, -80, 100), offset(SCHOOL, 80, 100), offset(SCHOOL, 80, -100)]
-SCHOOL_ZONE = SafeZone(name="school", polygon=SCHOOL_BLOCK,
+SCHOOL_ZONE = SafeZone(name="school", polygon=[Location(lat=lat, lon=lon) for lat, lon in SCHOOL_BLOCK],
                        hours=[ZoneHours(start="08:30", end="15:00", days=[0, 1, 2, 3, 4])])
 
 
@@ -81,7 +81,7 @@ def test_school_hours_are_korean_time_on_weekdays(moment, active):
 
 
 def test_overnight_hours_wrap_past_midnight():
-    night = SafeZone(name="home at night", center=GeoPoint(lat=HOME[0], lon=HOME[1]), radius_m=100,
+    night = SafeZone(name="home at night", center=Location(lat=HOME[0], lon=HOME[1]), radius_m=100,
                      hours=[ZoneHours(start="21:00", end="07:00", days=[4])])  # Friday night
     assert zone_active(night, kst_ms(2025, 11, 21, 23, 0))  # Friday 23:00
     assert zone_active(night, kst_ms(2025, 11, 22, 6, 59))  # Saturday early morning
@@ -106,8 +106,10 @@ def test_outside_every_zone_only_counts_while_some_zone_applies():
 @pytest.mark.parametrize("body", [
     {"name": "x"},
     {"name": "x", "center": {"lat": 37.5, "lon": 127.0}},
-    {"name": "x", "center": {"lat": 37.5, "lon": 127.0}, "radius_m": 100, "polygon": [[37.5, 127], [37.6, 127], [37.6, 127.1]]},
-    {"name": "x", "polygon": [[37.5, 127], [37.6, 127]]},
+    {"name": "x", "center": {"lat": 37.5, "lon": 127.0}, "radius_m": 100,
+     "polygon": [{"lat": 37.5, "lon": 127}, {"lat": 37.6, "lon": 127}, {"lat": 37.6, "lon": 127.1}]},
+    {"name": "x", "polygon": [{"lat": 37.5, "lon": 127}, {"lat": 37.6, "lon": 127}]},
+    {"name": "x", "polygon": [[37.5, 127], [37.6, 127], [37.6, 127.1]]},  # corners are location objects
     {"name": "x", "center": {"lat": 37.5, "lon": 127.0}, "radius_m": 100, "hours": [{"start": "25:00", "end": "07:00"}]},
     {"name": "x", "center": {"lat": 37.5, "lon": 127.0}, "radius_m": 100, "hours": [{"start": "07:00", "end": "07:00"}]},
 ])

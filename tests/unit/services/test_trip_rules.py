@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.models.alert import AlertKind
-from chalicelib.models.common import GeoPoint
+from chalicelib.models.common import GeoPoint, Location
 from chalicelib.models.trip import Movement, PositionFix
 from chalicelib.services.saferet.trips import (
     DetectionRules,
@@ -25,7 +25,7 @@ from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, along, as_uploa
 
 RULES = DetectionRules()
 T0 = 1_763_800_000_000
-HOME = GeoPoint(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1])
+HOME = Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1])
 MIN = 60_000
 
 

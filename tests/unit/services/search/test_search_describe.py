@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.models.common import instant
 from chalicelib.services.search.describe import parse_description
 
 # (description, upper, lower): what a person reading it would fill in.
@@ -86,7 +87,8 @@ def test_garments_are_recorded_in_order():
 def _request(**fields):
     from chalicelib.models.search import SearchRequest
 
-    return SearchRequest.model_validate({"last_seen": {"lat": 37.56, "lon": 126.97, "time_ms": 1_800_000_000_000},
+    seen = {"location": {"lat": 37.56, "lon": 126.97}, "at": instant(1_800_000_000_000).isoformat()}
+    return SearchRequest.model_validate({"last_seen": seen,
                                          **fields})
 
 
