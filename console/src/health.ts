@@ -104,7 +104,7 @@ export function mountHealth(main: HTMLElement): () => void {
     for (const s of found.studies) {
       list.append(h("tr", { "data-testid": "study-row", "data-id": s.study_id, "data-status": s.status,
         className: s.study_id === current ? "selected" : "", onclick: () => void open(s.study_id) },
-      h("td", {}, known[s.study_id] ?? s.study_id), h("td", {}, kst(s.created_ms)),
+      h("td", {}, known[s.study_id] ?? s.study_id), h("td", {}, kst(s.created_at)),
       h("td", { className: `status ${s.status}` }, tDynamic(`status_${s.status}`)),
       h("td", {}, s.triage ? tDynamic(`triage_${s.triage}`) : "")));
     }
