@@ -11,6 +11,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.api.examples import MEDIA_EXAMPLES, REQUEST_EXAMPLES, example_from_schema, value_for
 from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
 from chalicelib.api.path_ids import PATH_IDS
+from chalicelib.models.follow import FollowView
 from chalicelib.services.saferet.request_guard import KEY_PATTERN
 
 docs = Blueprint(__name__)
@@ -115,7 +116,25 @@ def _tags() -> list[dict[str, str]]:
         doc = (module.__doc__ if module else None) or route.tag
         tags[route.tag] = doc.strip().splitlines()[0]
     tags["docs"] = "This document."
+    tags["follow"] = "A guardian's live-follow link: the signed, expiring token in the path is the credential."
     return [{"name": name, "description": tags[name]} for name in sorted(tags)]
+
+
+def _follow_operation(components: dict[str, Any]) -> dict[str, Any]:
+    """The guardian's link (chalicelib/api/follow.py) is outside the bearer contract: its token is the credential."""
+    schema = FollowView.model_json_schema()
+    answers = {"404": "a forged or malformed link", "410": "the walk arrived or the link expired"}
+    return {"operationId": "follow_trip", "tags": ["follow"], "security": [],
+            "summary": "The walk's live position and status, until arrival (the link in the trip-started SMS)",
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": _path_schema("token"),
+                            "example": _path_example("token")}],
+            "responses": {"200": {"description": "success", "content": {"application/json": {
+                "schema": _schema(FollowView, components),
+                "example": example_from_schema(schema, schema.get("$defs", {}))}}},
+                **{status: {"description": why, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"},
+                    "example": {"error": {"code": "not_found" if status == "404" else "link_gone", "message": why}}}}}
+                   for status, why in answers.items()}}}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -128,6 +147,7 @@ def openapi_document() -> dict[str, Any]:
         "operationId": "get_openapi_document", "tags": ["docs"], "summary": "this document", "security": [],
         "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {
             "schema": {"type": "object"}, "example": {"openapi": "3.1.0", "info": {"title": "Golden Time API"}}}}}}}}
+    paths["/v1/follow/{token}"] = {"get": _follow_operation(components)}
     return {"openapi": "3.1.0",
             "info": {"title": "Golden Time API", "version": "1.0.0",
                      "description": "Integrated safety control center: cameras, safe return, SOS, X-ray, "

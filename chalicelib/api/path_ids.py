@@ -22,6 +22,7 @@ PATH_IDS: dict[str, str] = {
     "alert_id": f"^(inc|trip|pp)-{_HEX}{_SUFFIX}$",  # the id of what raised it, and why
     "dispatch_id": f"^(inc-{_HEX}(\\.(vl|ev)-{_HEX})?|dis-{_HEX})$",  # an incident, its link bundle or evidence; a disaster
     "job_id": f"^reidx-{_HEX}$",
+    "token": f"^trip-{_HEX}\\.[0-9]{{10}}\\.[0-9a-f]{{32}}$",  # a guardian's follow link: trip, expiry, signature
     "event_id": "^mon-[A-Za-z0-9._-]{1,200}$",
     "camera_id": "^[A-Za-z0-9._-]{1,64}$",
     "incident_number": "^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",

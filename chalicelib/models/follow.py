@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from chalicelib.models.common import Latitude, Longitude, Message
-
-
-class FollowLocation(Message):
-    lat: Latitude
-    lon: Longitude
-    accuracy_m: float | None = Field(None, ge=0)
+from chalicelib.models.common import Instant, Location, Message
 
 
 class FollowView(Message):
@@ -18,9 +12,9 @@ class FollowView(Message):
 
     trip_id: str
     status: str = Field(description="active (the walk is on); the link answers 410 once it has arrived.")
-    position: FollowLocation | None = Field(None, description="The newest fix; none before the first.")
-    position_at: AwareDatetime | None = Field(None, description="When that fix was taken.")
-    destination: FollowLocation
-    expected_arrival_at: AwareDatetime
-    link_expires_at: AwareDatetime
+    position: Location | None = Field(None, description="The newest fix; none before the first.")
+    position_at: Instant | None = Field(None, description="When that fix was taken.")
+    destination: Location
+    expected_arrival_at: Instant
+    link_expires_at: Instant
     text: str = Field(description="One line for the guardian, Korean (KST).")

@@ -159,7 +159,8 @@ def test_the_platform_set_aside_for_a_test_beside_it_delivers_nothing_then_resum
     phone = session_from(token=world["phone"])
     with local_platform.paused():
         # WHEN a dispatch for 119 is queued meanwhile
-        reply = phone.post(f"{world['api']}/v1/sos", json={**LOTTE_WORLD_TOWER, "kind": "fire", "cancel_window_s": 0})
+        reply = phone.post(f"{world['api']}/v1/sos",
+                           json={"location": LOTTE_WORLD_TOWER, "kind": "fire", "cancel_window_s": 0})
         assert reply.status_code == 201, reply.text
         incident_id = reply.json()["incident_id"]
         # THEN no handler runs it while set aside

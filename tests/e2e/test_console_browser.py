@@ -172,7 +172,8 @@ def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
 
 def test_resolving_an_alert_with_a_note_takes_it_off_the_queue_keeps_who_and_when_and_audits_it(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5661, "lon": 126.9771})
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
+                                            json={"location": {"lat": 37.5661, "lon": 126.9771}})
     alert_id = sos.json()["incident_id"] + ".sos"
     _queue_item(page, alert_id).click()
     # WHEN the operator writes a note and resolves the alert
@@ -213,7 +214,8 @@ def test_a_selective_monitoring_event_is_drawn_on_the_map_beside_the_alerts_at_i
     rules = session_from("127.0.0.1", admin).put(f"{console.api_url}/v1/monitor/cameras/{camera}/rules",
                                                  json=lawn_rules())
     assert rules.status_code == 200, rules.text
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos", json={"lat": 37.5640, "lon": 126.9750})
+    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
+                                            json={"location": {"lat": 37.5640, "lon": 126.9750}})
     alert_id = sos.json()["incident_id"] + ".sos"
     sign_in(page, console, console.tokens["op-console"], "operator")
     page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chalicelib.errors import ApiError, NotFound
-from chalicelib.models.follow import FollowLocation, FollowView
+from chalicelib.models.common import Location
+from chalicelib.models.follow import FollowView
 from chalicelib.models.trip import Trip, TripStatus
 from chalicelib.services.texts import kst
 
@@ -61,9 +62,9 @@ class FollowLinks:
         where = "위치 수신 전" if fix is None else f"{kst(fix.t_ms, 'ko')} 기준 위치"
         return FollowView(
             trip_id=trip.trip_id, status=trip.status.value,
-            position=None if fix is None else FollowLocation(lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m),
+            position=None if fix is None else Location(lat=fix.lat, lon=fix.lon, accuracy_m=fix.accuracy_m),
             position_at=None if fix is None else _at(fix.t_ms),
-            destination=FollowLocation(lat=trip.destination.lat, lon=trip.destination.lon),
+            destination=Location(lat=trip.destination.lat, lon=trip.destination.lon),
             expected_arrival_at=_at(trip.expected_arrival_ms), link_expires_at=_at(expires_ms),
             text=f"귀가 중: {where}, 도착 예정 {kst(trip.expected_arrival_ms, 'ko')}")
 

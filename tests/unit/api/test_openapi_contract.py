@@ -14,6 +14,7 @@ from openapi_spec_validator import validate
 
 import app as api_app
 from chalicelib.api.http import ROUTES, RouteDoc
+from chalicelib.models.follow import FollowView
 from local.openapi import CONTRACT, render
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -26,6 +27,10 @@ def served() -> dict[str, Any]:
     assert reply.status_code == 200
     document: dict[str, Any] = json.loads(reply.body)
     return document
+
+
+OUTSIDE_BEARER = {"get_openapi_document", "follow_trip"}
+"""Operations of plain routes (this document; a guardian's link, whose token is the credential)."""
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -59,7 +64,7 @@ def test_every_operation_has_a_unique_operation_id_tags_and_a_summary(served):
     for path, method, op in operations:
         assert op.get("tags") and set(op["tags"]) <= declared_tags, (path, method)
         assert op.get("summary"), (path, method)
-    assert len(operations) == len(ROUTES) + 1  # every registered route, and this document
+    assert len(operations) == len(ROUTES) + len(OUTSIDE_BEARER)  # every registered route, and the plain ones
 
 
 def test_every_operation_has_examples_that_its_models_accept(served):
@@ -74,7 +79,10 @@ def test_every_operation_has_examples_that_its_models_accept(served):
             media, content = next(iter(reply["content"].items()))
             assert "example" in content or not media.endswith("json"), (where, media)
         success = [r for r in success if "application/json" in r["content"]]
-        if op["operationId"] == "get_openapi_document":
+        if op["operationId"] == "follow_trip":
+            FollowView.model_validate(success[0]["content"]["application/json"]["example"])
+        if op["operationId"] in OUTSIDE_BEARER:
+            assert op["security"] == [], where
             continue
         route = _route(op["operationId"])
         if "requestBody" in op and "application/json" in op["requestBody"]["content"]:
@@ -94,7 +102,7 @@ def test_every_operation_has_examples_that_its_models_accept(served):
 
 def test_headers_and_error_statuses_are_declared(served):
     for path, method, op in _operations(served):
-        if op["operationId"] == "get_openapi_document":
+        if op["operationId"] in OUTSIDE_BEARER:
             continue
         route = _route(op["operationId"])
         responses = op["responses"]
