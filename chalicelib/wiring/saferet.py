@@ -10,6 +10,7 @@ from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.ports import SmsSender
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
+from chalicelib.services.dispatch.disasters import DisasterEvents
 from chalicelib.services.dispatch.evidence import EvidenceLinks
 from chalicelib.services.dispatch.secrets import AgencyKeys
 from chalicelib.services.dispatch.service import DispatchService
@@ -39,6 +40,7 @@ class SafeReturn:
     sos_limit: RateLimiter
     protected: ProtectedPersons
     agencies: DispatchService
+    disasters: DisasterEvents
     follow: FollowLinks | None = None
 
 
@@ -64,7 +66,8 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
                       api_limit=RateLimiter(table, limit=settings.device_requests_per_minute),
                       sos_limit=RateLimiter(table, limit=SOS_PER_MINUTE),
                       protected=ProtectedPersons(table, resources.store("media"), alerts=alerts, cameras=registry),
-                      agencies=agencies, follow=follow)
+                      agencies=agencies, disasters=DisasterEvents(agencies, registry, AuditLog(resources.table("audit"))),
+                      follow=follow)
 
 
 def build_sms_sender(resources: Resources) -> SmsSender:
