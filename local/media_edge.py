@@ -268,7 +268,10 @@ class MediaEdge:
                     channel.close()
 
         if self._thread is not None:
-            server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
+            try:
+                server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
+            except OSError:  # the loop already closed its trigger (it saw the pipe fail): nobody would run the thunk
+                close_everything()
             self._thread.join(timeout=timeout_s)  # the loop ends when nothing is left to watch
             self._thread = None
         else:
