@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from chalicelib.models.principal import SignedInUser
 
 
 @dataclass(frozen=True)
@@ -148,3 +151,11 @@ class UrlSigner(Protocol):
     only from ``ip_cidr``: CloudFront's custom-policy signed URLs in the cloud."""
 
     def sign(self, url: str, *, expires_at: int, ip_cidr: str | None = None) -> str: ...
+
+
+class SignInTokens(Protocol):
+    """Verifies a person's sign-in token (the console's user pool ID token in the cloud)."""
+
+    def verify(self, token: str) -> SignedInUser:
+        """The signed-in user; ``Unauthorized`` for a token that is not valid now."""
+        ...

@@ -39,6 +39,13 @@ class Settings(BaseModel):
     report_font_path: str | None = Field(None, description="TrueType font with Hangul the PDF reports embed; unset: "
                                          "Debian's fonts-nanum (NanumGothic) or Noto CJK where installed.")
     token_cache_seconds: float = Field(30.0, ge=0, le=600, description="How long a verified API token stays cached.")
+    sign_in_issuer: str | None = Field(None, description="Issuer of people's sign-in tokens: the console's Cognito "
+                                       "user pool (https://cognito-idp.<region>.amazonaws.com/<pool id>); unset: "
+                                       "API tokens only.")
+    sign_in_client_ids: str | None = Field(None, description="Comma-separated app client ids the pool's ID tokens "
+                                           "must be issued to (aud).")
+    sign_in_jwks_url: str | None = Field(None, description="Where the pool's signing keys are read; unset: "
+                                         "<issuer>/.well-known/jwks.json, as Cognito publishes them.")
     camera_index_key: str = Field("indexes/cameras.npz", description="Object key of the camera nearest-neighbour snapshot.")
     sos_cancel_window_s: int = Field(10, ge=0, le=900, description="Seconds an SOS can be cancelled before it escalates to 112.")
     dispatch_ack_timeout_s: int = Field(120, ge=10, le=3600, description="Seconds an agency has to acknowledge a "

@@ -80,8 +80,11 @@ class GoldenTime:
                                         bundle=bundle, image_context=image_context, environment=environment,
                                         out=out,
                                         require_layers=config.require_layers, env=env)
+        self.console = ConsoleStack(app, f"{prefix}Console", catalog=catalog, access_logs=self.storage.access_logs,
+                                    env=env)
         self.api = ApiStack(app, f"{prefix}Api", catalog=catalog, config=config, plane=plane, bundle=bundle,
-                            image_context=image_context, environment=environment, out=out, env=env)
+                            image_context=image_context, out=out, env=env,
+                            environment=environment | self.console.sign_in_environment)
         self.batch = BatchStack(app, f"{prefix}Batch", catalog=catalog, config=config, plane=plane,
                                 image_context=stage_search_shard_context(out), environment=environment, env=env)
         self.observability = ObservabilityStack(
@@ -89,8 +92,6 @@ class GoldenTime:
             api_function=(self.api.function_name, self.api.timeout_s), env=env)
         self.observability.add_stack_dependency(self.functions, "alarms watch the functions")
         self.observability.add_stack_dependency(self.api, "alarms watch the API")
-        self.console = ConsoleStack(app, f"{prefix}Console", catalog=catalog, access_logs=self.storage.access_logs,
-                                    env=env)
         self.stacks: tuple[cdk.Stack, ...] = (self.messaging, self.storage, self.data, self.video, self.functions,
                                               self.api, self.batch, self.observability, self.console)
         for stack in self.stacks:

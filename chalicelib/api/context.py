@@ -11,6 +11,7 @@ from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.settings import Settings, get_settings
 from chalicelib.wiring.cameras import build_camera_registry
+from chalicelib.wiring.sign_in import build_sign_in
 
 if TYPE_CHECKING:
     from chalicelib.services.search.service import SearchService
@@ -26,7 +27,8 @@ class Platform:
 
     @cached_property
     def principals(self) -> PrincipalDirectory:
-        return PrincipalDirectory(self.resources.table("principals"), cache_seconds=self.settings.token_cache_seconds)
+        return PrincipalDirectory(self.resources.table("principals"), cache_seconds=self.settings.token_cache_seconds,
+                                  sign_in=build_sign_in(self.settings))
 
     @cached_property
     def cameras(self) -> CameraRegistry:

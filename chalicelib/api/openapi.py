@@ -154,7 +154,12 @@ def openapi_document() -> dict[str, Any]:
                                     "agency video links, missing-person search."},
             "servers": [{"url": "/"}], "tags": _tags(), "paths": dict(sorted(paths.items())),
             "components": {"schemas": components,
-                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
+                           "securitySchemes": {"bearer": {
+                               "type": "http", "scheme": "bearer",
+                               "description": "An API token issued by the admin CLI (gt.<principal>.<secret>), or "
+                                              "for people an ID token of the console's Cognito user pool: it acts "
+                                              "as the principal its custom:principal_id names, when the user is "
+                                              "in that principal kind's group."}}}}
 
 
 @docs.route("/v1/openapi.json", methods=["GET"])

@@ -45,3 +45,12 @@ class Principal(Message):
         except ValueError:
             return False
         return any(ip in ipaddress.ip_network(c) for c in self.cidrs)
+
+
+class SignedInUser(Message):
+    """A person signed in through the console's user pool, as their verified ID token says."""
+
+    principal_id: str = Field(description="The platform principal whose grants apply (custom:principal_id).")
+    username: str
+    groups: tuple[str, ...] = Field((), description="The pool groups the user is in (cognito:groups).")
+    expires_ms: EpochMs

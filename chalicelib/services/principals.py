@@ -8,6 +8,10 @@ version* into the same table. Each process re-reads that one item at most every
 ``version_check_s`` and trusts a cached token only while the version it was verified under is still
 current, so a withdrawn token is refused by every process within a second, at the cost of one small
 read per second per process.
+
+People may also sign in through the console's user pool: its ID token (a JWT) names the principal whose
+grants apply (``custom:principal_id``); the user must be in the pool group of that principal's kind, and the
+principal must exist and be enabled. Only people's kinds sign in this way; apps and admins use tokens.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 
 from chalicelib.errors import ConditionFailed, Unauthorized, ValidationFailed
 from chalicelib.models.principal import Principal, PrincipalKind
-from chalicelib.ports import Table
+from chalicelib.ports import SignInTokens, Table
 
 _PREFIX = "gt"
 WIDEST_AGENCY_PREFIX = {4: 16, 6: 48}
@@ -61,6 +65,14 @@ def principal_id_of(token: str) -> str | None:
 
 
 VERSION_KEY = {"principal_id": "~credentials-version"}  # "~" is outside principal ids' alphabet
+SIGN_IN_GROUPS = {"operators": PrincipalKind.OPERATOR, "health-centers": PrincipalKind.HEALTH_CENTER,
+                  "agencies": PrincipalKind.AGENCY}
+"""The user pool's groups (infra/stacks/console.py) and the principal kind each lets a person act as."""
+
+
+def is_sign_in_token(token: str) -> bool:
+    """A JWT (three base64url parts, a JSON header) rather than one of our ``gt.`` tokens."""
+    return token.startswith("eyJ") and token.count(".") == 2
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,9 @@ class _Cached:
 
 class PrincipalDirectory:
     def __init__(self, table: Table, *, cache_seconds: float = 30.0, version_check_s: float = 0.5,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, sign_in: SignInTokens | None = None) -> None:
         self._table = table
+        self._sign_in = sign_in
         self._cache_seconds = cache_seconds
         self._version_check_s = version_check_s
         self._clock = clock
@@ -168,6 +181,8 @@ class PrincipalDirectory:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("expected 'Authorization: Bearer <token>'")
+        if is_sign_in_token(token):
+            return self._signed_in(token)
         pid = principal_id_of(token)
         if pid is None:
             raise Unauthorized("malformed token")
@@ -187,4 +202,25 @@ class PrincipalDirectory:
                 self._cache[digest] = _Cached(until=now + self._cache_seconds, version=version, principal=principal)
         if principal.expired(int(now * 1000)):
             raise Unauthorized("token expired")
+        return principal
+
+    def _signed_in(self, token: str) -> Principal:
+        """The principal a user pool ID token acts as (cached until the token or the cache expires)."""
+        if self._sign_in is None:
+            raise Unauthorized("sign-in tokens are not accepted here: use an API token")
+        digest, now = _hash(token), self._clock()
+        version = self._current_version(now)
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached and cached.until > now and cached.version == version:
+            return cached.principal
+        user = self._sign_in.verify(token)
+        principal = self.get(user.principal_id)
+        if principal is None or principal.disabled:
+            raise Unauthorized(f"no enabled principal {user.principal_id} for user {user.username}")
+        if principal.kind not in {SIGN_IN_GROUPS[g] for g in user.groups if g in SIGN_IN_GROUPS}:
+            raise Unauthorized(f"user {user.username} is in no group that may act as a {principal.kind.value}")
+        until = min(now + self._cache_seconds, user.expires_ms / 1000)
+        with self._lock:
+            self._cache[digest] = _Cached(until=until, version=version, principal=principal)
         return principal

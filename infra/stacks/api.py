@@ -79,8 +79,9 @@ class ApiStack(Stack):
                  "the caller's registered IP ranges in the application.")
         suppress(self.api, "APIG4", "Every route authenticates the bearer token in the app's endpoint decorator "
                  "(principal kinds, source-IP rules); a gateway authorizer would split that logic.")
-        suppress(self.api, "COG4", "Principals are the platform's own (apps, health centres, agencies, operators), "
-                 "not a Cognito user pool.")
+        suppress(self.api, "COG4", "Every route authenticates in the app: the platform's own API tokens (apps, "
+                 "health centres, agencies, operators) or an ID token of the console's Cognito user pool, verified "
+                 "against the pool's keys and mapped to the principal it names (chalicelib/adapters/cognito.py).")
         suppress(self.api, "IAM4", "API Gateway's account-level CloudWatch role uses the AWS managed push-to-logs "
                  "policy, as AWS documents.",
                  findings=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

@@ -3,7 +3,8 @@ distribution (origin access control, HTTPS only, Korea only), and the Cognito us
 
 Sign-in: one user pool, one group per principal kind (operators, health centers, agencies); a user's
 ``custom:principal_id`` names the platform principal whose grants apply (its kind and registered ranges).
-The API's mapping of a pool token to that principal is not part of this stack.
+The API accepts the pool's ID tokens as bearer tokens (``sign_in_environment``: the issuer and the client its
+tokens must name) and maps each to that principal when the user is in the group of its kind.
 """
 
 from __future__ import annotations
@@ -102,6 +103,10 @@ class ConsoleStack(Stack):
             read_attributes=cognito.ClientAttributes().with_custom_attributes("principal_id"),
             id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.hours(12), prevent_user_existence_errors=True)
+        self.sign_in_environment = {
+            "SIGN_IN_ISSUER": f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}/{self.users.user_pool_id}",
+            "SIGN_IN_CLIENT_IDS": self.client.user_pool_client_id}
+        """The API's settings for accepting this pool's ID tokens (chalicelib/wiring/sign_in.py)."""
         CfnOutput(self, "ConsoleUrl", value=console_url)
         CfnOutput(self, "ConsoleUserPoolId", value=self.users.user_pool_id)
         CfnOutput(self, "ConsoleUserPoolClientId", value=self.client.user_pool_client_id)

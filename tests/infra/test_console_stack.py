@@ -66,3 +66,9 @@ def test_without_a_built_console_the_stack_deploys_no_files(tmp_path: Any) -> No
     template = _synth(tmp_path, tmp_path / "missing")
     template.resource_count_is("Custom::CDKBucketDeployment", 0)
     template.resource_count_is("AWS::CloudFront::Distribution", 1)
+
+
+def test_the_pools_groups_are_the_ones_the_api_maps_to_principal_kinds() -> None:
+    from chalicelib.services.principals import SIGN_IN_GROUPS
+
+    assert set(PRINCIPAL_GROUPS) == set(SIGN_IN_GROUPS)

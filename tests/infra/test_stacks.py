@@ -412,6 +412,16 @@ def test_api_runs_the_chalice_app_with_throttling_and_a_usage_plan(synthesised: 
     })
 
 
+def test_the_api_accepts_the_console_pools_id_tokens_for_its_own_client(synthesised: Synthesised) -> None:
+    environment = next(r["Properties"]["Environment"]["Variables"]
+                       for r in synthesised.template("api").find_resources("AWS::Lambda::Function").values()
+                       if r["Properties"].get("ImageConfig", {}).get("Command") == ["app.app"])
+    # the issuer names the console stack's user pool, the audience its console client (imported across stacks)
+    issuer, client = json.dumps(environment["SIGN_IN_ISSUER"]), json.dumps(environment["SIGN_IN_CLIENT_IDS"])
+    assert "cognito-idp." in issuer and "Fn::ImportValue" in issuer and "Users" in issuer
+    assert "Fn::ImportValue" in client and "ConsoleClient" in client
+
+
 def test_media_distribution_requires_signed_urls_over_https_with_ipv6_off(synthesised: Synthesised) -> None:
     template = synthesised.template("video")
     template.has_resource_properties("AWS::CloudFront::Distribution", {"DistributionConfig": Match.object_like({

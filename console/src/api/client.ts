@@ -22,9 +22,18 @@ export const session = {
   get role(): Role {
     return (sessionStorage.getItem(ROLE) as Role | null) ?? "operator";
   },
-  /** The principal id a token names (gt.<principal>.<secret>). */
+  /** The principal id a token names: gt.<principal>.<secret>, or a user pool ID token's custom:principal_id. */
   get principal(): string {
-    return (this.token ?? "").split(".")[1] ?? "";
+    const parts = (this.token ?? "").split(".");
+    if (parts[0] !== "gt" && parts.length === 3) {
+      try {
+        const claims = JSON.parse(atob(parts[1].replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+        return String(claims["custom:principal_id"] ?? claims["cognito:username"] ?? "");
+      } catch {
+        return "";
+      }
+    }
+    return parts[1] ?? "";
   },
   save(token: string, role: Role): void {
     sessionStorage.setItem(TOKEN, token);
