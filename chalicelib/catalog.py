@@ -131,9 +131,8 @@ _BUCKETS: dict[str, dict[str, object]] = {
 _QUEUES: dict[str, dict[str, object]] = {
     "xray-uploads": {"max_receive_count": 3, "visibility_timeout_s": 180, "consumer_timeout_s": 30,
                      "consumer": "functions.xray_reader.handler.lambda_handler"},
-    # Missing-person search answers (the search reducer and sweeper); SOS dispatches go through agency-dispatch.
-    "dispatch-112": {"max_receive_count": 5, "visibility_timeout_s": 60, "consumer_timeout_s": 10},
-    # Deliveries to the agencies' webhooks; a failure backs off (2, 4, 8 ... 60 s) before SQS redelivers it.
+    # Deliveries to the agencies' webhooks (SOS, link bundles, evidence, disasters, missing-person search answers);
+    # a failure backs off (2, 4, 8 ... 60 s) before SQS redelivers it.
     "agency-dispatch": {"max_receive_count": 10, "visibility_timeout_s": 60, "consumer_timeout_s": 10,
                         "consumer": "functions.agency_dispatch.handler.lambda_handler"},
     # Guardian texts published on the guardian-sms topic, sent through End User Messaging SMS.

@@ -102,13 +102,13 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     ),
     "search_reducer": FunctionProfile(
         memory_mb=1024, reserved_concurrency=5, buckets={"media": "read_write"},
-        tables={"records": "read_write", "idempotency": "read_write"}, sends=("dispatch-112",),
+        tables={"records": "read_write", "idempotency": "read_write"}, sends=("agency-dispatch",),
     ),
     # Ends searches whose job failed or whose deadline passed: reads shard results, writes the answer, moves the
-    # record, sends to 112, and follows the jobs (never submits one).
+    # record, dispatches the answer to 112, and follows the jobs (never submits one).
     "search_sweeper": FunctionProfile(
         memory_mb=1024, timeout_s=120, reserved_concurrency=1, buckets={"media": "read_write"},
-        tables={"records": "read_write"}, sends=("dispatch-112",), batch_follow=True,
+        tables={"records": "read_write"}, sends=("agency-dispatch",), batch_follow=True,
     ),
     # Indexes each stored footage segment (reads it, writes index parts and thumbnails beside it, so they expire
     # with the footage) and feeds the same detections to the camera's monitoring rules.
@@ -152,7 +152,7 @@ API_PROFILE = FunctionProfile(
     tables={"principals": "read_write", "cameras": "read_write", "footage": "read", "records": "read_write",
             "audit": "read_write", "idempotency": "read_write", "positions": "read_write"},
     publishes=("control-center", "guardian-sms", "center-notify"),
-    sends=("dispatch-112", "sos-escalation", "evidence", "agency-dispatch"),
+    sends=("sos-escalation", "evidence", "agency-dispatch"),
     signing_key=True, batch_submit=True, revocation_kvs=True,
     # STOW-RS keys the hashes of received UIDs; a webhook subscription shows the center its derived secret
     # and a trip start signs the guardians' live-follow link (which the API also opens)

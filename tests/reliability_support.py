@@ -101,7 +101,6 @@ def run_workload(api: str, resources: Resources, *, studies: int, sos: int, sear
         [Camera(camera_id=f"FLT-{i}", kind=CameraKind.CRIME_PREVENTION, district="Jung-gu",
                 lat=CITY_HALL[0] + i * 0.001, lon=CITY_HALL[1]) for i in range(8)])
     notices = capture_topic(resources, "center-notify", "flt-center-notify")
-    dispatch = resources.queue("dispatch-112").url  # search answers (SOS dispatches: their records, below)
     seen_ms = int(time.time() * 1000) - 300_000
     if searches and clip is not None:
         _ingest_search_footage(resources, clip, seen_ms)
@@ -149,14 +148,11 @@ def run_workload(api: str, resources: Resources, *, studies: int, sos: int, sear
         for notice in _messages(resources, notices):
             outcome.delivered["study"][notice.get("study_id", "?")] += 1
             fresh += 1
-        for message in _messages(resources, dispatch):
-            if "attr:search_id" in message:
-                outcome.delivered["search"][message["attr:search_id"]] += 1
-            fresh += 1
-        for incident_id in outcome.acknowledged["sos"]:
-            if not outcome.delivered["sos"][incident_id] and dispatch_payloads(resources, incident_id, timeout_s=0):
-                outcome.delivered["sos"][incident_id] += 1  # one dispatch record per incident id
-                fresh += 1
+        for kind in ("sos", "search"):  # one agency dispatch record per incident or search id
+            for subject_id in outcome.acknowledged[kind]:
+                if not outcome.delivered[kind][subject_id] and dispatch_payloads(resources, subject_id, timeout_s=0):
+                    outcome.delivered[kind][subject_id] += 1
+                    fresh += 1
         if fresh:
             quiet_since = time.monotonic()
         all_out = not any(outcome.lost().values())

@@ -340,3 +340,13 @@ class DirectoryStore:
 
     def presigned_get(self, key: str, *, expires_s: int) -> str:
         return f"file://{self.root / key}"
+
+
+def answers_dispatched_to_112(aws, *, wait_s: int = 0) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The search answers queued for the police's receiving system (agency-dispatch), as the agency will get them."""
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.catalog.queue("agency-dispatch").name)["QueueUrl"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s).get("Messages", [])
+    envelopes = [json.loads(m["Body"]) for m in got]
+    return [json.loads(e["payload"]) for e in envelopes
+            if e["target"] == "112" and str(e["dispatch_id"]).startswith("srch-")]

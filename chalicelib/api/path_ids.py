@@ -20,7 +20,8 @@ PATH_IDS: dict[str, str] = {
     "request_id": f"^vl-{_HEX}$",
     "study_id": f"^xr-{_HEX}$",
     "alert_id": f"^(inc|trip|pp)-{_HEX}{_SUFFIX}$",  # the id of what raised it, and why
-    "dispatch_id": f"^(inc-{_HEX}(\\.(vl|ev)-{_HEX})?|dis-{_HEX})$",  # an incident, its link bundle or evidence; a disaster
+    "dispatch_id": f"^(inc-{_HEX}(\\.(vl|ev)-{_HEX})?|dis-{_HEX}|srch-{_HEX})$",  # an incident, its link bundle
+    # or evidence; a disaster; a missing-person search's answer
     "job_id": f"^reidx-{_HEX}$",
     "token": f"^trip-{_HEX}\\.[0-9]{{10}}\\.[0-9a-f]{{32}}$",  # a guardian's follow link: trip, expiry, signature
     "event_id": "^mon-[A-Za-z0-9._-]{1,200}$",

@@ -6,13 +6,11 @@ from dataclasses import dataclass
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.sms import EndUserMessagingSms, TableSmsOutbox
-from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.ports import SmsSender
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.dispatch.disasters import DisasterEvents
 from chalicelib.services.dispatch.evidence import EvidenceLinks
-from chalicelib.services.dispatch.secrets import AgencyKeys
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.saferet.alerts import AlertService
@@ -23,8 +21,8 @@ from chalicelib.services.saferet.request_guard import IdempotencyKeys, RateLimit
 from chalicelib.services.saferet.sos import SosService
 from chalicelib.services.saferet.trips import DetectionRules, TripService
 from chalicelib.wiring.cameras import build_camera_registry
+from chalicelib.wiring.dispatch import build_agency_dispatch, control_center_alerts
 
-AGENCY_WEBHOOK_KEY = "agency-webhook-key"
 FOLLOW_LINK_KEY = "follow-link-key"
 SOS_PER_MINUTE = 10
 """SOS reports one device may make per minute (a retry with the same Idempotency-Key is free)."""
@@ -49,12 +47,9 @@ def build_safe_return(resources: Resources, cameras: CameraRegistry | None = Non
     settings = resources.settings
     table = resources.table("records")
     registry = cameras or build_camera_registry(resources)
-    alerts = AlertService(table, resources.topic("control-center"), audit=AuditLog(resources.table("audit")))
+    alerts = control_center_alerts(resources)
     guardians = GuardianSms(resources.topic("guardian-sms"), OwnedRecords(table, "DEVICE"))
-    webhook = HttpWebhookClient(allow_private=settings.webhook_private_targets)
-    agencies = DispatchService(table, resources.queue("agency-dispatch"), webhook, alerts,
-                               ack_timeout_s=settings.dispatch_ack_timeout_s, evidence=evidence,
-                               keys=AgencyKeys(lambda: resources.secret(AGENCY_WEBHOOK_KEY)))
+    agencies = build_agency_dispatch(resources, alerts, evidence)
     follow = FollowLinks(lambda: resources.secret(FOLLOW_LINK_KEY), settings.public_api_url)
     trips = TripService(table, resources.table("positions"), alerts=alerts, guardians=guardians, cameras=registry,
                         rules=rules, follow=follow)

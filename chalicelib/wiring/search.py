@@ -23,6 +23,7 @@ from chalicelib.services.search_index.reindex import Reindexing, ReindexTask
 from chalicelib.services.search_index.store import IndexStore
 from chalicelib.services.search_index.switch import IndexSwitches
 from chalicelib.settings import Settings
+from chalicelib.wiring.dispatch import build_agency_dispatch
 
 RECORD_KIND = "SEARCH"
 
@@ -62,7 +63,7 @@ def build_search_service(resources: Resources, cameras: CameraRegistry,
 
 
 def build_search_reducer(resources: Resources) -> SearchReducer:
-    return SearchReducer(resources.store("media"), search_records(resources), resources.queue("dispatch-112"),
+    return SearchReducer(resources.store("media"), search_records(resources), build_agency_dispatch(resources),
                          running=running_searches(resources))
 
 

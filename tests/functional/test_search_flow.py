@@ -3,7 +3,6 @@ handler → result and 112 dispatch; plus the bad inputs the API must refuse."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -13,6 +12,7 @@ from search_support import (
     MODELS,
     VIDEO,
     InlineBatchExecutor,
+    answers_dispatched_to_112,
     crop,
     iou,
     people,
@@ -107,10 +107,7 @@ def _deliver_done_notifications(aws) -> list[dict[str, Any]]:
 
 
 def _dispatched(aws) -> list[dict[str, Any]]:
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.catalog.queue("dispatch-112").name)["QueueUrl"]
-    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(m["Body"]) for m in got]
+    return answers_dispatched_to_112(aws)
 
 
 def test_photo_search_finds_the_person_on_reachable_cameras_and_reports_once(world, tmp_path):

@@ -3,11 +3,21 @@ cone with unindexed cameras decodes only those (shards, in process) and says how
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from search_support import MODELS, VIDEO, InlineBatchExecutor, crop, iou, people, png_base64, sampled_frames, write_clip
+from search_support import (
+    MODELS,
+    VIDEO,
+    InlineBatchExecutor,
+    answers_dispatched_to_112,
+    crop,
+    iou,
+    people,
+    png_base64,
+    sampled_frames,
+    write_clip,
+)
 
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.common import Location, instant
@@ -75,9 +85,7 @@ def _is_b(world, track) -> bool:
 
 
 def _dispatched(aws) -> list[dict[str, object]]:
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.catalog.queue("dispatch-112").name)["QueueUrl"]
-    return [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+    return answers_dispatched_to_112(aws)
 
 
 def test_a_cone_the_index_covers_is_answered_at_once_without_decoding(world):

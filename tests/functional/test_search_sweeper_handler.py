@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import scheduled_event
+from search_support import answers_dispatched_to_112
 
 from chalicelib.models.search import SearchStatus, ShardResult
 from chalicelib.services.search.shard import done_key, shard_key
@@ -16,7 +17,7 @@ from functions.search_sweeper import handler
 from local.lambda_runtime import LambdaContext
 
 T0 = 1_795_000_000_000
-SEARCH_ID = "5e" * 16
+SEARCH_ID = "srch-" + "5e" * 16
 CONTEXT = LambdaContext(function_name="search-sweeper")
 
 
@@ -50,10 +51,7 @@ def _running_search(aws: Any, deadline_ms: int) -> None:
 
 
 def _dispatched(aws: Any) -> list[dict[str, Any]]:
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.catalog.queue("dispatch-112").name)["QueueUrl"]
-    return [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-            .get("Messages", [])]
+    return answers_dispatched_to_112(aws)
 
 
 def test_a_lost_search_ends_at_its_deadline_and_reaches_112_once(sweeper, aws):

@@ -625,11 +625,12 @@ def test_search_sweeper_follows_jobs_ends_searches_and_sends_only_to_112(synthes
     actions = {a for s in statements for a in _as_list(s["Action"])}
     # THEN it may follow the search's jobs but never submit one
     assert "batch:DescribeJobs" in actions and "batch:SubmitJob" not in actions
-    # AND it sends to the 112 queue only, writes answers to the media bucket and state to the records table
+    # AND it sends to the agency-dispatch queue only (answers reach 112 like every dispatch), writes answers to the
+    # media bucket and state to the records table
     sends = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
-    assert len(sends) == 1 and CATALOG.queue("dispatch-112").name in json.dumps(sends[0]["Resource"])
+    assert len(sends) == 1 and CATALOG.queue("agency-dispatch").name in json.dumps(sends[0]["Resource"])
     assert all(spec.name not in json.dumps(sends[0]["Resource"])
-               for spec in CATALOG.queues.values() if spec.logical != "dispatch-112")
+               for spec in CATALOG.queues.values() if spec.logical != "agency-dispatch")
     puts = [json.dumps(s["Resource"]) for s in statements if "s3:PutObject" in _as_list(s["Action"])]
     assert puts and all(CATALOG.bucket("media") in r for r in puts)
     writes = [json.dumps(s["Resource"]) for s in statements if "dynamodb:PutItem" in _as_list(s["Action"])]

@@ -43,7 +43,7 @@ def test_presigned_get_url_is_built_for_the_bucket(aws):
 
 
 def test_queue_send_delivers_body_and_attributes(aws):
-    queue = aws.queue("dispatch-112")
+    queue = aws.queue("agency-dispatch")
     message_id = queue.send('{"incident": "i-1"}', attributes={"kind": "sos"})
     got = aws.client("sqs").receive_message(QueueUrl=queue.url, MessageAttributeNames=["All"])["Messages"][0]
     assert got["MessageId"] == message_id

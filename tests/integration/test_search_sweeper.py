@@ -3,12 +3,12 @@ the shards that finished, marked partial, and reach 112 exactly once, whoever (r
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from search_support import answers_dispatched_to_112
 
 from chalicelib.errors import AppError
 from chalicelib.models.camera import Camera, CameraKind
@@ -24,6 +24,7 @@ from chalicelib.services.search.service import SearchService
 from chalicelib.services.search.shard import done_key, shard_key
 from chalicelib.services.search.stages import Stages
 from chalicelib.services.search.sweeper import SearchSweeper
+from chalicelib.wiring.dispatch import build_agency_dispatch
 from chalicelib.wiring.search import build_search_reducer, running_searches, search_records
 
 LAT, LON = 37.5665, 126.9780
@@ -110,10 +111,7 @@ def _shard_finished(world: dict[str, Any], search_id: str, index: int) -> None:
 
 
 def _dispatched(aws: Any) -> list[dict[str, Any]]:
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.catalog.queue("dispatch-112").name)["QueueUrl"]
-    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-    return [json.loads(m["Body"]) for m in got]
+    return answers_dispatched_to_112(aws)
 
 
 def test_a_search_past_its_deadline_ends_partial_with_the_shards_that_finished(world):
@@ -247,17 +245,17 @@ class _Clock:
 
 
 def _dispatch_queue_gone(aws: Any) -> Any:
-    """Delete the 112 queue (its sends now fail, like a crash between the winning write and the send);
-    returns a function that brings it back."""
+    """Delete the agency-dispatch queue (sends to 112 now fail, like a crash between the winning write and the
+    send); returns a function that brings it back."""
     sqs = aws.client("sqs")
-    name = aws.catalog.queue("dispatch-112").name
+    name = aws.catalog.queue("agency-dispatch").name
     sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
     return lambda: sqs.create_queue(QueueName=name)
 
 
 def _reducer_at(world: dict[str, Any], clock: _Clock) -> SearchReducer:
     aws = world["aws"]
-    return SearchReducer(aws.store("media"), search_records(aws), aws.queue("dispatch-112"),
+    return SearchReducer(aws.store("media"), search_records(aws), build_agency_dispatch(aws),
                          running=running_searches(aws), clock=clock)
 
 

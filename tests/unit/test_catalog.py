@@ -46,3 +46,10 @@ def test_settings_read_upper_case_environment_and_reject_bad_values():
 
     with pytest.raises(ValidationError):
         Settings.from_env({"STAGE": "Not A Stage!"})
+
+
+def test_every_queue_has_a_consumer_so_no_message_waits_for_nobody():
+    catalog = build_catalog("test")
+    unread = [q.logical for q in catalog.queues.values() if not q.consumer]
+    assert unread == []
+    assert "dispatch-112" not in catalog.queues  # search answers go to 112 like every other dispatch

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import Conflict, ObjectMissing
+from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.search import (
     IndexedPart,
     PlannedCamera,
@@ -34,7 +35,8 @@ from chalicelib.models.search import (
     Sighting,
     Track,
 )
-from chalicelib.ports import MessageQueue, ObjectStore
+from chalicelib.ports import ObjectStore
+from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.services.geo import haversine_m
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.search.running import RunningSearches
@@ -202,14 +204,14 @@ class SearchReducer:
     that dies between its winning write and the send leaves an ended, unannounced search behind:
     :meth:`announce_if_lost` (called on every later shard notification and by the sweeper, which
     still finds the index entry) sends the stored answer once :data:`ANNOUNCE_GRACE_MS` have passed.
-    Delivery to 112 is therefore at least once; messages carry ``search_id`` for de-duplication.
+    Delivery to 112 is therefore at least once, as one agency dispatch per search (its id is the search's).
     """
 
-    def __init__(self, media: ObjectStore, records: OwnedRecords, dispatch: MessageQueue, *,
+    def __init__(self, media: ObjectStore, records: OwnedRecords, agencies: DispatchService, *,
                  running: RunningSearches, clock: Callable[[], int] = _epoch_ms) -> None:
         self._media = media
         self._records = records
-        self._dispatch = dispatch
+        self._agencies = agencies
         self._running = running
         self._clock = clock
 
@@ -245,7 +247,10 @@ class SearchReducer:
         return True
 
     def _announce(self, search_id: str, record: dict[str, Any], answer_json: str) -> None:
-        self._dispatch.send(answer_json, attributes={"kind": "missing-person-search", "search_id": search_id})
+        # to the police's receiving system like every dispatch: signed, retried, acknowledged (a resend after an
+        # interrupted finalisation queues the same dispatch again: the agency sees one search_id)
+        self._agencies.submit(search_id, AgencyTarget.POLICE, answer_json,
+                              subject_owner_id=str(record.get("owner_id", "")), district=None, now_ms=self._clock())
         self._records.replace(search_id, {**record, "dispatched_ms": self._clock()},
                               expect={"status": record["status"]})
         if "deadline_ms" in record:
