@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -342,7 +343,7 @@ class DirectoryStore:
         return f"file://{self.root / key}"
 
 
-def answers_dispatched_to_112(aws, *, wait_s: int = 0) -> list[dict]:  # type: ignore[no-untyped-def]
+def answers_dispatched_to_112(aws, *, wait_s: int = 0) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """The search answers queued for the police's receiving system (agency-dispatch), as the agency will get them."""
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=aws.catalog.queue("agency-dispatch").name)["QueueUrl"]
