@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from chalicelib.models.sos import SosRequest
 from chalicelib.wiring.saferet import build_safe_return
 from functions.agency_dispatch import handler as delivery
 from functions.dispatch_receipts import handler as receipts
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 OWNER = "app-alice"
 GWANGHWAMUN = (37.5759, 126.9768)  # in Jongno-gu
@@ -29,15 +31,7 @@ LOTTE_WORLD_TOWER = (37.5126, 127.1025)  # in Songpa-gu
 HONGIK_STATION = (37.5572, 126.9245)  # in Mapo-gu
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-agency-dispatch"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-agency-dispatch"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-000000000020"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+LambdaContext = partial(RuntimeContext, function_name="gt-test-agency-dispatch", memory_limit_in_mb=256)
 
 
 @dataclass

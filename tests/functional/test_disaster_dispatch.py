@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,19 +20,12 @@ from chalicelib.models.dispatch import AgencyTarget, DeliveryStatus, DispatchAck
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.audit import AuditLog
 from functions.agency_dispatch import handler as delivery
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 JAMSIL = {"lat": 37.5133, "lon": 127.1001, "accuracy_m": 30.0}  # Songpa-gu
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-agency-dispatch"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-agency-dispatch"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-000000000040"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+LambdaContext = partial(RuntimeContext, function_name="gt-test-agency-dispatch", memory_limit_in_mb=256)
 
 
 def queued(aws: Any) -> list[dict[str, Any]]:

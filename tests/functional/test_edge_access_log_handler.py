@@ -9,7 +9,7 @@ record attributed to its agency, and link-less noise is sampled, not recorded li
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from conftest import s3_sqs_event
@@ -18,17 +18,13 @@ from chalicelib.services.audit import AuditLog
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.video_links.edge_logs import parse_standard_log
 from functions.edge_access_log import handler
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "cloudfront" / "standard_log_aws_example.txt"
 LINK = "vl-0123456789abcdef"
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-edge-access-log"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-edge-access-log"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-0000000000e1"
+LambdaContext = partial(RuntimeContext, function_name="gt-test-edge-access-log", memory_limit_in_mb=512)
 
 
 def _line(sample: str, *, ip: str, stem: str, status: str, query: str, result: str, detailed: str) -> str:

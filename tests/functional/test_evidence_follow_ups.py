@@ -9,7 +9,7 @@ import copy
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -25,20 +25,13 @@ from functions.agency_dispatch import handler as delivery
 from functions.sos_evidence import handler as evidence
 from local.edge_policy import EdgeDenied, verify_signed_url
 from local.keys import ensure_signing_key
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 GWANGHWAMUN = (37.5759, 126.9768)
 AGENCY_RANGE = "127.0.0.2/32"
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-sos-evidence"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-sos-evidence"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-000000000030"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+LambdaContext = partial(RuntimeContext, function_name="gt-test-sos-evidence", memory_limit_in_mb=256)
 
 
 def now_ms() -> int:

@@ -4,8 +4,8 @@ are made by functions/evidence_preserver from the queue message the API sent."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import av
@@ -21,14 +21,9 @@ from chalicelib.video.segmenter import make_synthetic_video
 from chalicelib.wiring.video_links import build_video_links
 from functions.evidence_preserver import handler
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
-
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-evidence-preserver"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-evidence-preserver"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-0000000000a1"
+LambdaContext = partial(RuntimeContext, function_name="gt-test-evidence-preserver")
 
 
 def _iso(ms: int) -> str:

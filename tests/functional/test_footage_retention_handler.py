@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import av
@@ -17,16 +17,12 @@ from chalicelib.services.footage import DAY_MS, FootageCatalog
 from chalicelib.services.video_links.evidence import EvidenceLocker
 from chalicelib.video.segmenter import make_synthetic_video
 from functions.footage_retention import handler
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 EVENT = "schedule/footage_retention.json"
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-footage-retention"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-footage-retention"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-000000000001"
+LambdaContext = partial(RuntimeContext, function_name="gt-test-footage-retention", memory_limit_in_mb=512)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,20 +20,13 @@ from chalicelib.models.sos import SosRequest
 from chalicelib.services.owned import OwnedRecords
 from chalicelib.wiring.saferet import build_safe_return
 from functions.guardian_sms import handler as sms
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 OWNER = "app-alice"
 GWANGHWAMUN = (37.5759, 126.9768)
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-guardian-sms"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-guardian-sms"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-000000000021"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+LambdaContext = partial(RuntimeContext, function_name="gt-test-guardian-sms", memory_limit_in_mb=256)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ event (payload 2.0) under moto: the gateway's playlist comes back signed per seg
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import cloudfront_oracle as oracle
@@ -13,17 +13,13 @@ from chalicelib.adapters.cloudfront import CloudFrontUrlSigner
 from chalicelib.services.video_links.live_playlists import live_playlist_url
 from functions.live_playlist import handler
 from local.keys import PRIVATE_KEY_FILE, ensure_signing_key
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 HOST = "d111111abcdef8.cloudfront.net"
 LINK = "vl-0123456789abcdef"
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-fn-live-playlist"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-fn-live-playlist"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-0000000000f1"
+LambdaContext = partial(RuntimeContext, function_name="gt-test-fn-live-playlist", memory_limit_in_mb=256)
 
 
 CONTEXT: Any = LambdaContext()  # the fields Powertools' logger reads

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -21,16 +21,12 @@ from chalicelib.wiring.saferet import build_safe_return
 from functions.sos_escalation import handler as escalation
 from functions.trip_watchdog import handler as watchdog
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN
+from local.lambda_runtime import LambdaContext as RuntimeContext
 
 OWNER = "app-alice"
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "gt-test-sos-escalation"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:gt-test-sos-escalation"
-    aws_request_id: str = "7f1c2a9e-0000-4000-8000-000000000002"
+LambdaContext = partial(RuntimeContext, function_name="gt-test-sos-escalation", memory_limit_in_mb=256)
 
 
 @pytest.fixture
