@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from chalicelib.errors import NotFound
+from chalicelib.models.camera import CAMERA_ID_PATTERN
 
 _HEX = "[0-9a-f]{1,64}"
 _SUFFIX = r"(\.[A-Za-z0-9_-]{1,64}){0,4}"  # derived ids: <subject id>.<kind>[.<round>…]
@@ -25,7 +26,7 @@ PATH_IDS: dict[str, str] = {
     "job_id": f"^reidx-{_HEX}$",
     "token": f"^trip-{_HEX}\\.[0-9]{{10}}\\.[0-9a-f]{{32}}$",  # a guardian's follow link: trip, expiry, signature
     "event_id": "^mon-[A-Za-z0-9._-]{1,200}$",
-    "camera_id": "^[A-Za-z0-9._-]{1,64}$",
+    "camera_id": CAMERA_ID_PATTERN,
     "incident_number": "^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
 }
 """Pattern of each path parameter, by name (tests/unit/api/test_path_ids.py: every path parameter has one)."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
 from chalicelib.models.common import Latitude, Location, Longitude, Message, Wire
+
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+CameraId = Annotated[str, Field(pattern=CAMERA_ID_PATTERN, description="A camera of the catalog, e.g. SEL-JG-000134.")]
 
 
 class CameraKind(StrEnum):
@@ -23,7 +27,7 @@ class CameraStatus(StrEnum):
 
 
 class Camera(Message):
-    camera_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    camera_id: CameraId
     kind: CameraKind
     district: str = Field(min_length=1, max_length=64, description="Seoul district (gu), e.g. Jongno-gu.")
     lat: Latitude

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from chalicelib.models.camera import CameraId
 from chalicelib.models.common import EpochMs, Instant, Latitude, Location, Longitude, Message, Wire, epoch_ms
 
 ColorName = Literal["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"]
@@ -52,7 +53,7 @@ class SearchRequest(Message):
     last_seen: LastSeen
     window_minutes: int = Field(60, ge=1, le=MAX_WINDOW_MINUTES,
                                 description="How long after the last sighting to search.")
-    camera_ids: list[str] | None = Field(None, max_length=200, description="Search only these cameras.")
+    camera_ids: list[CameraId] | None = Field(None, max_length=200, description="Search only these cameras.")
     radius_m: float | None = Field(None, gt=0, le=20_000, description="Search cameras within this distance.")
     max_speed_mps: float = Field(1.6, gt=0.2, le=5.0, description="Fastest plausible walking speed.")
     top_k: int = Field(20, ge=1, le=100, description="Sightings kept per camera.")
@@ -311,7 +312,7 @@ class CameraHour(Message):
 class ReindexRequest(Message):
     """Re-index cameras over a time range with the current re-id model (after a model change, a fix)."""
 
-    camera_ids: list[str] = Field(min_length=1, max_length=1000)
+    camera_ids: list[CameraId] = Field(min_length=1, max_length=1000)
     start: AwareDatetime = Field(description="From (RFC 3339); whole hours are re-indexed.")
     end: AwareDatetime = Field(description="Until (RFC 3339, exclusive).")
     max_tasks: int = Field(50, ge=1, le=10_000, description="Array job size at most (camera-hours are dealt out).")

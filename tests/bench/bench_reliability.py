@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -61,13 +61,14 @@ def peak_rss_during(call: threading.Thread) -> float:
 
 
 def search_body(photo: bytes) -> dict[str, object]:
-    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    seen = datetime.now(UTC) - timedelta(hours=1)
     return {"photos": [base64.b64encode(photo).decode()], "window_minutes": 10,
-            "last_seen": {"lat": 37.5665, "lon": 126.978, "time_ms": now_ms - 3_600_000}}
+            "last_seen": {"location": {"lat": 37.5665, "lon": 126.978}, "at": seen.isoformat()}}
 
 
 def photo_bomb_growth_mb(api: str, token: str) -> tuple[float, int]:
-    """RSS growth while the API refuses the bomb, and the status it answered."""
+    """RSS growth while the API refuses the bomb, and the status it answered (-1 when the refusal was for
+    anything but the photo's size: the figure would not measure the bomb)."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     warm = session.post(f"{api}/v1/searches", json=search_body(png_bomb(64)), timeout=120)
@@ -80,6 +81,8 @@ def photo_bomb_growth_mb(api: str, token: str) -> tuple[float, int]:
     peak = peak_rss_during(thread)
     reply = answer["r"]
     print(f"# bomb search: {reply.status_code} {reply.text[:160]}", flush=True)
+    if "validation_failed" in warm.text or "larger than" not in reply.text:  # the body itself refused: not a bomb test
+        return peak - before, -1
     return peak - before, reply.status_code
 
 

@@ -157,3 +157,14 @@ def test_an_ill_formed_id_in_the_path_is_a_404_in_our_shape(api, method, path):
     # THEN a 404 in our error shape, answered before any lookup
     assert_error_shape(status, reply, 404)
     assert reply["error"]["code"] == "not_found" and "no such" in reply["error"]["message"]
+
+
+@pytest.mark.parametrize("camera_id", ["", " ", "../C-1", "C-1\u0000", "x" * 65])
+def test_a_camera_id_that_cannot_name_a_camera_is_a_422_before_any_lookup(api, aws, camera_id):
+    # (found by the fuzzer: an empty id reached DynamoDB as an empty key and came back a 500)
+    _, token = create_principal(PrincipalKind.ADMIN, "Admin", principal_id="admin-hostile", resources=aws)
+    client, _ = api
+    body = {"camera_ids": [camera_id], "start": AT, "end": "2026-11-22T10:00:00+09:00"}
+    reply = client.http.request(method="POST", path="/v1/search-index/reindex", body=json.dumps(body).encode(),
+                                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert_error_shape(reply.status_code, json.loads(reply.body), 422)
