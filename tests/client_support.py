@@ -54,3 +54,12 @@ def authenticated(base_url: str, token: str, source: str = "127.0.0.1") -> Any:
     client = api_client()
     return client.AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True,
                                       httpx_args={"transport": httpx.HTTPTransport(local_address=source)})
+
+
+def anonymous(base_url: str, source: str = "127.0.0.1") -> Any:
+    """The generated client without a token (what an unauthenticated caller sends); unexpected statuses raise."""
+    import httpx
+
+    client = api_client()
+    return client.Client(base_url=base_url, raise_on_unexpected_status=True,
+                         httpx_args={"transport": httpx.HTTPTransport(local_address=source)})
