@@ -94,7 +94,9 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         operation["requestBody"] = {"required": True, "content": {route.raw_media: {
             "schema": {"type": "string", "format": "binary"}}}}
     for status, why, media in route.media_responses:
-        content: dict[str, Any] = {"schema": {}}
+        # a JSON-based media type is an object; any other (a PDF) is bytes, which a generated client reads as a file
+        content: dict[str, Any] = {"schema": {"type": "object"} if media.endswith("+json") else
+                                   {"type": "string", "format": "binary"}}
         if media in MEDIA_EXAMPLES:
             content["example"] = MEDIA_EXAMPLES[media]
         operation["responses"][status] = {"description": why, "content": {media: content}}
