@@ -46,13 +46,13 @@ def api_client() -> ModuleType:
     return importlib.import_module(PACKAGE)
 
 
-def authenticated(base_url: str, token: str, source: str = "127.0.0.1") -> Any:
-    """The generated client, authenticated with ``token``, calling from ``source`` (a loopback address: agencies
-    are bound to theirs); unexpected statuses raise, as a client team would configure it."""
+def authenticated(base_url: str, token: str, source: str = "127.0.0.1", prefix: str = "Bearer") -> Any:
+    """The generated client, authenticated with ``token`` (``prefix`` its scheme), calling from ``source`` (a
+    loopback address: agencies are bound to theirs); unexpected statuses raise, as a client team would configure it."""
     import httpx
 
     client = api_client()
-    return client.AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True,
+    return client.AuthenticatedClient(base_url=base_url, token=token, prefix=prefix, raise_on_unexpected_status=True,
                                       httpx_args={"transport": httpx.HTTPTransport(local_address=source)})
 
 
