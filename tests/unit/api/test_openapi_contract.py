@@ -113,3 +113,21 @@ def test_headers_and_error_statuses_are_declared(served):
         if route.body is not None:
             assert {"413", "415"} <= set(responses), (path, method)
     assert _route("report_sos").idempotent and _route("start_trip").idempotent
+
+
+def test_two_different_models_of_one_name_cannot_share_a_component():
+    from pydantic import BaseModel
+
+    from chalicelib.api.openapi import _schema
+
+    def window(field: type) -> type[BaseModel]:
+        class Window(BaseModel):
+            start: field  # type: ignore[valid-type]
+
+        return Window
+
+    components: dict[str, Any] = {}
+    _schema(window(str), components)
+    _schema(window(str), components)  # the same shape again is the same component
+    with pytest.raises(ValueError, match="named Window"):
+        _schema(window(int), components)
