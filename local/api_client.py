@@ -48,20 +48,22 @@ def api_client() -> ModuleType:
     return importlib.import_module(PACKAGE)
 
 
-def authenticated(base_url: str, token: str, source: str = "127.0.0.1", prefix: str = "Bearer") -> Any:
+def authenticated(base_url: str, token: str, source: str = "127.0.0.1", prefix: str = "Bearer",
+                  timeout_s: float = 60.0) -> Any:
     """The generated client, authenticated with ``token`` (``prefix`` its scheme), calling from ``source`` (a
     loopback address: agencies are bound to theirs); unexpected statuses raise, as a client team would configure it."""
     import httpx
 
     client = api_client()
     return client.AuthenticatedClient(base_url=base_url, token=token, prefix=prefix, raise_on_unexpected_status=True,
+                                      timeout=httpx.Timeout(timeout_s),
                                       httpx_args={"transport": httpx.HTTPTransport(local_address=source)})
 
 
-def anonymous(base_url: str, source: str = "127.0.0.1") -> Any:
+def anonymous(base_url: str, source: str = "127.0.0.1", timeout_s: float = 60.0) -> Any:
     """The generated client without a token (what an unauthenticated caller sends); unexpected statuses raise."""
     import httpx
 
     client = api_client()
-    return client.Client(base_url=base_url, raise_on_unexpected_status=True,
+    return client.Client(base_url=base_url, raise_on_unexpected_status=True, timeout=httpx.Timeout(timeout_s),
                          httpx_args={"transport": httpx.HTTPTransport(local_address=source)})
