@@ -11,10 +11,10 @@ import time
 from datetime import timedelta
 from http import HTTPStatus
 
-import httpx
 import pytest
 import requests
 from agency_support import dispatch_payloads
+from client_support import authenticated
 from golden_time_api_client import AuthenticatedClient
 from golden_time_api_client.api.alerts import ack_alert, list_alerts
 from golden_time_api_client.api.devices import register_device
@@ -74,9 +74,9 @@ def world(local_platform):
 
 
 def api(world, who) -> AuthenticatedClient:
-    """The generated client, authenticated as ``who``, from 127.0.0.1."""
-    return AuthenticatedClient(base_url=world["api"], token=world["tokens"][who], raise_on_unexpected_status=True,
-                               httpx_args={"transport": httpx.HTTPTransport(local_address="127.0.0.1")})
+    """The generated client (tests/client_support.py), authenticated as ``who``, from 127.0.0.1."""
+    client: AuthenticatedClient = authenticated(world["api"], world["tokens"][who])
+    return client
 
 
 def client(world, who):
