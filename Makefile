@@ -129,7 +129,7 @@ openapi: $(STAMP)
 # The typed Python client a client team would generate (openapi-python-client, pinned), into build/clients/
 # (ignored: regenerated from openapi.json whenever it changes; the end-to-end tests use it the same way).
 client: $(STAMP)
-	@PYTHONPATH=. $(BIN)/python -c "from tests.client_support import generate; print(generate())"
+	@PYTHONPATH=. $(BIN)/python -c "from local.api_client import generate; print(generate())"
 
 synth: $(STAMP)  ## CloudFormation into cdk.out/, offline, with cdk-nag (npx --yes aws-cdk@^2.1148 synth does the same via cdk.json)
 	$(BIN)/python -m infra.app

@@ -6,6 +6,7 @@ Later capabilities add their steps here; each step prints what a person would wa
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import time
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import get_settings
 from chalicelib.wiring.cameras import build_camera_registry
 from local import demo_links, demo_monitor, demo_saferet, demo_search, demo_xray
+from local.api_client import anonymous, authenticated
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
 from local.seoul_catalog import LANDMARKS, generate_seoul_cameras
@@ -108,15 +110,17 @@ def run_demo(config: PlatformConfig) -> int:
                   f" ({origin})")
 
         _section("Nearest cameras over HTTP (operator token)")
-        operator = session_from("127.0.0.1", tokens["operator-1"])
+        # every API call of the demo goes through the typed client generated from openapi.json
+        operator = authenticated(api, tokens["operator-1"])
+        from golden_time_api_client.api.cameras import nearby
+
         latencies = []
         for name, point in LANDMARKS.items():
             t1 = time.perf_counter()
-            reply = operator.get(f"{api}/v1/cameras/nearby", params={"lat": point.lat, "lon": point.lon, "k": 5})
+            reply = nearby.sync_detailed(client=operator, lat=point.lat, lon=point.lon, k=5)
             latencies.append((time.perf_counter() - t1) * 1000)
-            body = reply.json()
-            nearest = ", ".join(f"{c['camera']['camera_id']} {c['distance_m']:.0f} m" for c in body["cameras"][:3])
-            print(f"  {name:28} {reply.status_code}  {nearest} …")
+            nearest = ", ".join(f"{c.camera.camera_id} {c.distance_m:.0f} m" for c in reply.parsed.cameras[:3])
+            print(f"  {name:28} {reply.status_code.value}  {nearest} …")
         summary.append(("nearby queries over HTTP", f"{len(latencies)}, median {sorted(latencies)[len(latencies) // 2]:.1f} ms"))
 
         _section("Authentication and scoping")
@@ -146,34 +150,38 @@ def run_demo(config: PlatformConfig) -> int:
 
 
 def _auth_checks(api: str, tokens: dict[str, str]) -> list[tuple[str, str]]:
+    from golden_time_api_client.api.cameras import nearby
+    from golden_time_api_client.api.devices import get_device, register_device
+    from golden_time_api_client.models import DeviceRegistration
+
     point: dict[str, float] = {"lat": 37.5665, "lon": 126.9780}
     results: list[tuple[str, str]] = []
 
     def expect(label: str, status: int, reply: Any) -> None:
-        ok = reply.status_code == status
-        detail = reply.json().get("error", {}).get("message", "") if reply.status_code >= 400 else ""
-        results.append((label, f"{'ok' if ok else 'UNEXPECTED'} {reply.status_code} {detail}".rstrip()))
+        code = int(reply.status_code)
+        detail = json.loads(reply.content).get("error", {}).get("message", "") if code >= 400 else ""
+        results.append((label, f"{'ok' if code == status else 'UNEXPECTED'} {code} {detail}".rstrip()))
 
-    expect("wrong token is refused", 401,
-           session_from(token="gt.operator-1.not-the-right-secret-at-all")  # noqa: S106 - deliberately wrong
-           .get(f"{api}/v1/cameras/nearby", params=point))
-    expect("no token is refused", 401, session_from().get(f"{api}/v1/cameras/nearby", params=point))
+    wrong = authenticated(api, "gt.operator-1.not-the-right-secret-at-all")  # deliberately wrong
+    expect("wrong token is refused", 401, nearby.sync_detailed(client=wrong, **point))
+    expect("no token is refused", 401, nearby.sync_detailed(client=anonymous(api), **point))
     expect("agency from 127.0.0.1 (not registered) is refused", 403,
-           session_from("127.0.0.1", tokens["police-112"]).get(f"{api}/v1/cameras/nearby", params=point))
+           nearby.sync_detailed(client=authenticated(api, tokens["police-112"], "127.0.0.1"), **point))
     expect("agency from its registered 127.0.0.2 is served", 200,
-           session_from("127.0.0.2", tokens["police-112"]).get(f"{api}/v1/cameras/nearby", params=point))
-    alice, bob = session_from(token=tokens["app-alice"]), session_from(token=tokens["app-bob"])
-    device = alice.post(f"{api}/v1/devices", json={"platform": "android", "guardians": [
-        {"name": "Mother", "phone": "+821012345678", "relation": "parent"}]})
+           nearby.sync_detailed(client=authenticated(api, tokens["police-112"], "127.0.0.2"), **point))
+    alice, bob = authenticated(api, tokens["app-alice"]), authenticated(api, tokens["app-bob"])
+    device = register_device.sync_detailed(client=alice, body=DeviceRegistration.from_dict({
+        "platform": "android", "guardians": [{"name": "Mother", "phone": "+821012345678", "relation": "parent"}]}))
     expect("device registered by its owner", 201, device)
-    device_id = device.json().get("device_id", "missing")
-    expect("owner reads its device", 200, alice.get(f"{api}/v1/devices/{device_id}"))
-    expect("another device's owner gets 404", 404, bob.get(f"{api}/v1/devices/{device_id}"))
-    expect("latitude out of range is 422", 422,
-           alice.get(f"{api}/v1/cameras/nearby", params={"lat": 123, "lon": 126.9}))
-    expect("malformed JSON is 400", 400, alice.post(f"{api}/v1/devices", data=b"{not json",
-                                                    headers={"Content-Type": "application/json"}))
-    expect("unknown route is 404", 404, alice.get(f"{api}/v1/no-such-thing"))
+    device_id = getattr(device.parsed, "device_id", "missing")
+    expect("owner reads its device", 200, get_device.sync_detailed(device_id, client=alice))
+    expect("another device's owner gets 404", 404, get_device.sync_detailed(device_id, client=bob))
+    expect("latitude out of range is 422", 422, nearby.sync_detailed(client=alice, lat=123, lon=126.9))
+    # raw HTTP on purpose: a typed client cannot send broken JSON or call a route the contract lacks
+    raw = session_from(token=tokens["app-alice"])
+    expect("malformed JSON is 400", 400, raw.post(f"{api}/v1/devices", data=b"{not json",
+                                                  headers={"Content-Type": "application/json"}))
+    expect("unknown route is 404", 404, raw.get(f"{api}/v1/no-such-thing"))
     return results
 
 

@@ -16,6 +16,7 @@ import io
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from chalicelib.services.footage import FootageCatalog, segment_key
 from chalicelib.services.principals import principal_id_of
 from chalicelib.services.video_links.evidence import verify_receipt, verify_segments
 from chalicelib.wiring.cameras import build_camera_registry
+from local.api_client import authenticated
 from local.http_client import session_from
 from local.platform import LocalPlatform
 
@@ -111,26 +113,32 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     body = {"incident_number": "112-2026-004711", "location": CITY_HALL, "mode": "recorded",
             "window": {"start": _iso(t1), "end": _iso(t2)}, "purpose": "CRIME-INVESTIGATION",
             "officer_id": "officer-kim-0417", "camera_count": WANTED}
-    police = session_from("127.0.0.2", token)
+    # the agency calls the API through the typed client generated from openapi.json; playlists and segments
+    # come from the media edge's signed URLs (not the API), fetched as a player would
+    from golden_time_api_client.api.video_links import evidence_public_key, export_receipt, request_links, revoke_links
+    from golden_time_api_client.models import VideoLinkRequest
+
+    police = authenticated(api, token, "127.0.0.2")
     started = time.perf_counter()
-    reply = police.post(f"{api}/v1/video-links", json=body)
+    reply = request_links.sync_detailed(client=police, body=VideoLinkRequest.from_dict(body))
     took_ms = (time.perf_counter() - started) * 1000
-    grant: dict[str, Any] = reply.json()
-    if reply.status_code != 200:
-        print(f"  request refused: {reply.status_code} {grant}")
-        return [("video links", f"UNEXPECTED {reply.status_code}")]
+    if reply.status_code != HTTPStatus.OK:
+        print(f"  request refused: {reply.status_code.value} {reply.content.decode(errors='replace')}")
+        return [("video links", f"UNEXPECTED {reply.status_code.value}")]
+    grant: dict[str, Any] = reply.parsed.to_dict()
     links = grant["links"]
     print(f"  {agency} from 127.0.0.2, incident {body['incident_number']}, window {_iso(t1)} … {_iso(t2)}:"
-          f" {reply.status_code}, {len(links)} recorded links in {took_ms:.0f} ms (request {grant['request_id']})")
+          f" {reply.status_code.value}, {len(links)} recorded links in {took_ms:.0f} ms (request {grant['request_id']})")
     for link in links:
         print(f"    {link['camera_id']:18} {link['distance_m']:6.0f} m  {link['segments']} segments  "
               f"expires {link['expires_at']}  bound to {grant['source_cidr']}")
     started = time.perf_counter()
-    again = police.post(f"{api}/v1/video-links", json=body)  # warm: the camera index and signing key are loaded
+    # warm: the camera index and signing key are loaded
+    again = request_links.sync_detailed(client=police, body=VideoLinkRequest.from_dict(body))
     warm_ms = (time.perf_counter() - started) * 1000
-    print(f"  the same request again (warm API): {again.status_code}, {len(again.json().get('links', []))} links "
-          f"in {warm_ms:.0f} ms")
-    summary.append(("video links from 127.0.0.2", f"{reply.status_code}, {len(links)} recorded links, "
+    warm_links = len(again.parsed.links) if again.status_code == HTTPStatus.OK else 0
+    print(f"  the same request again (warm API): {again.status_code.value}, {warm_links} links in {warm_ms:.0f} ms")
+    summary.append(("video links from 127.0.0.2", f"{reply.status_code.value}, {len(links)} recorded links, "
                                                   f"{took_ms:.0f} ms cold / {warm_ms:.0f} ms warm over HTTP"))
 
     segments, frames, seconds, statuses = _play(edge, links[0]["url"])
@@ -154,8 +162,8 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
         summary.append(("out-of-window segment", f"{outside.status_code} {outside.json()['error']['message']}"))
 
     # chain of custody: the signed receipt, verified with the published key against the bytes played
-    receipt = police.get(f"{api}/v1/video-links/{grant['request_id']}/receipt").json()
-    public_pem = police.get(f"{api}/v1/evidence/public-key").json()["public_key_pem"].encode()
+    receipt = export_receipt.sync(grant["request_id"], client=police).to_dict()
+    public_pem = evidence_public_key.sync(client=police).public_key_pem.encode()
     document = verify_receipt(receipt, public_pem)
     player = session_from("127.0.0.2")
     uris = [line for line in player.get(links[0]["url"]).text.splitlines() if line and not line.startswith("#")]
@@ -168,18 +176,19 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     summary.append(("export receipt", f"verified, {len(document['segments'])} segments held, "
                                       f"{'hashes match' if not mismatched else 'MISMATCH'}"))
 
-    outside_api = session_from("127.0.0.3", token).post(f"{api}/v1/video-links", json=body)
+    outside_api = request_links.sync_detailed(client=authenticated(api, token, "127.0.0.3"),
+                                              body=VideoLinkRequest.from_dict(body))
     outside_edge = session_from("127.0.0.3").get(links[0]["url"])
-    print(f"  same agency from 127.0.0.3: API {outside_api.status_code} "
-          f"({outside_api.json()['error']['message']}); edge {outside_edge.status_code} "
+    print(f"  same agency from 127.0.0.3: API {outside_api.status_code.value} "
+          f"({outside_api.parsed.error.message}); edge {outside_edge.status_code} "
           f"({outside_edge.json()['error']['message']})")
-    summary.append(("from 127.0.0.3", f"API {outside_api.status_code}, edge {outside_edge.status_code}"))
+    summary.append(("from 127.0.0.3", f"API {outside_api.status_code.value}, edge {outside_edge.status_code}"))
 
-    revoked = police.delete(f"{api}/v1/video-links/{grant['request_id']}")
-    if again.status_code == 200:
-        police.delete(f"{api}/v1/video-links/{again.json()['request_id']}")
+    revoked = revoke_links.sync_detailed(grant["request_id"], client=police)
+    if again.status_code == HTTPStatus.OK:
+        revoke_links.sync(again.parsed.request_id, client=police)
     after = session_from("127.0.0.2").get(links[1]["url"])
-    print(f"  revoked the request: {revoked.status_code} {revoked.json().get('status')}; "
+    print(f"  revoked the request: {revoked.status_code.value} {revoked.parsed.status.value}; "
           f"{links[1]['camera_id']} at the edge now {after.status_code} ({after.json()['error']['message']})")
     summary.append(("revoked link at the edge", str(after.status_code)))
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.services.selective_monitor import CameraStateStore
-from local.http_client import session_from
+from local.api_client import authenticated
 from local.platform import LocalPlatform
 
 VTEST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "video" / "vtest.avi"
@@ -78,15 +77,17 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources,
     """``cameras`` (id → rules, vtest frames, caption) defaults to the three City Hall demo cameras."""
     cameras = CAMERAS if cameras is None else cameras
     api = platform.api_url
-    admin = session_from(token=tokens["admin-1"])
-    operator = session_from(token=tokens["operator-1"])
+    # the admin and the operator call the API through the typed client generated from openapi.json
+    admin, operator = authenticated(api, tokens["admin-1"]), authenticated(api, tokens["operator-1"])
+    from golden_time_api_client.api.selective_monitor import ack_monitor_event, list_monitor_events, put_camera_rules
+    from golden_time_api_client.models import CameraRules
+
     _section("Selective monitoring (선별관제): rules per camera")
     if not VTEST.is_file():
         print(f"  skipped: {VTEST} not found (the shared footage beside the repository)")
         return [("selective monitoring", "skipped: vtest.avi not found")]
     for camera_id, (rules, _, what) in cameras.items():
-        reply = admin.put(f"{api}/v1/monitor/cameras/{camera_id}/rules", json=rules)
-        reply.raise_for_status()
+        put_camera_rules.sync(camera_id, client=admin, body=CameraRules.from_dict(rules))  # raises unless 200
         print(f"  {camera_id}: {what} ({', '.join(r['rule_id'] for r in rules['rules'])})")
 
     _section("Cameras stream clips → S3 monitor/<camera>/ → SQS → monitor worker")
@@ -110,19 +111,18 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources,
           f"in {elapsed:.1f} s (upload to last state write)")
 
     _section("Operator queue: GET /v1/monitor/events (priority, then newest)")
-    views = [v for v in operator.get(f"{api}/v1/monitor/events").json()["events"] if v["event"]["camera_id"] in cameras]
+    views = [v for v in list_monitor_events.sync(client=operator).events if v.event.camera_id in cameras]
     for view in views:
-        e = view["event"]
-        sos = f"  SOS nearby: {', '.join(e['sos_incident_ids'])}" if e["sos_incident_ids"] else ""
-        at = datetime.fromisoformat(e["at"]).strftime("%H:%M:%S")
-        print(f"  [{e['priority']:5.1f}] {at} {e['camera_id']:16} {e['rule_id']:12} score {e['score']:.2f} "
-              f"{len(e['boxes'])} box(es) · {e['reason']}{sos}")
-        print(f"          snapshot {view['snapshot_url']}")
-    fired = {v["event"]["camera_id"] for v in views}
+        e = view.event
+        sos = f"  SOS nearby: {', '.join(e.sos_incident_ids)}" if e.sos_incident_ids else ""
+        print(f"  [{e.priority:5.1f}] {e.at.strftime('%H:%M:%S')} {e.camera_id:16} {e.rule_id:12} score {e.score:.2f} "
+              f"{len(e.boxes)} box(es) · {e.reason}{sos}")
+        print(f"          snapshot {view.snapshot_url}")
+    fired = {v.event.camera_id for v in views}
     if views:
-        top = views[0]["event"]
-        acked = operator.post(f"{api}/v1/monitor/events/{top['event_id']}/ack").json()
-        print(f"  operator-1 acknowledged {top['event_id']}: {acked['status']}")
+        top = views[0].event
+        acked = ack_monitor_event.sync(top.event_id, client=operator)
+        print(f"  operator-1 acknowledged {top.event_id}: {acked.status.value}")
     share = surfaced / observed if observed else 0.0
     print(f"  camera-time: {observed / 1000:.0f} s observed, {surfaced / 1000:.0f} s surfaced ({share:.0%}); "
           f"cameras one operator covers at 48 per full-attention operator: "

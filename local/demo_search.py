@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import time
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.models.common import instant
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.search.shard import iter_frames
-from local.http_client import session_from
+from local.api_client import authenticated
 from local.platform import LocalPlatform
 
 VIDEO = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "video" / "vtest.avi"
@@ -29,8 +30,8 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
-def _clock(at: str) -> str:
-    return datetime.fromisoformat(at).astimezone(UTC).strftime("%H:%M:%S")
+def _clock(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%H:%M:%S")
 
 
 def _photo() -> str | None:
@@ -46,7 +47,11 @@ def _photo() -> str | None:
 
 def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -> list[tuple[str, str]]:
     api = platform.api_url
-    police = session_from("127.0.0.2", tokens["police-112"])
+    # police call the API through the typed client generated from openapi.json, from their registered address
+    police = authenticated(api, tokens["police-112"], "127.0.0.2")
+    from golden_time_api_client.api.searches import start_search
+    from golden_time_api_client.models import SearchRequest, SearchStatus
+
     settings = resources.settings
     footage = FootageCatalog.from_settings(resources.store("footage"), resources.table("footage"), settings)
     now_ms = int(time.time() * 1000)
@@ -68,41 +73,41 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     else:
         body.update(upper_color="red")
         print("  subject: red upper clothing (no vtest.avi for a photo)")
-    print(f"  last seen at {CAMERAS[0]} at {_clock(instant(seen_ms).isoformat())} UTC; window 5 min; walking ≤ 2 m/s")
+    print(f"  last seen at {CAMERAS[0]} at {_clock(instant(seen_ms))} UTC; window 5 min; walking ≤ 2 m/s")
     started = time.perf_counter()
-    reply = police.post(f"{api}/v1/searches", json=body, timeout=60)
-    if reply.status_code != 202:
-        print(f"  search refused: {reply.status_code} {reply.text[:200]}")
-        return [("missing-person search", f"refused {reply.status_code}")]
-    search = reply.json()
-    excluded = search["excluded"]
-    print(f"  POST /v1/searches → 202 in {time.perf_counter() - started:.1f} s: {len(search['cameras'])} cameras "
-          f"searched ({', '.join(search['cameras'])}), {len(excluded)} nearby cameras skipped "
+    reply = start_search.sync_detailed(client=police, body=SearchRequest.from_dict(body))
+    if reply.status_code != HTTPStatus.ACCEPTED:
+        print(f"  search refused: {reply.status_code.value} {reply.content[:200].decode(errors='replace')}")
+        return [("missing-person search", f"refused {reply.status_code.value}")]
+    search = reply.parsed
+    excluded = search.excluded.to_dict()
+    print(f"  POST /v1/searches → 202 in {time.perf_counter() - started:.1f} s: {len(search.cameras)} cameras "
+          f"searched ({', '.join(search.cameras)}), {len(excluded)} nearby cameras skipped "
           f"({sum('footage' in r for r in excluded.values())} without footage, "
           f"{sum('reachable' in r for r in excluded.values())} out of walking reach), "
-          f"{search['shards_total']} shards, {search['footage_seconds_total']:.0f} s of footage")
-    answer = _wait(api, police, search["search_id"], started)
+          f"{search.shards_total} shards, {search.footage_seconds_total:.0f} s of footage")
+    answer = _wait(police, search.search_id, started)
     took = time.perf_counter() - started
-    if answer["status"] != "done":
-        print(f"  search {answer['status']}: {answer.get('reason')}")
-        return [("missing-person search", f"{answer['status']} after {took:.1f} s")]
-    if answer.get("partial"):
-        print(f"  partial result: {answer.get('reason')}")
-    print(f"\n  top hits ({len(answer['hits'])} tracks; detector {answer['detector']}, embedder {answer['embedder']}):")
-    for hit in answer["hits"][:8]:
-        best = hit["best"]
-        box = best["box"]
-        print(f"    {hit['camera_id']:16} {_clock(hit['start_at'])}–{_clock(hit['end_at'])}  score {hit['score']:.2f} "
-              f"(look {best['appearance'] if best['appearance'] is not None else '-'}, colour {best['color']})  "
-              f"box ({box['x1']:.0f},{box['y1']:.0f})–({box['x2']:.0f},{box['y2']:.0f})  {best['upper']}/{best['lower']}")
+    if answer is None or answer.status != SearchStatus.DONE:
+        status, reason = ("timed out", "still running") if answer is None else (answer.status.value, answer.reason)
+        print(f"  search {status}: {reason}")
+        return [("missing-person search", f"{status} after {took:.1f} s")]
+    if answer.partial:
+        print(f"  partial result: {answer.reason}")
+    print(f"\n  top hits ({len(answer.hits)} tracks; detector {answer.detector}, embedder {answer.embedder}):")
+    for hit in answer.hits[:8]:
+        best, box = hit.best, hit.best.box
+        print(f"    {hit.camera_id:16} {_clock(hit.start_at)}–{_clock(hit.end_at)}  score {hit.score:.2f} "
+              f"(look {best.appearance if best.appearance is not None else '-'}, colour {best.color})  "
+              f"box ({box.x1:.0f},{box.y1:.0f})–({box.x2:.0f},{box.y2:.0f})  {best.upper}/{best.lower}")
     print("\n  route:")
-    for stop in answer["route"]:
-        print(f"    {_clock(stop['arrived_at'])}–{_clock(stop['left_at'])}  {stop['camera_id']:16} score {stop['score']:.2f}")
-    realtime = answer["footage_seconds_total"] / took if took else 0.0
-    print(f"\n  searched {answer['footage_seconds_total']:.0f} s of footage in {took:.1f} s ({realtime:.1f}× real time, "
+    for stop in answer.route:
+        print(f"    {_clock(stop.arrived_at)}–{_clock(stop.left_at)}  {stop.camera_id:16} score {stop.score:.2f}")
+    realtime = answer.footage_seconds_total / took if took else 0.0
+    print(f"\n  searched {answer.footage_seconds_total:.0f} s of footage in {took:.1f} s ({realtime:.1f}× real time, "
           "including model loading in the pool workers)")
-    route = " → ".join(s["camera_id"] for s in answer["route"]) or "none"
-    return [("missing-person search", f"{len(answer['hits'])} tracks, route {route}, {took:.1f} s")]
+    route = " → ".join(s.camera_id for s in answer.route) or "none"
+    return [("missing-person search", f"{len(answer.hits)} tracks, route {route}, {took:.1f} s")]
 
 
 def platform_camera(resources: Resources, camera_id: str) -> dict[str, Any]:
@@ -111,15 +116,18 @@ def platform_camera(resources: Resources, camera_id: str) -> dict[str, Any]:
     return item
 
 
-def _wait(api: str, client: Any, search_id: str, started: float, timeout_s: float = 300.0) -> dict[str, Any]:
+def _wait(client: Any, search_id: str, started: float, timeout_s: float = 300.0) -> Any:
+    """The search's answer once it is no longer running; None if it still runs after ``timeout_s``."""
+    from golden_time_api_client.api.searches import get_search
+
     last = -1
     while time.perf_counter() - started < timeout_s:
-        body: dict[str, Any] = client.get(f"{api}/v1/searches/{search_id}", timeout=30).json()
-        if body["shards_done"] != last:
-            last = body["shards_done"]
-            print(f"  {time.perf_counter() - started:5.1f} s  {body['status']:8} shards {body['shards_done']}/"
-                  f"{body['shards_total']}  footage {body['footage_seconds_done']:.0f}/{body['footage_seconds_total']:.0f} s")
-        if body["status"] != "running":
+        body = get_search.sync(search_id, client=client)
+        if body.shards_done != last:
+            last = body.shards_done
+            print(f"  {time.perf_counter() - started:5.1f} s  {body.status.value:8} shards {body.shards_done}/"
+                  f"{body.shards_total}  footage {body.footage_seconds_done:.0f}/{body.footage_seconds_total:.0f} s")
+        if body.status.value != "running":
             return body
         time.sleep(0.5)
-    return {"status": "timed out", "reason": f"still running after {timeout_s:.0f} s"}
+    return None

@@ -16,7 +16,8 @@ import requests
 from PIL import Image
 
 from chalicelib.adapters.resources import Resources
-from local.http_client import session_from
+from chalicelib.services.xray.studies import XrayStudies
+from local.api_client import authenticated
 from local.platform import LocalPlatform
 from local.xray_samples import png_bytes, real_images, synthetic_chest
 
@@ -38,78 +39,84 @@ def _colour_photo() -> bytes:
     return buffer.getvalue()
 
 
-def _submit(api: str, token: str, name: str, data: bytes) -> tuple[str, float]:
-    created = session_from(token=token).post(f"{api}/v1/xray/studies", json={"filename": name})
-    created.raise_for_status()
-    body = created.json()
-    form = body["upload"]
+def _submit(center: Any, name: str, data: bytes) -> tuple[str, float]:
+    from golden_time_api_client.api.xray import create_study
+    from golden_time_api_client.models import StudyCreate
+
+    created = create_study.sync(client=center, body=StudyCreate(filename=name))  # raises unless 201
+    form = created.upload
     started = time.monotonic()
-    requests.post(form["url"], data=form["fields"], files={"file": (name, data)}, timeout=30).raise_for_status()
-    return str(body["study_id"]), started
+    # the presigned POST goes to S3, not to the API
+    requests.post(form.url, data=form.fields.to_dict(), files={"file": (name, data)}, timeout=30).raise_for_status()
+    return str(created.study_id), started
 
 
-def _wait(api: str, token: str, study_id: str, timeout_s: float = 30) -> dict[str, Any]:
-    client = session_from(token=token)
+def _wait(center: Any, study_id: str, timeout_s: float = 30) -> Any:
+    from golden_time_api_client.api.xray import get_study
+
     deadline = time.monotonic() + timeout_s
     while True:
-        study: dict[str, Any] = client.get(f"{api}/v1/xray/studies/{study_id}").json()
-        if study.get("status") != "pending" or time.monotonic() > deadline:
+        study = get_study.sync(study_id, client=center)
+        if study.status.value != "pending" or time.monotonic() > deadline:
             return study
         time.sleep(0.05)
 
 
 def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -> list[tuple[str, str]]:
-    api, token = platform.api_url, tokens["hc-jongno"]
+    # the center calls the API through the typed client generated from openapi.json
+    center = authenticated(platform.api_url, tokens["hc-jongno"])
     files, origin = _demo_files()
     print(f"\n== X-ray AI reading (hc-jongno, {origin}) " + "=" * 20)
     summary: list[tuple[str, str]] = []
     seconds: list[float] = []
     for name, data in files:
-        study_id, started = _submit(api, token, name, data)
-        study = _wait(api, token, study_id)
+        study_id, started = _submit(center, name, data)
+        study = _wait(center, study_id)
         elapsed = time.monotonic() - started
-        reading = study.get("reading") or {}
-        if study.get("status") != "done":
-            print(f"  {name}: {study.get('status')} {study.get('reason')}")
-            summary.append((f"x-ray {name[:20]}", f"{study.get('status')}"))
+        if study.status.value != "done":
+            print(f"  {name}: {study.status.value} {study.reason.to_dict() if study.reason else None}")
+            summary.append((f"x-ray {name[:20]}", f"{study.status.value}"))
             continue
         seconds.append(elapsed)
-        model = reading["model"]
-        label = "NON-CLINICAL reference model" if not model["clinical"] else "clinical model"
-        print(f"  {name[:40]} → study {study_id}: {study['status']} in {elapsed:.2f} s  "
-              f"[{model['name']} {model['version']}, {label}]")
-        print(f"    image {reading['image']['format']} {reading['image']['width']}×{reading['image']['height']}, "
-              f"triage {reading['triage'].upper()}")
-        for finding in reading["findings"]:
-            decision = "POSITIVE" if finding["positive"] else "negative"
-            print(f"    {finding['label']:20} score {finding['score']:.3f} (threshold {finding['threshold']:.2f}) {decision}")
-        t = reading["timings"]
+        reading = study.reading
+        model = reading.model
+        label = "NON-CLINICAL reference model" if not model.clinical else "clinical model"
+        print(f"  {name[:40]} → study {study_id}: {study.status.value} in {elapsed:.2f} s  "
+              f"[{model.name} {model.version}, {label}]")
+        print(f"    image {reading.image.format_} {reading.image.width}×{reading.image.height}, "
+              f"triage {reading.triage.value.upper()}")
+        for finding in reading.findings:
+            decision = "POSITIVE" if finding.positive else "negative"
+            print(f"    {finding.label:20} score {finding.score:.3f} (threshold {finding.threshold:.2f}) {decision}")
+        t = reading.timings.to_dict()
         print("    timings ms: " + ", ".join(f"{k.removesuffix('_ms')} {t[k]:.0f}" for k in (
             "queue_wait_ms", "fetch_ms", "decode_ms", "preprocess_ms", "inference_ms", "heatmap_ms", "total_ms")))
         deadline = time.monotonic() + 10  # the heat map is the step after the reading
-        while study["links"]["heatmap"] is None and time.monotonic() < deadline:
+        while study.links.heatmap is None and time.monotonic() < deadline:
             time.sleep(0.1)
-            study = _wait(api, token, study_id)
-        heatmap = requests.get(study["links"]["heatmap"], timeout=10) if study["links"]["heatmap"] else None
-        print(f"    heatmap ({study['reading'].get('heatmap_method')}) "
+            study = _wait(center, study_id)
+        # the heat map and the report are presigned S3 links, not the API
+        heatmap = requests.get(study.links.heatmap, timeout=10) if study.links.heatmap else None
+        print(f"    heatmap ({study.reading.heatmap_method}) "
               f"{heatmap.status_code if heatmap else 'not yet'} {len(heatmap.content) if heatmap else 0} bytes PNG, report "
-              f"{requests.get(study['links']['report'], timeout=10).status_code} (presigned links, "
-              f"{study['links']['expires_in_s']} s)")
-        if reading.get("deid_key"):
+              f"{requests.get(study.links.report, timeout=10).status_code} (presigned links, "
+              f"{study.links.expires_in_s} s)")
+        stored = XrayStudies(resources.table("records"), resources.store("xray")).get(study_id).reading
+        if stored is not None and stored.deid_key:  # the copy's key stays inside: the stored record has it
             import pydicom
 
             original = pydicom.dcmread(io.BytesIO(data))
-            clean = pydicom.dcmread(io.BytesIO(resources.store("xray").get(reading["deid_key"])))
-            leaked = str(original.PatientName).encode() in resources.store("xray").get(reading["deid_key"])
+            clean = pydicom.dcmread(io.BytesIO(resources.store("xray").get(stored.deid_key)))
+            leaked = str(original.PatientName).encode() in resources.store("xray").get(stored.deid_key)
             print(f"    de-identified copy: PatientIdentityRemoved={clean.PatientIdentityRemoved}, "
                   f"PatientName now {clean.PatientName!s}, original name present: {leaked}")
             summary.append(("x-ray DICOM de-identified", f"PatientIdentityRemoved={clean.PatientIdentityRemoved}, "
                                                           f"name leaked: {leaked}"))
     summary.append(("x-ray readings", f"{len(seconds)}/{len(files)} done, upload → reading "
                                       + ", ".join(f"{s:.2f} s" for s in seconds)))
-    study_id, _ = _submit(api, token, "holiday.jpg", _colour_photo())
-    rejected = _wait(api, token, study_id)
-    reason = rejected.get("reason") or {}
-    print(f"  holiday.jpg (a colour photo) → {rejected.get('status')}: {reason.get('code')} — {reason.get('message')}")
-    summary.append(("x-ray colour photo", f"{rejected.get('status')} ({reason.get('code')})"))
+    study_id, _ = _submit(center, "holiday.jpg", _colour_photo())
+    rejected = _wait(center, study_id)
+    code, message = (rejected.reason.code, rejected.reason.message) if rejected.reason else (None, None)
+    print(f"  holiday.jpg (a colour photo) → {rejected.status.value}: {code} — {message}")
+    summary.append(("x-ray colour photo", f"{rejected.status.value} ({code})"))
     return summary

@@ -1,56 +1,8 @@
-"""The typed API client, generated from the committed openapi.json by openapi-python-client (pinned in
-requirements-dev.txt), as a client team would: the end-to-end tests call the API through it, so the
-contract is proven usable. Generated on first use into build/clients/<hash of openapi.json>/ (ignored;
-``make client`` does the same), so it can never drift from the contract."""
+"""The typed API client the end-to-end tests use: the one the demos use (local/api_client.py), generated from the
+committed openapi.json by openapi-python-client on first use, so it can never drift from the contract."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import importlib
-import subprocess
-import sys
-from pathlib import Path
-from types import ModuleType
-from typing import Any
+from local.api_client import anonymous, api_client, authenticated, client_dir, generate
 
-ROOT = Path(__file__).resolve().parent.parent
-CONTRACT = ROOT / "openapi.json"
-CONFIG = ROOT / "clients" / "openapi-python-client.yaml"
-PACKAGE = "golden_time_api_client"
-
-
-def client_dir() -> Path:
-    digest = hashlib.sha256(CONTRACT.read_bytes() + CONFIG.read_bytes()).hexdigest()[:12]
-    return ROOT / "build" / "clients" / digest
-
-
-def generate() -> Path:
-    """Generate the client for the current contract unless already there (safe across xdist workers)."""
-    target = client_dir()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with (target.parent / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / PACKAGE / "client.py").is_file():
-            subprocess.run([str(Path(sys.executable).with_name("openapi-python-client")), "generate",
-                            "--path", str(CONTRACT), "--output-path", str(target), "--config", str(CONFIG),
-                            "--overwrite"], check=True, capture_output=True, timeout=300)
-    return target
-
-
-def api_client() -> ModuleType:
-    """The generated package, importable (``golden_time_api_client``)."""
-    target = str(generate())
-    if target not in sys.path:
-        sys.path.insert(0, target)
-    return importlib.import_module(PACKAGE)
-
-
-def authenticated(base_url: str, token: str, source: str = "127.0.0.1") -> Any:
-    """The generated client, authenticated with ``token``, calling from ``source`` (a loopback address: agencies
-    are bound to theirs); unexpected statuses raise, as a client team would configure it."""
-    import httpx
-
-    client = api_client()
-    return client.AuthenticatedClient(base_url=base_url, token=token, raise_on_unexpected_status=True,
-                                      httpx_args={"transport": httpx.HTTPTransport(local_address=source)})
+__all__ = ["anonymous", "api_client", "authenticated", "client_dir", "generate"]

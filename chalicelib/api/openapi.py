@@ -42,10 +42,16 @@ def _path_example(name: str) -> Any:
 
 def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
+    _register(components, schema.pop("$defs", {}))
+    _register(components, {model.__name__: schema})
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _register(components: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Components are named by model: two different models of one name would silently share a schema."""
+    for name, definition in schemas.items():
+        if components.setdefault(name, definition) != definition:
+            raise ValueError(f"two different models are named {name} in the contract: rename one")
 
 
 def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +88,7 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
         defs = schema.pop("$defs", {})
-        components.update(defs)  # an enum parameter refers to its component, as bodies do
+        _register(components, defs)  # an enum parameter refers to its component, as bodies do
         for name, field in route.query.model_fields.items():
             operation["parameters"].append({"name": name, "in": "query", "required": field.is_required(),
                                             "schema": schema["properties"][name],
@@ -94,7 +100,9 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         operation["requestBody"] = {"required": True, "content": {route.raw_media: {
             "schema": {"type": "string", "format": "binary"}}}}
     for status, why, media in route.media_responses:
-        content: dict[str, Any] = {"schema": {}}
+        # a JSON-based media type is an object; any other (a PDF) is bytes, which a generated client reads as a file
+        content: dict[str, Any] = {"schema": {"type": "object"} if media.endswith("+json") else
+                                   {"type": "string", "format": "binary"}}
         if media in MEDIA_EXAMPLES:
             content["example"] = MEDIA_EXAMPLES[media]
         operation["responses"][status] = {"description": why, "content": {media: content}}

@@ -26,7 +26,7 @@ Polygon = Annotated[list[NormPoint], Field(min_length=3, max_length=32,
                                            description="Vertices (x, y) in normalised image coordinates.")]
 
 
-class TimeWindow(Message):
+class TimeOfDayWindow(Message):
     """A local time-of-day window ``start`` ≤ t < ``end``; wraps midnight when end ≤ start."""
 
     start: str = Field(description="HH:MM, local time of the camera.")
@@ -67,7 +67,7 @@ DEFAULT_SEVERITY = {RuleKind.PERSON_DOWN: 5, RuleKind.ZONE_INTRUSION: 3, RuleKin
 class _Rule(Message):
     rule_id: str = Field(pattern=RULE_ID, description="Unique within the camera; names the event's rule.")
     enabled: bool = True
-    windows: list[TimeWindow] = Field(default_factory=list, max_length=8,
+    windows: list[TimeOfDayWindow] = Field(default_factory=list, max_length=8,
                                       description="Local time-of-day windows the rule is active in; empty = always.")
     cooldown_s: float = Field(30.0, ge=0, le=3600, description="A firing this soon after the rule's last event is suppressed.")
     severity: int | None = Field(None, ge=1, le=5, description="1 (minor) .. 5 (life-threatening); default per kind.")
@@ -113,7 +113,7 @@ class NightPresenceRule(_Rule):
     """Anyone present during the night hours (a closed park, school grounds)."""
 
     kind: Literal[RuleKind.NIGHT_PRESENCE] = RuleKind.NIGHT_PRESENCE
-    hours: TimeWindow = Field(default_factory=lambda: TimeWindow(start="23:00", end="05:00"),
+    hours: TimeOfDayWindow = Field(default_factory=lambda: TimeOfDayWindow(start="23:00", end="05:00"),
                               description="Local night hours.")
     zone: Polygon | None = None
 

@@ -6,12 +6,28 @@ from __future__ import annotations
 import io
 import os
 import time
-from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 
 import pytest
 import requests
 from agency_support import Receiver, start_receiver
+from client_support import authenticated
+from golden_time_api_client.api.dispatches import ack_dispatch
+from golden_time_api_client.api.link_bundles import push_link_bundle
+from golden_time_api_client.api.sos import hand_over_incident, list_incidents, report_sos, sos_evidence
+from golden_time_api_client.models import AgencyTarget as Addressee
+from golden_time_api_client.models import (
+    DeliveryStatus,
+    DispatchAck,
+    EmergencyKind,
+    EvidenceRequest,
+    HandoverRequest,
+    LinkBundleRequest,
+    LinkMode,
+    Location,
+    SosRequest,
+)
 from PIL import Image
 
 from chalicelib.adapters.resources import Resources
@@ -56,72 +72,80 @@ def wait_for(receiver: Receiver, dispatch_id: str, timeout_s: float = 15.0) -> d
     raise AssertionError(f"{dispatch_id} never reached the webhook")
 
 
+def as_(world, who, source="127.0.0.1"):
+    """The generated client (tests/client_support.py), as ``who`` calling from ``source``."""
+    return authenticated(world["api"], world[who], source)
+
+
+def sos(world, kind: EmergencyKind, cancel_window_s: int):
+    reply = report_sos.sync_detailed(client=as_(world, "phone"), body=SosRequest(
+        location=Location.from_dict(LOTTE_WORLD_TOWER), kind=kind, cancel_window_s=cancel_window_s))
+    assert reply.status_code == HTTPStatus.CREATED, reply.content
+    return reply.parsed
+
+
 def test_a_medical_sos_reaches_119_signed_and_is_acknowledged(world):
-    phone = session_from(token=world["phone"])
-    reply = phone.post(f"{world['api']}/v1/sos", json={"location": LOTTE_WORLD_TOWER, "kind": "medical",
-                                                       "cancel_window_s": 0})
-    assert reply.status_code == 201, reply.text
-    incident = reply.json()
-    assert incident["agency"] == "119" and incident["district"]["code"] == "SP"
+    incident = sos(world, EmergencyKind.MEDICAL, 0)
+    assert incident.agency == "119" and incident.district.code == "SP"
     # THEN 119's webhook receives it (its own verifier accepted the signature)
-    got = wait_for(world["receiver"], incident["incident_id"])
+    got = wait_for(world["receiver"], incident.incident_id)
     assert got["body"]["kind"] == "medical" and world["receiver"].bad_signatures == 0
     assert "응급환자" in got["body"]["summary"] and "송파구" in got["body"]["summary"]
     # WHEN 119 acknowledges from its registered address
-    fire = session_from("127.0.0.2", token=world["fire"])
-    ack = fire.post(f"{world['api']}/v1/dispatches/{incident['incident_id']}/ack",
-                    json={"receipt_id": "SFS-2026-55120", "officer_id": "park-77"})
-    assert ack.status_code == 200, ack.text
-    assert ack.json()["status"] == "acknowledged" and ack.json()["receipt_id"] == "SFS-2026-55120"
+    ack = ack_dispatch.sync_detailed(incident.incident_id, client=as_(world, "fire", "127.0.0.2"),
+                                     body=DispatchAck(receipt_id="SFS-2026-55120", officer_id="park-77"))
+    assert ack.status_code == HTTPStatus.OK, ack.content
+    assert ack.parsed.status == DeliveryStatus.ACKNOWLEDGED and ack.parsed.receipt_id == "SFS-2026-55120"
     # AND from anywhere else it is refused
-    elsewhere = session_from("127.0.0.3", token=world["fire"])
-    refused = elsewhere.post(f"{world['api']}/v1/dispatches/{incident['incident_id']}/ack",
-                             json={"receipt_id": "SFS-2026-55120"})
-    assert refused.status_code == 403
+    refused = ack_dispatch.sync_detailed(incident.incident_id, client=as_(world, "fire", "127.0.0.3"),
+                                         body=DispatchAck(receipt_id="SFS-2026-55120"))
+    assert refused.status_code == HTTPStatus.FORBIDDEN
     # AND the Songpa operator sees it, their district first, and can filter by district
-    operator = session_from(token=world["operator"])
-    mine = operator.get(f"{world['api']}/v1/incidents", params={"district": "SP"}).json()["incidents"]
-    assert incident["incident_id"] in [i["incident_id"] for i in mine]
-    assert all(i["district"]["code"] == "SP" for i in mine)
-    listed = operator.get(f"{world['api']}/v1/incidents").json()["incidents"]
-    codes = [i["control_center"] for i in listed]
+    operator = as_(world, "operator")
+    mine = list_incidents.sync(client=operator, district="SP").incidents
+    assert incident.incident_id in [i.incident_id for i in mine]
+    assert all(i.district.code == "SP" for i in mine)
+    listed = list_incidents.sync(client=operator).incidents
+    codes = [i.control_center for i in listed]
     assert codes[0] == "SP" and codes == sorted(codes, key=lambda c: c != "SP")
     # WHEN the Songpa operator hands it over to Gangdong THEN Gangdong's list has it, Songpa's no longer
-    handed = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover",
-                           json={"district": "GD", "from_district": "SP", "reason": "caller moved to Gangdong"})
-    assert handed.status_code == 200, handed.text
-    assert handed.json()["control_center"] == "GD" and handed.json()["district"]["code"] == "SP"
-    ids = lambda d: [i["incident_id"] for i in operator.get(f"{world['api']}/v1/incidents",  # noqa: E731
-                                                              params={"district": d}).json()["incidents"]]
-    assert incident["incident_id"] in ids("GD") and incident["incident_id"] not in ids("SP")
-    bad = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover",
-                        json={"district": "XX", "reason": "test"})
-    assert bad.status_code == 422
+    handed = hand_over_incident.sync_detailed(incident.incident_id, client=operator, body=HandoverRequest(
+        district="GD", from_district="SP", reason="caller moved to Gangdong"))
+    assert handed.status_code == HTTPStatus.OK, handed.content
+    assert handed.parsed.control_center == "GD" and handed.parsed.district.code == "SP"
+
+    def ids(district: str) -> list[str]:
+        return [i.incident_id for i in list_incidents.sync(client=operator, district=district).incidents]
+
+    assert incident.incident_id in ids("GD") and incident.incident_id not in ids("SP")
+    bad = hand_over_incident.sync_detailed(incident.incident_id, client=operator,
+                                           body=HandoverRequest(district="XX", reason="test"))
+    assert bad.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     # AND a second hand-over from what Songpa saw before is refused: it is Gangdong's now
-    stale = operator.post(f"{world['api']}/v1/incidents/{incident['incident_id']}/handover",
-                          json={"district": "JN", "from_district": "SP", "reason": "stale view"})
-    assert stale.status_code == 409 and "GD" in stale.json()["error"]["message"]
+    stale = hand_over_incident.sync_detailed(incident.incident_id, client=operator, body=HandoverRequest(
+        district="JN", from_district="SP", reason="stale view"))
+    assert stale.status_code == HTTPStatus.CONFLICT and "GD" in stale.parsed.error.message
 
 
 def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_its_range(world):
     # GIVEN a fire SOS with a short cancel window, and a photo the phone uploads inside it
-    phone = session_from(token=world["phone"])
-    reply = phone.post(f"{world['api']}/v1/sos", json={"location": LOTTE_WORLD_TOWER, "kind": "fire",
-                                                       "cancel_window_s": 3})
-    incident = reply.json()
-    grant = phone.post(f"{world['api']}/v1/sos/{incident['incident_id']}/evidence", json={"content_type": "image/jpeg"})
-    assert grant.status_code == 201, grant.text
-    upload = grant.json()
+    incident = sos(world, EmergencyKind.FIRE, 3)
+    grant = sos_evidence.sync_detailed(incident.incident_id, client=as_(world, "phone"),
+                                       body=EvidenceRequest(content_type="image/jpeg"))
+    assert grant.status_code == HTTPStatus.CREATED, grant.content
+    upload = grant.parsed
     jpeg = io.BytesIO()
     Image.new("RGB", (32, 32), (200, 30, 30)).save(jpeg, format="JPEG")
-    posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("e.jpg", jpeg.getvalue())}, timeout=10)
+    # the presigned POST goes to S3: not our API
+    posted = requests.post(upload.url, data=upload.fields.to_dict(), files={"file": ("e.jpg", jpeg.getvalue())},
+                           timeout=10)
     assert posted.status_code in (200, 204), posted.text
     # WHEN the window closes and the dispatch reaches 119
-    got = wait_for(world["receiver"], incident["incident_id"])
+    got = wait_for(world["receiver"], incident.incident_id)
     # THEN it carries one signed link per evidence object
     [link] = got["body"]["evidence"]
-    assert link["key"] == upload["key"]
-    # AND the link opens from 119's registered range, and from nowhere else
+    assert link["key"] == upload.key
+    # AND the link opens from 119's registered range, and from nowhere else (signed links, not our API)
     opened = session_from("127.0.0.2").get(link["url"], timeout=10)
     assert opened.status_code == 200, opened.text
     assert opened.status_code == 200 and opened.content == jpeg.getvalue()
@@ -130,39 +154,36 @@ def test_evidence_the_phone_uploaded_reaches_119_as_links_that_open_only_from_it
 
 def test_an_operator_pushes_a_link_bundle_to_119_audited_and_delivered(world):
     # GIVEN an SOS the Songpa operator is handling
-    phone = session_from(token=world["phone"])
-    incident = phone.post(f"{world['api']}/v1/sos", json={"location": LOTTE_WORLD_TOWER, "kind": "fire",
-                                                          "cancel_window_s": 0}).json()
-    operator = session_from(token=world["operator"])
-    bundles = f"{world['api']}/v1/incidents/{incident['incident_id']}/link-bundles"
-    # WHEN they push live video to 119 without a purpose THEN it is refused
-    assert operator.post(bundles, json={"agency": "119", "mode": "live"}).status_code == 422
+    incident = sos(world, EmergencyKind.FIRE, 0)
+    operator = as_(world, "operator")
+    # WHEN they push live video to 119 without a purpose THEN it is refused (raw HTTP: the typed request
+    # requires a purpose)
+    bundles = f"{world['api']}/v1/incidents/{incident.incident_id}/link-bundles"
+    assert session_from(token=world["operator"]).post(bundles, json={"agency": "119", "mode": "live"}).status_code \
+        == 422
     # WHEN they push it with a purpose
-    pushed = operator.post(bundles, json={"agency": "119", "mode": "live", "purpose": "FIRE-RESPONSE"})
-    assert pushed.status_code == 201, pushed.text
-    grant = pushed.json()
+    pushed = push_link_bundle.sync_detailed(incident.incident_id, client=operator, body=LinkBundleRequest(
+        agency=Addressee("119"), mode=LinkMode.LIVE, purpose="FIRE-RESPONSE"))
+    assert pushed.status_code == HTTPStatus.CREATED, pushed.content
+    grant = pushed.parsed
     # THEN the links are issued to 119 and bound to its range, as if 119 had asked
-    assert grant["agency_id"] == "ad-fire-119" and grant["source_cidr"] == "127.0.0.2/32"
-    assert grant["purpose"] == "FIRE-RESPONSE" and grant["officer_id"] == "ad-operator"
+    assert grant.agency_id == "ad-fire-119" and grant.source_cidr == "127.0.0.2/32"
+    assert grant.purpose == "FIRE-RESPONSE" and grant.officer_id == "ad-operator"
     # AND the push is audited with the operator as actor
     audit = AuditLog(Resources(get_settings()).table("audit"))
-    since_ms = epoch_ms(datetime.fromisoformat(incident["created_at"])) - 1000
+    since_ms = epoch_ms(incident.created_at) - 1000
     pushes = [r for r in audit.records(since_ms=since_ms) if r.action == "video-link.pushed"]
-    assert [(r.actor, r.subject) for r in pushes] == [("ad-operator", grant["request_id"])]
+    assert [(r.actor, r.subject) for r in pushes] == [("ad-operator", grant.request_id)]
     # AND 119's webhook receives the bundle, signed, as a dispatch of its own
-    got = wait_for(world["receiver"], f"{incident['incident_id']}.{grant['request_id']}")
-    assert got["body"]["request_id"] == grant["request_id"] and len(got["body"]["links"]) == len(grant["links"])
+    got = wait_for(world["receiver"], f"{incident.incident_id}.{grant.request_id}")
+    assert got["body"]["request_id"] == grant.request_id and len(got["body"]["links"]) == len(grant.links)
 
 
 def test_the_platform_set_aside_for_a_test_beside_it_delivers_nothing_then_resumes_cold(world, local_platform):
     # GIVEN the platform set aside, as every test that does not use it sets it aside (tests/conftest.py)
-    phone = session_from(token=world["phone"])
     with local_platform.paused():
         # WHEN a dispatch for 119 is queued meanwhile
-        reply = phone.post(f"{world['api']}/v1/sos",
-                           json={"location": LOTTE_WORLD_TOWER, "kind": "fire", "cancel_window_s": 0})
-        assert reply.status_code == 201, reply.text
-        incident_id = reply.json()["incident_id"]
+        incident_id = sos(world, EmergencyKind.FIRE, 0).incident_id
         # THEN no handler runs it while set aside
         time.sleep(2.0)  # the pump polls every second
         assert incident_id not in [r["dispatch_id"] for r in world["receiver"].received]

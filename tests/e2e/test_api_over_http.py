@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 
 import pytest
-from client_support import authenticated
+from client_support import anonymous, authenticated
 from golden_time_api_client.api.cameras import nearby
 from golden_time_api_client.api.devices import get_device, register_device
+from golden_time_api_client.api.docs import get_openapi_document
 from golden_time_api_client.models import DeviceRegistration, Error, GuardianContact
 
 from chalicelib.adapters.resources import Resources
@@ -68,14 +70,13 @@ def test_fewer_than_k_within_the_radius_is_said(local_platform, tokens):
     assert "3" in body.note
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer gt.e2e-alice.this-is-not-the-secret-x", "Token abc"])
+@pytest.mark.parametrize("authorization", [None, ("Bearer", "gt.e2e-alice.this-is-not-the-secret-x"), ("Token", "abc")])
 def test_missing_or_wrong_token_is_401_in_the_error_model(local_platform, tokens, authorization):
-    session = session_from()
-    if authorization:
-        session.headers["Authorization"] = authorization
-    reply = session.get(api(local_platform, "/v1/cameras/nearby"), params=CITY_HALL)
-    assert reply.status_code == 401
-    assert reply.json()["error"]["code"] == "unauthorized"
+    caller = anonymous(local_platform.api_url) if authorization is None else \
+        authenticated(local_platform.api_url, authorization[1], prefix=authorization[0])
+    reply = nearby.sync_detailed(client=caller, **CITY_HALL)
+    assert reply.status_code == HTTPStatus.UNAUTHORIZED
+    assert isinstance(reply.parsed, Error) and reply.parsed.error.code == "unauthorized"
 
 
 def test_agency_is_bound_to_its_registered_addresses(local_platform, tokens):
@@ -103,22 +104,35 @@ def test_another_owner_gets_404_for_a_device(local_platform, tokens):
 
 
 def test_a_principal_of_the_wrong_kind_is_403(local_platform, tokens):
-    reply = session_from(token=tokens["e2e-operator"]).post(api(local_platform, "/v1/devices"), json={"platform": "ios"})
-    assert reply.status_code == 403
+    reply = register_device.sync_detailed(client=client(local_platform, tokens, "e2e-operator"),
+                                          body=DeviceRegistration(platform="ios"))
+    assert reply.status_code == HTTPStatus.FORBIDDEN and isinstance(reply.parsed, Error)
 
 
+@pytest.mark.parametrize(("query", "body", "status"), [
+    ({"lat": 91, "lon": 126.9}, None, 422),
+    ({**CITY_HALL, "k": 0}, None, 422),
+    ({**CITY_HALL, "k": 1000}, None, 422),
+    (None, {"platform": "ios", "guardians": [{"name": "x", "phone": "010"}]}, 422),
+    (None, {"platform": "ios", "label": "x" * 2_000_000}, 413),
+])
+def test_bad_values_the_typed_client_can_send_are_4xx_never_500(local_platform, tokens, query, body, status):
+    alice = client(local_platform, tokens, "e2e-alice")
+    reply = nearby.sync_detailed(client=alice, **query) if query is not None else \
+        register_device.sync_detailed(client=alice, body=DeviceRegistration.from_dict(body))
+    assert reply.status_code == status, reply.content
+    assert isinstance(reply.parsed, Error) and reply.parsed.error.code and reply.parsed.error.message
+
+
+# Raw HTTP on purpose: what the typed client cannot send (a word for a number, a missing required parameter,
+# broken or empty JSON, a wrong type, an unknown field, a path or method the contract does not have).
 @pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
-    ("get", "/v1/cameras/nearby", {"params": {"lat": 91, "lon": 126.9}}, 422),
     ("get", "/v1/cameras/nearby", {"params": {"lat": "north", "lon": 126.9}}, 422),
     ("get", "/v1/cameras/nearby", {"params": {"lat": 37.5}}, 422),
-    ("get", "/v1/cameras/nearby", {"params": {**CITY_HALL, "k": 0}}, 422),
-    ("get", "/v1/cameras/nearby", {"params": {**CITY_HALL, "k": 1000}}, 422),
     ("post", "/v1/devices", {"data": b"{broken", "headers": {"Content-Type": "application/json"}}, 400),
     ("post", "/v1/devices", {"data": b"", "headers": {"Content-Type": "application/json"}}, 400),
     ("post", "/v1/devices", {"json": {"platform": 7}}, 422),
     ("post", "/v1/devices", {"json": {"platform": "ios", "surprise": True}}, 422),
-    ("post", "/v1/devices", {"json": {"platform": "ios", "guardians": [{"name": "x", "phone": "010"}]}}, 422),
-    ("post", "/v1/devices", {"json": {"platform": "ios", "label": "x" * 2_000_000}}, 413),
     ("get", "/v1/nothing-here", {}, 404),
     ("delete", "/v1/cameras/nearby", {}, 405),
 ])
@@ -135,9 +149,9 @@ def test_the_openapi_document_is_published_valid_and_complete(local_platform):
 
     from app import app
 
-    reply = session_from().get(api(local_platform, "/v1/openapi.json"))
-    assert reply.status_code == 200
-    document = reply.json()
+    reply = get_openapi_document.sync_detailed(client=anonymous(local_platform.api_url))
+    assert reply.status_code == HTTPStatus.OK and reply.parsed is not None
+    document = json.loads(reply.content)
     validate(document)
     assert set(document["paths"]) == set(app.routes)
     near = document["paths"]["/v1/cameras/nearby"]["get"]

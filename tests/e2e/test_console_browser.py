@@ -7,12 +7,14 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from client_support import authenticated
 from console_support import (
     CHROMIUM,
     Console,
@@ -23,6 +25,29 @@ from console_support import (
     sign_in,
     video_advances,
     wait_until,
+)
+from golden_time_api_client.api.alerts import list_alerts, resolve_alert
+from golden_time_api_client.api.console import map_cameras
+from golden_time_api_client.api.protected import person_positions, register_person
+from golden_time_api_client.api.selective_monitor import list_monitor_events, put_camera_rules
+from golden_time_api_client.api.sos import report_sos
+from golden_time_api_client.api.video_links import request_links, revoke_links
+from golden_time_api_client.api.xray import create_study, get_study
+from golden_time_api_client.models import (
+    AlertResolution,
+    AlertStatus,
+    CameraRules,
+    ListAlertsStatusType0,
+    Location,
+    PersonKind,
+    Position,
+    ProtectedPositions,
+    ProtectedRegistration,
+    SafeZone,
+    SosRequest,
+    StudyCreate,
+    StudyStatus,
+    VideoLinkRequest,
 )
 from monitor_support import MISSING_FOOTAGE, YOLOX, clip_bytes, lawn_rules
 from search_support import VIDEO, write_clip
@@ -38,7 +63,6 @@ from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import Settings
 from local.console_site import DIST
 from local.gps_tracks import as_api, offset, walk
-from local.http_client import session_from
 from local.seoul_catalog import generate_seoul_cameras
 from local.xray_samples import png_bytes, real_images, synthetic_chest
 
@@ -93,8 +117,21 @@ def page(console: Console) -> Iterator[Any]:
     yield from iter_pages(console.extra["browser"])
 
 
-def _api(console: Console, pid: str) -> requests.Session:
-    return session_from("127.0.0.1", console.tokens[pid])
+def _api(console: Console, pid: str) -> Any:
+    """The generated client (tests/client_support.py), as ``pid``."""
+    return authenticated(console.api_url, console.tokens[pid])
+
+
+def _sos(console: Console, lat: float, lon: float) -> Any:
+    """A citizen's SOS through the app's API; its view."""
+    reply = report_sos.sync_detailed(client=_api(console, "app-console"),
+                                     body=SosRequest(location=Location(lat=lat, lon=lon)))
+    assert reply.status_code == HTTPStatus.CREATED, reply.content
+    return reply.parsed
+
+
+def _alerts(console: Console, **query: Any) -> list[Any]:
+    return list(list_alerts.sync(client=_api(console, "op-console"), **query).alerts)
 
 
 def _queue_item(page: Any, item_id: str) -> Any:
@@ -105,16 +142,13 @@ def test_the_console_is_korean_with_kst_times_and_english_on_request(console, pa
     # GIVEN an SOS at 12:00:00 UTC is in the queue (a browser whose own clock is UTC)
     sign_in(page, console, console.tokens["op-console"], "operator")
     assert page.locator("html").get_attribute("lang") == "ko"
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
-                                        json={"location": {"lat": 37.5665, "lon": 126.978}})
-    alert_id = sos.json()["incident_id"] + ".sos"
+    alert_id = _sos(console, 37.5665, 126.978).incident_id + ".sos"
     item = _queue_item(page, alert_id)
     item.wait_for(timeout=5000)
     # THEN labels are Korean and the time is in KST (UTC+9), however the browser's own zone is set
     assert page.locator("h1").inner_text() == "골든타임 통합관제"
     assert "SOS 긴급신고" in item.inner_text()
-    alerts = _api(console, "op-console").get(f"{console.api_url}/v1/alerts").json()["alerts"]
-    raised = next(datetime.fromisoformat(a["raised_at"]) for a in alerts if a["alert_id"] == alert_id)
+    raised = next(a.raised_at for a in _alerts(console) if a.alert_id == alert_id)
     kst = raised.astimezone(timezone(timedelta(hours=9))).timetuple()
     title = item.locator("[data-testid=queue-time]").get_attribute("title")
     assert title.endswith("KST") and f"{kst.tm_min:02d}:{kst.tm_sec:02d}" in title, title
@@ -135,10 +169,7 @@ def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s
     page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
     # WHEN a citizen presses SOS
     started = time.monotonic()
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
-                                        json={"location": {"lat": 37.5668, "lon": 126.9785}})
-    assert sos.status_code == 201, sos.text
-    alert_id = sos.json()["incident_id"] + ".sos"
+    alert_id = _sos(console, 37.5668, 126.9785).incident_id + ".sos"
     # THEN within 2 s it is in the queue, marked urgent, and drawn on the map
     in_queue = wait_until(lambda: _queue_item(page, alert_id).count() == 1, 5.0)
     queue_s = time.monotonic() - started
@@ -154,27 +185,22 @@ def test_an_sos_raised_through_the_api_is_on_the_map_and_in_the_queue_within_2_s
 
 def test_acknowledging_an_alert_updates_the_queue_and_the_record(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
-                                        json={"location": {"lat": 37.5660, "lon": 126.9770}})
-    alert_id = sos.json()["incident_id"] + ".sos"
+    alert_id = _sos(console, 37.5660, 126.9770).incident_id + ".sos"
     _queue_item(page, alert_id).click()
     assert _queue_item(page, alert_id).get_attribute("data-status") == "open"
     # WHEN the operator acknowledges it
     page.get_by_test_id("ack").click()
     # THEN the queue shows it acknowledged, and so does the API, naming the operator
     page.wait_for_selector(f"[data-testid=queue-item][data-id='{alert_id}'][data-status=acknowledged]", timeout=5000)
-    alerts = _api(console, "op-console").get(f"{console.api_url}/v1/alerts").json()["alerts"]
-    acked = next(a for a in alerts if a["alert_id"] == alert_id)
-    assert acked["status"] == "acknowledged" and acked["acked_by"] == "op-console"
+    acked = next(a for a in _alerts(console) if a.alert_id == alert_id)
+    assert acked.status == AlertStatus.ACKNOWLEDGED and acked.acked_by == "op-console"
     page.get_by_test_id("history").get_by_text("확인").wait_for()
     screenshot(page, "04-acknowledged")
 
 
 def test_resolving_an_alert_with_a_note_takes_it_off_the_queue_keeps_who_and_when_and_audits_it(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
-                                            json={"location": {"lat": 37.5661, "lon": 126.9771}})
-    alert_id = sos.json()["incident_id"] + ".sos"
+    alert_id = _sos(console, 37.5661, 126.9771).incident_id + ".sos"
     _queue_item(page, alert_id).click()
     # WHEN the operator writes a note and resolves the alert
     page.get_by_test_id("note").fill("순찰차 12호 현장 도착, 귀가 확인")
@@ -187,18 +213,17 @@ def test_resolving_an_alert_with_a_note_takes_it_off_the_queue_keeps_who_and_whe
     page.get_by_test_id("history").get_by_text("순찰차 12호 현장 도착").wait_for()
     screenshot(page, "04b-resolved")
     # AND the API keeps who resolved it, when (RFC 3339 with an offset) and the note; the queue listing omits it
-    operator = _api(console, "op-console")
-    assert alert_id not in [a["alert_id"] for a in operator.get(f"{console.api_url}/v1/alerts").json()["alerts"]]
-    resolved = next(a for a in operator.get(f"{console.api_url}/v1/alerts", params={"status": "resolved"}).json()[
-        "alerts"] if a["alert_id"] == alert_id)
-    at = datetime.fromisoformat(resolved["resolved_at"])
-    assert resolved["resolved_by"] == "op-console" and resolved["resolution_note"] == "순찰차 12호 현장 도착, 귀가 확인"
+    assert alert_id not in [a.alert_id for a in _alerts(console)]
+    resolved = next(a for a in _alerts(console, status=ListAlertsStatusType0.RESOLVED) if a.alert_id == alert_id)
+    at = resolved.resolved_at
+    assert resolved.resolved_by == "op-console" and resolved.resolution_note == "순찰차 12호 현장 도착, 귀가 확인"
     assert at.utcoffset() is not None and started_ms - 1000 <= at.timestamp() * 1000 <= time.time() * 1000
     # AND resolving again answers the same resolution; a citizen's app may not resolve
-    again = operator.post(f"{console.api_url}/v1/alerts/{alert_id}/resolve", json={"note": "다른 메모"})
-    assert again.status_code == 200 and again.json() == resolved
-    denied = _api(console, "app-console").post(f"{console.api_url}/v1/alerts/{alert_id}/resolve")
-    assert denied.status_code == 403 and denied.json()["error"]["code"]
+    again = resolve_alert.sync_detailed(alert_id, client=_api(console, "op-console"),
+                                        body=AlertResolution(note="다른 메모"))
+    assert again.status_code == HTTPStatus.OK and again.parsed.to_dict() == resolved.to_dict()
+    denied = resolve_alert.sync_detailed(alert_id, client=_api(console, "app-console"))
+    assert denied.status_code == HTTPStatus.FORBIDDEN and denied.parsed.error.code
     # AND the resolution is audited once, naming the operator
     records = [r for r in AuditLog(console.resources.table("audit")).records(since_ms=started_ms - 1000)
                if r.action == "alert.resolved" and r.subject == alert_id]
@@ -211,24 +236,21 @@ def test_a_selective_monitoring_event_is_drawn_on_the_map_beside_the_alerts_at_i
     _, admin = create_principal(PrincipalKind.ADMIN, "admin-console", principal_id="admin-console",
                                 resources=console.resources)
     camera, lat, lon = CAMERAS[1]
-    rules = session_from("127.0.0.1", admin).put(f"{console.api_url}/v1/monitor/cameras/{camera}/rules",
-                                                 json=lawn_rules())
-    assert rules.status_code == 200, rules.text
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
-                                            json={"location": {"lat": 37.5640, "lon": 126.9750}})
-    alert_id = sos.json()["incident_id"] + ".sos"
+    rules = put_camera_rules.sync_detailed(camera, client=authenticated(console.api_url, admin),
+                                           body=CameraRules.from_dict(lawn_rules()))
+    assert rules.status_code == HTTPStatus.OK, rules.content
+    alert_id = _sos(console, 37.5640, 126.9750).incident_id + ".sos"
     sign_in(page, console, console.tokens["op-console"], "operator")
     page.wait_for_function("() => window.__gt && window.__gt.mapDrawnMs !== null", timeout=30_000)
     # WHEN the camera's gateway uploads a clip of people walking onto the lawn (S3 → SQS → monitor worker)
     start_ms = time.time_ns() // 1_000_000 - 60_000
     console.resources.store("media").put(f"monitor/{camera}/{start_ms}-clip.mp4", clip_bytes(490, 560))
     operator = _api(console, "op-console")
-    views = wait_until(lambda: operator.get(f"{console.api_url}/v1/monitor/events",
-                                            params={"camera_id": camera}).json()["events"], 120.0, step_s=0.5)
+    views = wait_until(lambda: list_monitor_events.sync(client=operator, camera_id=camera).events, 120.0, step_s=0.5)
     assert views, "no monitor event"
-    event_id = views[0]["event"]["event_id"]
+    event_id = views[0].event.event_id
     # THEN the API places the event at its camera
-    assert views[0]["location"] == {"lat": lat, "lon": lon, "accuracy_m": None}
+    assert views[0].location.to_dict() == {"lat": lat, "lon": lon, "accuracy_m": None}
     # AND the map draws it as a monitoring mark, together with the SOS alert, and the queue lists both
     assert wait_until(lambda: event_id in page.evaluate("() => window.__gt.renderedIncidents(true)"), 5.0)
     drawn = page.evaluate("() => window.__gt.renderedIncidents()")
@@ -244,9 +266,7 @@ def test_a_selective_monitoring_event_is_drawn_on_the_map_beside_the_alerts_at_i
 
 def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_the_issue_is_audited(console, page):
     sign_in(page, console, console.tokens["op-console"], "operator")
-    sos = _api(console, "app-console").post(f"{console.api_url}/v1/sos",
-                                        json={"location": {"lat": 37.5666, "lon": 126.9778}})
-    alert_id = sos.json()["incident_id"] + ".sos"
+    alert_id = _sos(console, 37.5666, 126.9778).incident_id + ".sos"
     # WHEN the operator opens the incident
     _queue_item(page, alert_id).click()
     page.get_by_test_id("camera-video").first.wait_for(timeout=10_000)
@@ -272,18 +292,18 @@ def test_an_incident_camera_plays_live_and_recorded_through_the_signed_edge_and_
 def test_a_protected_person_alert_starts_a_search_in_one_click_and_draws_the_route(console, page):
     app = _api(console, "app-console")
     home = console.extra["home"]
-    created = app.post(f"{console.api_url}/v1/protected", json={
-        "name": "아버지", "kind": "dementia", "description": "남색 점퍼",
-        "zones": [{"name": "home", "center": {"lat": home[0], "lon": home[1]}, "radius_m": 100}]}).json()
+    created = register_person.sync(client=app, body=ProtectedRegistration(
+        name="아버지", kind=PersonKind.DEMENTIA, description="남색 점퍼",
+        zones=[SafeZone(name="home", center=Location(lat=home[0], lon=home[1]), radius_m=100)]))
     from local.demo_search import _photo
 
     photo = base64.b64decode(_photo() or "")
-    upload = created["photo_upload"]
-    assert requests.post(upload["url"], data=upload["fields"], files={"file": ("p.jpg", photo)}, timeout=10).ok
-    fixes = as_api(console.extra["track"])
-    alerts = app.post(f"{console.api_url}/v1/protected/{created['person']['person_id']}/positions",
-                      json={"positions": fixes}).json()["alerts"]
-    alert_id = alerts[0]["alert_id"]
+    upload = created.photo_upload
+    # the presigned POST goes to S3: not our API
+    assert requests.post(upload.url, data=upload.fields.to_dict(), files={"file": ("p.jpg", photo)}, timeout=10).ok
+    fixes = [Position.from_dict(fix) for fix in as_api(console.extra["track"])]
+    alerts = person_positions.sync(created.person.person_id, client=app, body=ProtectedPositions(positions=fixes)).alerts
+    alert_id = alerts[0].alert_id
     sign_in(page, console, console.tokens["op-console"], "operator")
     _queue_item(page, alert_id).click()
     # WHEN the operator clicks once
@@ -332,15 +352,15 @@ def test_a_health_center_lists_its_studies_from_the_api_pages_them_filters_by_st
     # GIVEN a center whose studies were made elsewhere (its PACS, another browser): one read, then 50 pending
     _, token = create_principal(PrincipalKind.HEALTH_CENTER, "hc-listing", principal_id="hc-listing",
                                 resources=console.resources)
-    center = session_from("127.0.0.1", token)
-    created = center.post(f"{console.api_url}/v1/xray/studies", json={"filename": "chest.png"}).json()
+    center = authenticated(console.api_url, token)
+    created = create_study.sync(client=center, body=StudyCreate(filename="chest.png"))
     name, data = _chest_png()
-    upload = created["upload"]
-    assert requests.post(upload["url"], data=upload["fields"], files={"file": (name, data)}, timeout=10).ok
-    read_id = created["study_id"]
-    assert wait_until(lambda: center.get(f"{console.api_url}/v1/xray/studies/{read_id}").json()["status"] == "done",
-                      90.0)
-    pending = [center.post(f"{console.api_url}/v1/xray/studies", json={}).json()["study_id"] for _ in range(50)]
+    upload = created.upload
+    # the presigned POST goes to S3: not our API
+    assert requests.post(upload.url, data=upload.fields.to_dict(), files={"file": (name, data)}, timeout=10).ok
+    read_id = created.study_id
+    assert wait_until(lambda: get_study.sync(read_id, client=center).status == StudyStatus.DONE, 90.0)
+    pending = [create_study.sync(client=center, body=StudyCreate()).study_id for _ in range(50)]
     # WHEN the center signs in on a browser that never saw them
     sign_in(page, console, token, "health")
     # THEN the first page lists the 50 newest (pending) studies, and "more" brings the read one with its triage
@@ -366,14 +386,14 @@ def test_a_health_center_lists_its_studies_from_the_api_pages_them_filters_by_st
 
 def test_an_agency_link_page_plays_side_by_side_then_shows_revoked_after_delete(console, page):
     police = _api(console, "police-console")
-    grant = police.post(f"{console.api_url}/v1/video-links", json={
+    grant = request_links.sync_detailed(client=police, body=VideoLinkRequest.from_dict({
         "incident_number": "2026-SEOUL-0042", "location": {"lat": CAMERAS[0][1], "lon": CAMERAS[0][2]},
-        "mode": "live", "purpose": "CRIME-INVESTIGATION", "officer_id": "officer-7", "camera_count": 2})
-    assert grant.status_code in (200, 201), grant.text
-    assert len(grant.json()["links"]) == 2
+        "mode": "live", "purpose": "CRIME-INVESTIGATION", "officer_id": "officer-7", "camera_count": 2}))
+    assert grant.status_code == HTTPStatus.OK, grant.content
+    assert len(grant.parsed.links) == 2
     sign_in(page, console, console.tokens["police-console"], "agency")
     # WHEN the officer opens the bundle (the JSON answer of POST /v1/video-links)
-    page.get_by_test_id("bundle").fill(grant.text)
+    page.get_by_test_id("bundle").fill(grant.content.decode())
     page.get_by_test_id("open-bundle").click()
     assert page.get_by_test_id("camera-video").count() == 2 or page.get_by_test_id("camera-video").nth(1).wait_for() is None
     reached = video_advances(page, "[data-testid=camera-video] video", seconds=1.0, timeout_s=30)
@@ -382,7 +402,7 @@ def test_an_agency_link_page_plays_side_by_side_then_shows_revoked_after_delete(
     assert reached >= 1.0 and ":" in countdown
     # WHEN the link request is revoked THEN the page says so within 2 s
     started = time.monotonic()
-    assert police.delete(f"{console.api_url}/v1/video-links/{grant.json()['request_id']}").status_code == 200
+    assert revoke_links.sync_detailed(grant.parsed.request_id, client=police).status_code == HTTPStatus.OK
     page.wait_for_selector("[data-testid=bundle-view][data-state=revoked]", timeout=5000)
     assert time.monotonic() - started < 2.0
     assert page.get_by_test_id("link-state").inner_text() == "회수됨"
@@ -395,9 +415,9 @@ def test_the_map_draws_the_districts_and_clusters_the_city_cameras_then_single_c
     # THEN at city scale the 25 districts are drawn and the cameras come as clusters
     assert len(page.evaluate("() => window.__gt.renderedDistricts()")) == 25
     city = page.evaluate("() => window.__gt.renderedCameras()")
-    reply = _api(console, "op-console").get(f"{console.api_url}/v1/console/map/cameras").json()
-    assert reply["clustered"] and reply["total"] == CITY_CAMERAS + len(CAMERAS)
-    assert sum(f["properties"]["point_count"] for f in reply["features"]) == reply["total"]
+    reply = map_cameras.sync(client=_api(console, "op-console"))
+    assert reply.clustered and reply.total == CITY_CAMERAS + len(CAMERAS)
+    assert sum(f.properties.point_count for f in reply.features) == reply.total
     screenshot(page, "10-city-map")
     assert city["clusters"] > 50, city
     # WHEN the operator zooms in on City Hall THEN single cameras are drawn

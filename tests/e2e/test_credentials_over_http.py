@@ -4,24 +4,25 @@ although the API had just verified and cached it (its cache keeps a token for 30
 from __future__ import annotations
 
 import time
+from http import HTTPStatus
 
 import pytest
+from client_support import authenticated
+from golden_time_api_client.api.sos import list_incidents
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.settings import get_settings
-from local.http_client import session_from
 
 pytestmark = pytest.mark.e2e
 
 
-def seconds_until_401(url: str, token: str, limit_s: float = 5.0) -> float:
-    client = session_from(token=token)
+def seconds_until_401(client, limit_s: float = 5.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < limit_s:
-        if client.get(url).status_code == 401:
+        if list_incidents.sync_detailed(client=client, limit=1).status_code == HTTPStatus.UNAUTHORIZED:
             return time.monotonic() - started
         time.sleep(0.02)
     return float("inf")
@@ -32,10 +33,10 @@ def test_the_api_refuses_a_withdrawn_token_within_a_second(local_platform, actio
     resources = Resources(get_settings())
     pid, token = create_principal(PrincipalKind.OPERATOR, "Operator", principal_id=f"op-cred-{action}",
                                   resources=resources)
-    url = f"{local_platform.api_url}/v1/incidents?limit=1"
+    operator = authenticated(local_platform.api_url, token)
     # GIVEN the API has verified (and cached) the token
-    assert session_from(token=token).get(url).status_code == 200
+    assert list_incidents.sync_detailed(client=operator, limit=1).status_code == HTTPStatus.OK
     # WHEN the admin (another process: its own directory) withdraws it
     getattr(PrincipalDirectory(resources.table("principals")), action)(pid)
     # THEN the API refuses it within a second
-    assert seconds_until_401(url, token) < 1.0
+    assert seconds_until_401(operator) < 1.0

@@ -5,10 +5,19 @@ the queue over HTTP (list, ack, resolve); other principals are refused, bad inpu
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from http import HTTPStatus
 
 import pytest
 import requests
+from client_support import anonymous, authenticated
+from golden_time_api_client.api.selective_monitor import (
+    ack_monitor_event,
+    get_camera_rules,
+    list_monitor_events,
+    put_camera_rules,
+    resolve_monitor_event,
+)
+from golden_time_api_client.models import CameraRules, Error, EventStatus, ListMonitorEventsStatusType0, ResolveBody
 from monitor_support import MISSING_FOOTAGE, VTEST, YOLOX, clip_bytes, lawn_rules
 
 from chalicelib.adapters.resources import Resources
@@ -41,26 +50,32 @@ def world(local_platform):
 
 
 def as_(world, who):
+    """The generated client (tests/client_support.py), as ``who``."""
+    return authenticated(world["api"], world["tokens"][who])
+
+
+def raw(world, who):
+    """Raw HTTP, for input the typed client cannot express (a value outside an enum, an unknown field)."""
     return session_from(token=world["tokens"][who])
 
 
 def wait_for_events(world, camera_id, timeout_s=90.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        reply = as_(world, "mon-operator").get(f"{world['api']}/v1/monitor/events", params={"camera_id": camera_id})
-        assert reply.status_code == 200, reply.text
-        if reply.json()["events"]:
-            return reply.json()["events"]
+        reply = list_monitor_events.sync_detailed(client=as_(world, "mon-operator"), camera_id=camera_id)
+        assert reply.status_code == HTTPStatus.OK, reply.content
+        if reply.parsed.events:
+            return reply.parsed.events
         time.sleep(0.5)
     raise AssertionError(f"no monitor event for {camera_id} within {timeout_s} s")
 
 
 def test_a_clip_uploaded_for_a_camera_reaches_the_operator_queue(world):
-    api = world["api"]
+    operator = as_(world, "mon-operator")
     # GIVEN the lawn rules set on the camera by an admin over HTTP
-    reply = as_(world, "mon-admin").put(f"{api}/v1/monitor/cameras/{CAMERA}/rules", json=lawn_rules())
-    assert reply.status_code == 200, reply.text
-    assert as_(world, "mon-operator").get(f"{api}/v1/monitor/cameras/{CAMERA}/rules").json()["rules"][0]["rule_id"] == "lawn"
+    reply = put_camera_rules.sync_detailed(CAMERA, client=as_(world, "mon-admin"), body=CameraRules.from_dict(lawn_rules()))
+    assert reply.status_code == HTTPStatus.OK, reply.content
+    assert get_camera_rules.sync(CAMERA, client=operator).rules[0].rule_id == "lawn"
 
     # WHEN the camera gateway uploads a 7 s clip of the couple walking onto the lawn
     start_ms = time.time_ns() // 1_000_000 - 60_000
@@ -68,42 +83,48 @@ def test_a_clip_uploaded_for_a_camera_reaches_the_operator_queue(world):
 
     # THEN the pump runs the monitor and the operator sees one zone-intrusion event with a snapshot link
     views = wait_for_events(world, CAMERA)
-    assert [(v["event"]["rule_id"], v["event"]["status"]) for v in views] == [("lawn", "open")]
-    event = views[0]["event"]
-    assert start_ms + 1000 <= epoch_ms(datetime.fromisoformat(event["at"])) <= start_ms + 3000
-    assert event["event_id"].startswith("mon-") and "snapshot_key" not in event and "source_key" not in event
-    assert views[0]["snapshot_url"]
-    # AND a signed link to the clip of the moment: an MP4 of the seconds around it
-    clip = requests.get(views[0]["clip_url"], timeout=30)
+    assert [(v.event.rule_id, v.event.status) for v in views] == [("lawn", EventStatus.OPEN)]
+    event = views[0].event
+    assert start_ms + 1000 <= epoch_ms(event.at) <= start_ms + 3000
+    assert event.event_id.startswith("mon-")
+    listed = list_monitor_events.sync_detailed(client=operator, camera_id=CAMERA)
+    assert b"snapshot_key" not in listed.content and b"source_key" not in listed.content  # the keys stay inside
+    assert views[0].snapshot_url
+    # AND a signed link to the clip of the moment: an MP4 of the seconds around it (the media edge: not our API)
+    clip = requests.get(views[0].clip_url, timeout=30)
     assert clip.status_code == 200, clip.text
     assert 20 <= len(list(sample_clip(clip.content, fps=10))) <= 81
 
     # AND the operator acknowledges, then resolves it with a note; it leaves the queue
-    ack = as_(world, "mon-operator").post(f"{api}/v1/monitor/events/{event['event_id']}/ack")
-    assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
-    done = as_(world, "mon-operator").post(f"{api}/v1/monitor/events/{event['event_id']}/resolve",
-                                           json={"note": "two walkers, moved on"})
-    assert done.status_code == 200 and done.json()["note"] == "two walkers, moved on"
-    left = as_(world, "mon-operator").get(f"{api}/v1/monitor/events", params={"camera_id": CAMERA}).json()
-    assert left["events"] == []
-    resolved = as_(world, "mon-operator").get(f"{api}/v1/monitor/events",
-                                              params={"camera_id": CAMERA, "status": "resolved"}).json()
-    assert [v["event"]["resolved_by"] for v in resolved["events"]] == ["mon-operator"]
-    again = as_(world, "mon-operator").post(f"{api}/v1/monitor/events/{event['event_id']}/ack")
-    assert again.status_code == 409
+    ack = ack_monitor_event.sync_detailed(event.event_id, client=operator)
+    assert ack.status_code == HTTPStatus.OK and ack.parsed.status == EventStatus.ACKNOWLEDGED
+    done = resolve_monitor_event.sync_detailed(event.event_id, client=operator,
+                                               body=ResolveBody(note="two walkers, moved on"))
+    assert done.status_code == HTTPStatus.OK and done.parsed.note == "two walkers, moved on"
+    assert list_monitor_events.sync(client=operator, camera_id=CAMERA).events == []
+    resolved = list_monitor_events.sync(client=operator, camera_id=CAMERA, status=ListMonitorEventsStatusType0.RESOLVED)
+    assert [v.event.resolved_by for v in resolved.events] == ["mon-operator"]
+    again = ack_monitor_event.sync_detailed(event.event_id, client=operator)
+    assert again.status_code == HTTPStatus.CONFLICT and isinstance(again.parsed, Error)
 
 
 def test_the_queue_is_for_operators_and_bad_input_is_a_4xx(world):
     api = world["api"]
-    assert as_(world, "mon-app").get(f"{api}/v1/monitor/events").status_code == 403
-    assert session_from(token=None).get(f"{api}/v1/monitor/events").status_code == 401
+    assert list_monitor_events.sync_detailed(client=as_(world, "mon-app")).status_code == HTTPStatus.FORBIDDEN
+    assert list_monitor_events.sync_detailed(client=anonymous(api)).status_code == HTTPStatus.UNAUTHORIZED
     operator = as_(world, "mon-operator")
-    assert operator.get(f"{api}/v1/monitor/events", params={"limit": "0"}).status_code == 422
-    assert operator.get(f"{api}/v1/monitor/events", params={"status": "bogus"}).status_code == 422
-    assert operator.post(f"{api}/v1/monitor/events/mon-E2E-3.1.nope/ack").status_code == 404
-    bad_zone = {"rules": [{"kind": "zone_intrusion", "rule_id": "gate", "zone": [[0, 0], [2, 0], [1, 1]]}]}
-    assert operator.put(f"{api}/v1/monitor/cameras/{CAMERA}/rules", json=bad_zone).status_code == 422
+    assert list_monitor_events.sync_detailed(client=operator, limit=0).status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    # a status outside the enum: the typed client cannot send it
+    assert raw(world, "mon-operator").get(f"{api}/v1/monitor/events", params={"status": "bogus"}).status_code == 422
+    missing = ack_monitor_event.sync_detailed("mon-E2E-3.1.nope", client=operator)
+    assert missing.status_code == HTTPStatus.NOT_FOUND and missing.parsed.error.code == "not_found"
+    bad_zone = CameraRules.from_dict({"rules": [{"kind": "zone_intrusion", "rule_id": "gate",
+                                                 "zone": [[0, 0], [2, 0], [1, 1]]}]})
+    assert put_camera_rules.sync_detailed(CAMERA, client=operator, body=bad_zone).status_code == \
+        HTTPStatus.UNPROCESSABLE_ENTITY
+    # an unknown field: the typed model has no place for it
     unknown = {"rules": [], "colour": "red"}
-    assert operator.put(f"{api}/v1/monitor/cameras/{CAMERA}/rules", json=unknown).status_code == 422
-    assert operator.put(f"{api}/v1/monitor/cameras/NO-SUCH-CAM/rules", json={"rules": []}).status_code == 404
-    assert operator.get(f"{api}/v1/monitor/cameras/E2E-1/rules").status_code == 404
+    assert raw(world, "mon-operator").put(f"{api}/v1/monitor/cameras/{CAMERA}/rules", json=unknown).status_code == 422
+    assert put_camera_rules.sync_detailed("NO-SUCH-CAM", client=operator, body=CameraRules(rules=[])).status_code == \
+        HTTPStatus.NOT_FOUND
+    assert get_camera_rules.sync_detailed("E2E-1", client=operator).status_code == HTTPStatus.NOT_FOUND

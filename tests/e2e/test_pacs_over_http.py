@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import socket
 import threading
+from http import HTTPStatus
 from typing import Any
 
 import pydicom
 import pytest
 import requests
+from client_support import authenticated
+from golden_time_api_client.api.xray import create_study, get_study
+from golden_time_api_client.models import StudyCreate, StudyStatus
 from pydicom.uid import Comprehensive3DSRStorage, SecondaryCaptureImageStorage
 from pynetdicom import AE, evt
 from xray_support import dicom_bytes, synthetic_chest
@@ -18,7 +22,6 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.cli import create_principal
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.settings import get_settings
-from local.http_client import session_from
 
 pytestmark = pytest.mark.e2e
 
@@ -46,19 +49,19 @@ def test_a_dicom_upload_reaches_the_centers_pacs_as_sr_and_heatmap(local_platfor
         _, token = create_principal(PrincipalKind.HEALTH_CENTER, "e2e-hc-pacs", principal_id="e2e-hc-pacs",
                                     attributes={"pacs": f"E2EPACS@127.0.0.1:{port}"},
                                     resources=Resources(get_settings()))
-        center = session_from(token=token)
-        # WHEN the center uploads a chest DICOM through the API's presigned POST
-        created = center.post(f"{local_platform.api_url}/v1/xray/studies", json={"filename": "chest.dcm"})
-        assert created.status_code == 201, created.text
-        form, study_id = created.json()["upload"], created.json()["study_id"]
-        requests.post(form["url"], data=form["fields"], files={"file": ("chest.dcm", dicom_bytes(synthetic_chest()))},
-                      timeout=10).raise_for_status()
+        center = authenticated(local_platform.api_url, token)
+        # WHEN the center uploads a chest DICOM through the API's presigned POST (S3's URL: not our API)
+        created = create_study.sync_detailed(client=center, body=StudyCreate(filename="chest.dcm"))
+        assert created.status_code == HTTPStatus.CREATED, created.content
+        form, study_id = created.parsed.upload, created.parsed.study_id
+        requests.post(form.url, data=form.fields.to_dict(),
+                      files={"file": ("chest.dcm", dicom_bytes(synthetic_chest()))}, timeout=10).raise_for_status()
         # THEN its SR and heat-map capture reach the PACS
         assert arrived.wait(60), f"the PACS received {len(received)} object(s)"
     finally:
         server.shutdown()
-    study = center.get(f"{local_platform.api_url}/v1/xray/studies/{study_id}").json()
-    assert study["status"] == "done"
+    study = get_study.sync(study_id, client=center)
+    assert study.status == StudyStatus.DONE
     classes = sorted(str(d.SOPClassUID) for d in received)
     assert classes == [SecondaryCaptureImageStorage, Comprehensive3DSRStorage]
     # AND the SR's scores are the reading's
@@ -66,6 +69,6 @@ def test_a_dicom_upload_reaches_the_centers_pacs_as_sr_and_heatmap(local_platfor
     scores = sorted(round(float(i.MeasuredValueSequence[0].NumericValue), 4) for group in sr.ContentSequence
                     for container in group.get("ContentSequence", []) for i in container.get("ContentSequence", [])
                     if i.ValueType == "NUM" and i.ConceptNameCodeSequence[0].CodeValue == "score")
-    assert scores == sorted(round(f["score"], 4) for f in study["reading"]["findings"])
+    assert scores == sorted(round(f.score, 4) for f in study.reading.findings)
     # AND each object arrived once
     assert len({str(d.SOPInstanceUID) for d in received}) == len(received) == 2

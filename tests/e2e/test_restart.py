@@ -5,12 +5,31 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from agency_support import dispatch_payloads
+from client_support import anonymous, authenticated
+from golden_time_api_client.api.devices import register_device
+from golden_time_api_client.api.docs import get_openapi_document
+from golden_time_api_client.api.sos import get_sos, list_incidents, report_sos
+from golden_time_api_client.api.trips import add_positions, get_trip, start_trip
+from golden_time_api_client.api.xray import create_study, get_study
+from golden_time_api_client.models import (
+    DeviceRegistration,
+    GuardianContact,
+    IncidentStatus,
+    ListIncidentsStatusType0,
+    Location,
+    Position,
+    PositionReport,
+    SosRequest,
+    SosTrigger,
+    StudyCreate,
+    TripStart,
+)
 from serve_support import ROOT, against, alive, serve  # noqa: F401 - against is a fixture
 
 from chalicelib.adapters.resources import Resources
@@ -20,7 +39,6 @@ from chalicelib.models.principal import PrincipalKind
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.settings import get_settings
 from local.gps_tracks import CITY_HALL, GWANGHWAMUN, HOME_ROUTE, as_api, as_uploaded, points_api, walk
-from local.http_client import session_from
 
 pytestmark = pytest.mark.e2e
 HERE = {"lat": CITY_HALL[0], "lon": CITY_HALL[1]}
@@ -37,25 +55,27 @@ def write_everything(api: str, resources: Resources) -> dict[str, Any]:
                    index_key=get_settings().camera_index_key).load_catalog(
         [Camera(camera_id=f"RS-{i}", kind=CameraKind.CRIME_PREVENTION, district="Jung-gu",
                 lat=CITY_HALL[0] + i * 0.001, lon=CITY_HALL[1]) for i in range(8)])
-    phone = session_from(token=app_token)
-    device = phone.post(f"{api}/v1/devices", json={"platform": "android",
-                                                   "guardians": [{"name": "Mom", "phone": "+821055556666"}]})
-    assert device.status_code == 201, device.text
-    trip = phone.post(f"{api}/v1/trips", json={
-        "device_id": device.json()["device_id"], "origin": HERE,
-        "destination": {"lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1]}, "route": points_api(HOME_ROUTE)})
-    assert trip.status_code == 201, trip.text
+    phone = authenticated(api, app_token)
+    device = register_device.sync_detailed(client=phone, body=DeviceRegistration(
+        platform="android", guardians=[GuardianContact(name="Mom", phone="+821055556666")]))
+    assert device.status_code == HTTPStatus.CREATED, device.content
+    trip = start_trip.sync_detailed(client=phone, body=TripStart(
+        device_id=device.parsed.device_id, origin=Location.from_dict(HERE),
+        destination=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]),
+        route=[Location.from_dict(point) for point in points_api(HOME_ROUTE)]))
+    assert trip.status_code == HTTPStatus.CREATED, trip.content
     fixes = as_uploaded(walk(HOME_ROUTE, start_ms=int(time.time() * 1000), seconds=95))
-    posted = phone.post(f"{api}/v1/trips/{trip.json()['trip_id']}/positions",
-                        json={"positions": as_api(fixes)})
-    assert posted.status_code in (200, 202), posted.text
-    study = session_from(token=center_token).post(f"{api}/v1/xray/studies", json={"filename": "chest.png"})
-    assert study.status_code == 201, study.text
-    sos = phone.post(f"{api}/v1/sos", json={"location": HERE, "kind": "button", "cancel_window_s": 5})
-    assert sos.status_code == 201, sos.text
+    posted = add_positions.sync_detailed(trip.parsed.trip_id, client=phone, body=PositionReport(
+        positions=[Position.from_dict(fix) for fix in as_api(fixes)]))
+    assert posted.status_code == HTTPStatus.OK, posted.content
+    study = create_study.sync_detailed(client=authenticated(api, center_token), body=StudyCreate(filename="chest.png"))
+    assert study.status_code == HTTPStatus.CREATED, study.content
+    sos = report_sos.sync_detailed(client=phone, body=SosRequest(location=Location.from_dict(HERE),
+                                                                 trigger=SosTrigger.BUTTON, cancel_window_s=5))
+    assert sos.status_code == HTTPStatus.CREATED, sos.content
     return {"tokens": {"app": app_token, "center": center_token, "operator": operator_token},
-            "trip": phone.get(f"{api}/v1/trips/{trip.json()['trip_id']}").json(),
-            "study_id": study.json()["study_id"], "incident_id": sos.json()["incident_id"]}
+            "trip": get_trip.sync(trip.parsed.trip_id, client=phone),
+            "study_id": study.parsed.study_id, "incident_id": sos.parsed.incident_id}
 
 
 def dispatched_to_112(resources: Resources, incident_id: str, timeout_s: float = 60.0) -> list[dict[str, Any]]:
@@ -95,19 +115,21 @@ def test_everything_acknowledged_before_a_restart_is_there_after_it(tmp_path: Pa
         resources = against(second)
         api, tokens = second.api_url, before["tokens"]
         # THEN the tokens still work and every record is there as it was
-        trip = session_from(token=tokens["app"]).get(f"{api}/v1/trips/{before['trip']['trip_id']}")
-        assert trip.status_code == 200, trip.text
-        assert trip.json()["fixes"] == before["trip"]["fixes"] > 0
-        assert trip.json()["last_fix"] == before["trip"]["last_fix"]
-        study = session_from(token=tokens["center"]).get(f"{api}/v1/xray/studies/{before['study_id']}")
-        assert study.status_code == 200, study.text
+        phone = authenticated(api, tokens["app"])
+        trip = get_trip.sync_detailed(before["trip"].trip_id, client=phone)
+        assert trip.status_code == HTTPStatus.OK, trip.content
+        assert trip.parsed.fixes == before["trip"].fixes > 0
+        assert trip.parsed.last_fix.to_dict() == before["trip"].last_fix.to_dict()
+        study = get_study.sync_detailed(before["study_id"], client=authenticated(api, tokens["center"]))
+        assert study.status_code == HTTPStatus.OK, study.content
         # AND the SOS nobody cancelled still reaches 112, exactly once
         messages = dispatched_to_112(resources, before["incident_id"])
         assert len(messages) == 1
-        incident = session_from(token=tokens["app"]).get(f"{api}/v1/sos/{before['incident_id']}").json()
-        assert incident["status"] == "escalated"
-        listed = session_from(token=tokens["operator"]).get(f"{api}/v1/incidents", params={"status": "escalated"})
-        assert before["incident_id"] in [i["incident_id"] for i in listed.json()["incidents"]]
+        incident = get_sos.sync(before["incident_id"], client=phone)
+        assert incident.status == IncidentStatus.ESCALATED
+        listed = list_incidents.sync(client=authenticated(api, tokens["operator"]),
+                                     status=ListIncidentsStatusType0.ESCALATED)
+        assert before["incident_id"] in [i.incident_id for i in listed.incidents]
     finally:
         assert second.stop() == 0
     assert not survivors(second.children)
@@ -125,6 +147,6 @@ def test_a_second_platform_refuses_a_port_its_predecessor_still_holds(tmp_path: 
         # THEN it refuses to start, naming the port, instead of running on the old emulator's state
         assert second.returncode != 0
         assert f"port {port}" in second.stdout + second.stderr
-        assert requests.get(f"{first.api_url}/v1/openapi.json", timeout=10).status_code == 200
+        assert get_openapi_document.sync_detailed(client=anonymous(first.api_url)).status_code == HTTPStatus.OK
     finally:
         first.stop()

@@ -4,10 +4,15 @@ shard handler → S3 done markers → SQS → event pump → reducer → GET sho
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 import numpy as np
 import pytest
+from client_support import authenticated
+from golden_time_api_client.api.searches import get_search, start_search
+from golden_time_api_client.models import Error, SearchRequest, SearchStatus
 from search_support import MODELS, VIDEO, png_base64, write_clip
 
 from chalicelib.adapters.resources import Resources
@@ -47,72 +52,84 @@ def setup(local_platform, tmp_path_factory):
     return {"tokens": tokens, "seen": seen}
 
 
-def _wait_done(api: str, token: str, search_id: str, timeout_s: float = 90.0) -> dict[str, Any]:
-    client = session_from(token=token)
+def _wait_done(client, search_id: str, timeout_s: float = 90.0):
     deadline = time.monotonic() + timeout_s
     progress = []
     while time.monotonic() < deadline:
-        reply = client.get(f"{api}/v1/searches/{search_id}")
-        assert reply.status_code == 200, reply.text
-        body = reply.json()
-        progress.append(body["shards_done"])
-        if body["status"] != "running":
-            return dict(body)
+        reply = get_search.sync_detailed(search_id, client=client)
+        assert reply.status_code == HTTPStatus.OK, reply.content
+        progress.append(reply.parsed.shards_done)
+        if reply.parsed.status != SearchStatus.RUNNING:
+            return reply.parsed
         time.sleep(0.2)
     raise AssertionError(f"search {search_id} still running after {timeout_s} s (progress {progress[-5:]})")
 
 
+def _request(setup, **change: Any) -> dict[str, Any]:
+    return {"upper_color": "red",
+            "last_seen": {"location": {"lat": LAT, "lon": LON}, "at": instant(setup["seen"]).isoformat()}, **change}
+
+
 def test_colour_search_over_http_finds_the_red_jacket(local_platform, setup):
-    api, op = local_platform.api_url, session_from(token=setup["tokens"]["e2e-search-op"])
+    op = authenticated(local_platform.api_url, setup["tokens"]["e2e-search-op"])
     # GIVEN an operator looking for someone in a red jacket last seen at camera 1
-    body = {"upper_color": "red",
-            "last_seen": {"location": {"lat": LAT, "lon": LON}, "at": instant(setup["seen"]).isoformat()},
-            "window_minutes": 3, "camera_ids": ["E2E-SEARCH-1", "E2E-SEARCH-2"], "top_k": 5}
+    body = SearchRequest.from_dict(_request(setup, window_minutes=3, camera_ids=["E2E-SEARCH-1", "E2E-SEARCH-2"],
+                                            top_k=5))
     # WHEN the search is posted
-    reply = op.post(f"{api}/v1/searches", json=body)
+    reply = start_search.sync_detailed(client=op, body=body)
     # THEN it is accepted and running over both cameras
-    assert reply.status_code == 202, reply.text
-    started = reply.json()
-    assert started["status"] == "running" and sorted(started["cameras"]) == ["E2E-SEARCH-1", "E2E-SEARCH-2"]
-    assert started["search_id"].startswith("srch-") and started["created_at"].endswith("+09:00")
-    assert started["footage_seconds_total"] == pytest.approx(8.0, abs=0.5)
+    assert reply.status_code == HTTPStatus.ACCEPTED, reply.content
+    started = reply.parsed
+    assert started.status == SearchStatus.RUNNING and sorted(started.cameras) == ["E2E-SEARCH-1", "E2E-SEARCH-2"]
+    assert started.search_id.startswith("srch-") and started.created_at.utcoffset() == timedelta(hours=9)
+    assert started.footage_seconds_total == pytest.approx(8.0, abs=0.5)
     # AND it completes through the pool, the done notifications and the reducer
-    done = _wait_done(api, setup["tokens"]["e2e-search-op"], started["search_id"])
-    assert done["status"] == "done", done
-    assert done["shards_done"] == done["shards_total"] and done["footage_seconds_done"] == done["footage_seconds_total"]
-    assert done["hits"] and done["hits"][0]["best"]["color"] >= 0.5  # red shoulders over a navy body
-    assert {h["camera_id"] for h in done["hits"]} == {"E2E-SEARCH-1", "E2E-SEARCH-2"}
-    assert [stop["camera_id"] for stop in done["route"]] == ["E2E-SEARCH-1", "E2E-SEARCH-2"]
-    assert done["route"][0]["location"] == {"lat": LAT, "lon": LON, "accuracy_m": None}  # camera 1's place
-    assert "thumbnail_key" not in done["hits"][0]["best"]  # the bucket key stays inside
-    thumb = session_from().get(done["hits"][0]["best"]["thumbnail_url"], timeout=10)
+    done = _wait_done(op, started.search_id)
+    assert done.status == SearchStatus.DONE, done.to_dict()
+    assert done.shards_done == done.shards_total and done.footage_seconds_done == done.footage_seconds_total
+    assert done.hits and done.hits[0].best.color >= 0.5  # red shoulders over a navy body
+    assert {h.camera_id for h in done.hits} == {"E2E-SEARCH-1", "E2E-SEARCH-2"}
+    assert [stop.camera_id for stop in done.route] == ["E2E-SEARCH-1", "E2E-SEARCH-2"]
+    assert done.route[0].location.to_dict() == {"lat": LAT, "lon": LON, "accuracy_m": None}  # camera 1's place
+    assert "thumbnail_key" not in done.hits[0].best.to_dict()  # the bucket key stays inside
+    # the thumbnail is a presigned S3 URL: not our API
+    thumb = session_from().get(done.hits[0].best.thumbnail_url, timeout=10)
     assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
     # AND the search is in the audit log with who asked, from where, and over which cameras
     audit = [r for r in AuditLog(Resources(get_settings()).table("audit")).records(since_ms=setup["seen"])
-             if r.action == "search.start" and r.subject == started["search_id"]]
+             if r.action == "search.start" and r.subject == started.search_id]
     assert len(audit) == 1 and audit[0].actor == "e2e-search-op" and audit[0].source_ip == "127.0.0.1"
-    assert audit[0].details["cameras"] == ",".join(started["cameras"])
+    assert audit[0].details["cameras"] == ",".join(started.cameras)
     # AND another operator gets 404 for it, an app principal 403
-    assert session_from(token=setup["tokens"]["e2e-search-op2"]).get(
-        f"{api}/v1/searches/{started['search_id']}").status_code == 404
-    assert session_from(token=setup["tokens"]["e2e-search-app"]).get(
-        f"{api}/v1/searches/{started['search_id']}").status_code == 403
+    other = authenticated(local_platform.api_url, setup["tokens"]["e2e-search-op2"])
+    assert get_search.sync_detailed(started.search_id, client=other).status_code == HTTPStatus.NOT_FOUND
+    app = authenticated(local_platform.api_url, setup["tokens"]["e2e-search-app"])
+    assert get_search.sync_detailed(started.search_id, client=app).status_code == HTTPStatus.FORBIDDEN
 
 
 @pytest.mark.parametrize(("change", "status", "fragment"), [
     ({"photos": ["bm90IGFuIGltYWdl"]}, 422, "not a JPEG or PNG"),
     ({"photos": [png_base64(np.full((160, 90, 3), 128, np.uint8))]}, 422, "no person found"),
     ({"upper_color": None}, 422, "at least one photo or a clothing colour"),
-    ({"upper_color": "teal"}, 422, "upper_color"),
     ({"window_minutes": 100_000}, 422, "window_minutes"),
     ({"last_seen": {"location": {"lat": LAT, "lon": LON}, "at": instant(1_000).isoformat()}}, 422, "retention"),
-    ({"last_seen": {"lat": LAT, "lon": LON, "time_ms": 1_000}}, 422, "location"),  # the former flat shape
 ])
 def test_bad_search_requests_get_4xx_with_the_reason(local_platform, setup, change, status, fragment):
-    body = {"upper_color": "red",
-            "last_seen": {"location": {"lat": LAT, "lon": LON}, "at": instant(setup["seen"]).isoformat()},
-            "camera_ids": ["E2E-SEARCH-1"], **change}
-    reply = session_from(token=setup["tokens"]["e2e-search-op"]).post(f"{local_platform.api_url}/v1/searches",
-                                                                     json=body)
+    body = SearchRequest.from_dict(_request(setup, camera_ids=["E2E-SEARCH-1"], **change))
+    reply = start_search.sync_detailed(client=authenticated(local_platform.api_url, setup["tokens"]["e2e-search-op"]),
+                                       body=body)
+    assert reply.status_code == status, reply.content
+    assert isinstance(reply.parsed, Error) and fragment in reply.parsed.error.message
+
+
+@pytest.mark.parametrize(("change", "status", "fragment"), [
+    ({"upper_color": "teal"}, 422, "upper_color"),
+    ({"last_seen": {"lat": LAT, "lon": LON, "time_ms": 1_000}}, 422, "location"),  # the former flat shape
+])
+def test_requests_the_typed_client_cannot_express_get_4xx_with_the_reason(local_platform, setup, change, status,
+                                                                          fragment):
+    # raw HTTP: a colour outside the enum and the former flat shape have no typed form
+    reply = session_from(token=setup["tokens"]["e2e-search-op"]).post(
+        f"{local_platform.api_url}/v1/searches", json=_request(setup, camera_ids=["E2E-SEARCH-1"], **change))
     assert reply.status_code == status, reply.text
     assert fragment in reply.json()["error"]["message"]

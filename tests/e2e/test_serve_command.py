@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
-import requests
+from client_support import anonymous
+from golden_time_api_client.api.cameras import nearby
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,12 +46,12 @@ def test_serve_comes_up_answers_and_stops_on_ctrl_c(tmp_path):
     emulator_pids = _children(process.pid)
 
     # WHEN it answers and then receives Ctrl-C
-    reply = requests.get(f"{api}/v1/cameras/nearby", params={"lat": 37.5, "lon": 127.0}, timeout=10)
+    reply = nearby.sync_detailed(client=anonymous(api), lat=37.5, lon=127.0)
     process.send_signal(signal.SIGINT)
     code = process.wait(timeout=30)
 
     # THEN the API was up, the process exited 0 and took its emulator with it
-    assert reply.status_code == 401
+    assert reply.status_code == HTTPStatus.UNAUTHORIZED
     assert code == 0
     assert emulator_pids
     time.sleep(0.5)

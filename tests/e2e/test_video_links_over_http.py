@@ -8,14 +8,15 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import av
 import pytest
 from client_support import authenticated
-from golden_time_api_client.api.video_links import get_links, request_links, revoke_links
-from golden_time_api_client.models import Error, VideoLinkRequest
+from golden_time_api_client.api.video_links import close_incident, get_links, request_links, revoke_links
+from golden_time_api_client.models import Error, LinkStatus, VideoLinkRequest
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.signing_key import signer_from_settings
@@ -78,10 +79,6 @@ def _recorded_body(scene: dict[str, Any], **overrides: Any) -> dict[str, Any]:
             "purpose": "CRIME-INVESTIGATION", "officer_id": "officer-77", **overrides}
 
 
-def _api(local_platform: Any, path: str) -> str:
-    return f"{local_platform.api_url}{path}"
-
-
 def _audit(scene: dict[str, Any], since_ms: int, action: str | None = None, subject: str | None = None,
            wait_for: int = 0) -> list[Any]:
     deadline = time.monotonic() + 5
@@ -101,11 +98,12 @@ def _agency(local_platform: Any, scene: dict[str, Any], who: str = "vl-police") 
 def _issue(local_platform: Any, scene: dict[str, Any], who: str = "vl-police", **overrides: Any) -> dict[str, Any]:
     reply = request_links.sync_detailed(client=_agency(local_platform, scene, who),
                                         body=VideoLinkRequest.from_dict(_recorded_body(scene, **overrides)))
-    assert reply.status_code == 200, reply.content
+    assert reply.status_code == HTTPStatus.OK, reply.content
     body: dict[str, Any] = reply.parsed.to_dict()
     return body
 
 
+# Playlists and segments come from the media edge's signed URLs (not our API): raw HTTP from a chosen address.
 def _uris(playlist: str) -> list[str]:
     return [line for line in playlist.splitlines() if line and not line.startswith("#")]
 
@@ -141,11 +139,11 @@ def test_agency_inside_its_range_gets_five_recorded_links(local_platform, scene)
 
 def test_outside_the_range_is_403_and_the_denial_is_audited(local_platform, scene):
     since = int(time.time() * 1000) - 1
-    reply = session_from("127.0.0.3", scene["tokens"]["vl-police"]).post(
-        _api(local_platform, "/v1/video-links"), json=_recorded_body(scene))
+    outside = authenticated(local_platform.api_url, scene["tokens"]["vl-police"], "127.0.0.3")
+    reply = request_links.sync_detailed(client=outside, body=VideoLinkRequest.from_dict(_recorded_body(scene)))
 
-    assert reply.status_code == 403
-    assert "127.0.0.3" in reply.json()["error"]["message"]
+    assert reply.status_code == HTTPStatus.FORBIDDEN
+    assert isinstance(reply.parsed, Error) and "127.0.0.3" in reply.parsed.error.message
     denied = _audit(scene, since, "video-link.denied", wait_for=1)
     assert [(r.actor, r.source_ip, r.result) for r in denied] == [("vl-police", "127.0.0.3", "denied")]
     assert denied[0].details["status"] == 403
@@ -153,10 +151,11 @@ def test_outside_the_range_is_403_and_the_denial_is_audited(local_platform, scen
 
 def test_bad_credentials_are_401_counted_and_sampled_not_each_recorded(local_platform, scene):
     since = int(time.time() * 1000) - 1
-    replies = [session_from("127.0.0.2", "gt.vl-police.not-the-secret-at-all-xx").post(
-        _api(local_platform, "/v1/video-links"), json=_recorded_body(scene)) for _ in range(5)]
+    impostor = authenticated(local_platform.api_url, "gt.vl-police.not-the-secret-at-all-xx", "127.0.0.2")
+    replies = [request_links.sync_detailed(client=impostor, body=VideoLinkRequest.from_dict(_recorded_body(scene)))
+               for _ in range(5)]
 
-    assert [r.status_code for r in replies] == [401] * 5
+    assert [r.status_code for r in replies] == [HTTPStatus.UNAUTHORIZED] * 5
     time.sleep(0.3)
     sampled = _audit(scene, since, "video-link.unauthenticated")
     assert len(sampled) <= 1  # one in NOISE_SAMPLE_EVERY, with the running count
@@ -243,7 +242,7 @@ def test_expired_link_is_refused_at_the_edge(local_platform, scene):
 
 def test_revoked_request_stops_at_the_edge_at_once(local_platform, scene):
     since = int(time.time() * 1000) - 1
-    police = session_from("127.0.0.2", scene["tokens"]["vl-police"])
+    police = _agency(local_platform, scene)
     body = _issue(local_platform, scene, camera_count=2)
     url = body["links"][0]["url"]
     player = session_from("127.0.0.2")
@@ -252,15 +251,15 @@ def test_revoked_request_stops_at_the_edge_at_once(local_platform, scene):
     assert player.get(segment_url).status_code == 200
 
     # WHEN the agency revokes the request
-    revoked = police.delete(_api(local_platform, f"/v1/video-links/{body['request_id']}"))
+    revoked = revoke_links.sync_detailed(body["request_id"], client=police)
 
     # THEN the playlist and the segments are refused immediately, long before expiry
-    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    assert revoked.status_code == HTTPStatus.OK and revoked.parsed.status == LinkStatus.REVOKED
     for target in (url, segment_url, body["links"][1]["url"]):
         reply = player.get(target)
         assert reply.status_code == 403
         assert reply.json()["error"]["message"].startswith("revoked")
-    assert police.get(_api(local_platform, f"/v1/video-links/{body['request_id']}")).json()["status"] == "revoked"
+    assert get_links.sync(body["request_id"], client=police).status == LinkStatus.REVOKED
     records = _audit(scene, since, "video-link.revoked", body["request_id"], wait_for=1)
     assert [(r.actor, r.result) for r in records] == [("vl-police", "revoked")]
 
@@ -281,20 +280,20 @@ def test_another_agency_gets_404(local_platform, scene):
 
 
 def test_window_outside_retention_or_in_the_future_is_422(local_platform, scene):
-    police = session_from("127.0.0.2", scene["tokens"]["vl-police"])
+    police = _agency(local_platform, scene)
     now = datetime.now(UTC)
     old = {"start": (now - timedelta(days=31)).isoformat(), "end": (now - timedelta(days=31, minutes=-30)).isoformat()}
     future = {"start": (now + timedelta(minutes=5)).isoformat(), "end": (now + timedelta(minutes=20)).isoformat()}
     too_long = {"start": (now - timedelta(hours=3)).isoformat(), "end": now.isoformat()}
 
-    replies = [police.post(_api(local_platform, "/v1/video-links"), json=_recorded_body(scene, window=w))
-               for w in (old, future, too_long)]
+    replies = [request_links.sync_detailed(client=police, body=VideoLinkRequest.from_dict(
+        _recorded_body(scene, window=w))) for w in (old, future, too_long)]
 
-    assert [r.status_code for r in replies] == [422, 422, 422]
-    assert [r.json()["error"]["code"] for r in replies] == \
+    assert [r.status_code for r in replies] == [HTTPStatus.UNPROCESSABLE_ENTITY] * 3
+    assert [r.parsed.error.code for r in replies] == \
         ["window_outside_retention", "window_in_future", "validation_failed"]
-    assert "30-day footage retention" in replies[0].json()["error"]["message"]
-    assert "2 hours" in replies[2].json()["error"]["message"]
+    assert "30-day footage retention" in replies[0].parsed.error.message
+    assert "2 hours" in replies[2].parsed.error.message
 
 
 def test_no_camera_within_the_radius_is_an_empty_answer_with_a_reason(local_platform, scene):
@@ -305,22 +304,17 @@ def test_no_camera_within_the_radius_is_an_empty_answer_with_a_reason(local_plat
 
 
 def test_mode_and_lifetime_follow_the_agency_registry(local_platform, scene):
-    fire = session_from("127.0.0.2", scene["tokens"]["vl-fire"])
-    live = fire.post(_api(local_platform, "/v1/video-links"),
-                     json={**_recorded_body(scene), "mode": "live", "window": None})
+    live = request_links.sync_detailed(client=_agency(local_platform, scene, "vl-fire"), body=VideoLinkRequest.from_dict(
+        {**_recorded_body(scene), "mode": "live", "window": None}))
     body = _issue(local_platform, scene, who="vl-fire", camera_count=1, lifetime_s=3600)
 
-    assert live.status_code == 403 and live.json()["error"]["code"] == "mode_not_allowed"
+    assert live.status_code == HTTPStatus.FORBIDDEN and live.parsed.error.code == "mode_not_allowed"
     remaining = datetime.fromisoformat(body["links"][0]["expires_at"]) - datetime.now(UTC)
     assert timedelta(seconds=250) < remaining <= timedelta(seconds=300)  # capped at the fire agency's 300 s
 
 
 def test_live_link_plays_the_camera_simulator(local_platform, scene):
-    reply = session_from("127.0.0.2", scene["tokens"]["vl-police"]).post(
-        _api(local_platform, "/v1/video-links"),
-        json={**_recorded_body(scene), "mode": "live", "window": None, "camera_count": 2})
-    assert reply.status_code == 200, reply.text
-    body = reply.json()
+    body = _issue(local_platform, scene, mode="live", window=None, camera_count=2)
     link = body["links"][0]
     assert link["mode"] == "live" and f"/live/{link['camera_id']}/index.m3u8?link={body['request_id']}" in link["url"]
     player = session_from("127.0.0.2")
@@ -366,24 +360,24 @@ def test_every_edge_request_is_an_audit_record(local_platform, scene):
 
 
 def test_closing_the_incident_stops_its_links_at_the_edge(local_platform, scene):
-    police = session_from("127.0.0.2", scene["tokens"]["vl-police"])
+    police = _agency(local_platform, scene)
     closing = [_issue(local_platform, scene, camera_count=1, incident_number="112-2026-CLOSE") for _ in range(2)]
     other = _issue(local_platform, scene, camera_count=1, incident_number="112-2026-OPEN")
     player = session_from("127.0.0.2")
     assert player.get(closing[0]["links"][0]["url"]).status_code == 200
 
     # WHEN the agency closes the incident
-    reply = police.post(_api(local_platform, "/v1/video-links/incidents/112-2026-CLOSE/close"))
+    reply = close_incident.sync_detailed("112-2026-CLOSE", client=police)
 
     # THEN every request of that incident is revoked and refused at the edge; other incidents play on
-    assert reply.status_code == 200
-    assert sorted(reply.json()["revoked"]) == sorted(grant["request_id"] for grant in closing)
+    assert reply.status_code == HTTPStatus.OK
+    assert sorted(reply.parsed.revoked) == sorted(grant["request_id"] for grant in closing)
     for grant in closing:
         refused = player.get(grant["links"][0]["url"])
         assert refused.status_code == 403 and refused.json()["error"]["message"].startswith("revoked")
     assert player.get(other["links"][0]["url"]).status_code == 200
-    fire = session_from("127.0.0.2", scene["tokens"]["vl-fire"])
-    assert fire.post(_api(local_platform, "/v1/video-links/incidents/112-2026-OPEN/close")).json()["revoked"] == []
+    fire = _agency(local_platform, scene, "vl-fire")
+    assert close_incident.sync("112-2026-OPEN", client=fire).revoked == []
 
 
 def test_disabling_an_agency_in_the_admin_cli_stops_its_links_at_the_edge(local_platform, scene):

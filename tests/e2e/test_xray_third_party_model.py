@@ -13,6 +13,9 @@ import onnxruntime as ort
 import pydicom
 import pytest
 import requests
+from client_support import authenticated
+from golden_time_api_client.api.xray import create_study, get_study
+from golden_time_api_client.models import StudyCreate, StudyStatus
 from PIL import Image
 
 from chalicelib import cli
@@ -22,7 +25,6 @@ from chalicelib.inference.registry import ModelRegistry
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.settings import get_settings
 from functions.xray_reader import handler
-from local.http_client import session_from
 from local.standin_models import third_party_small
 from local.xray_samples import real_images
 
@@ -65,33 +67,33 @@ def test_a_registered_third_party_model_gives_its_own_scores_through_the_upload_
     handler.runtime.cache_clear()  # a fresh container: it loads the active model
     _, token = cli.create_principal(PrincipalKind.HEALTH_CENTER, "e2e-hc-thirdparty", principal_id="e2e-hc-thirdparty",
                                     resources=Resources(get_settings()))
-    center = session_from(token=token)
-    # WHEN every real film is uploaded through the presigned POST
+    center = authenticated(local_platform.api_url, token)
+    # WHEN every real film is uploaded through the presigned POST (S3's URL: not our API)
     studies = {}
     for path in films:
-        created = center.post(f"{local_platform.api_url}/v1/xray/studies", json={"filename": path.name}).json()
-        form = created["upload"]
-        requests.post(form["url"], data=form["fields"], files={"file": (path.name, path.read_bytes())},
+        created = create_study.sync(client=center, body=StudyCreate(filename=path.name))
+        form = created.upload
+        requests.post(form.url, data=form.fields.to_dict(), files={"file": (path.name, path.read_bytes())},
                       timeout=30).raise_for_status()
-        studies[created["study_id"]] = path
+        studies[created.study_id] = path
     # THEN each reading is the model's and its scores equal a direct onnxruntime run on the same file
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     for study_id, path in studies.items():
-        study = _wait(local_platform, center, study_id)
-        assert study["status"] == "done", (path.name, study)
-        reading = study["reading"]
-        assert (reading["model"]["name"], reading["model"]["version"]) == (manifest["name"], "1.0.0")
+        study = _wait(center, study_id)
+        assert study.status == StudyStatus.DONE, (path.name, study.to_dict())
+        reading = study.reading
+        assert (reading.model.name, reading.model.version) == (manifest["name"], "1.0.0")
         logits = session.run(["logits"], {"input_1": authors_input(path)[None]})[0][0].astype(np.float64)
         expected = 1.0 / (1.0 + np.exp(-logits))
-        scores = np.array([f["score"] for f in reading["findings"]])
+        scores = np.array([f.score for f in reading.findings])
         assert np.abs(scores - expected).max() <= 1e-4, (path.name, scores, expected)
 
 
-def _wait(local_platform, center, study_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+def _wait(center, study_id: str, timeout_s: float = 60.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        body: dict[str, Any] = center.get(f"{local_platform.api_url}/v1/xray/studies/{study_id}").json()
-        if body["status"] != "pending":
-            return body
+        study = get_study.sync(study_id, client=center)
+        if study.status != StudyStatus.PENDING:
+            return study
         time.sleep(0.1)
     raise AssertionError(f"study {study_id} still pending")

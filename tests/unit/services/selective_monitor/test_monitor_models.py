@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.models.selective_monitor import CameraRules, LoiteringRule, TimeWindow
+from chalicelib.models.selective_monitor import CameraRules, LoiteringRule, TimeOfDayWindow
 
 ZONE = [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]
 
@@ -40,7 +40,7 @@ def test_bad_configurations_are_refused(bad):
 
 
 def test_time_windows_including_ones_that_wrap_midnight():
-    day, night = TimeWindow(start="09:00", end="18:00"), TimeWindow(start="22:00", end="06:00")
+    day, night = TimeOfDayWindow(start="09:00", end="18:00"), TimeOfDayWindow(start="22:00", end="06:00")
     assert day.contains(9 * 60) and not day.contains(18 * 60)
     assert night.contains(23 * 60) and night.contains(5 * 60 + 59) and not night.contains(12 * 60)
-    assert TimeWindow(start="00:00", end="00:00").contains(777)
+    assert TimeOfDayWindow(start="00:00", end="00:00").contains(777)
