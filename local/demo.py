@@ -9,7 +9,6 @@ import io
 import json
 import shutil
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from chalicelib.services.audit import AuditLog
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.settings import get_settings
 from chalicelib.wiring.cameras import build_camera_registry
-from local import demo_links, demo_monitor, demo_saferet, demo_search, demo_xray
+from local import demo_links, demo_monitor, demo_saferet, demo_search, demo_xray, kst
 from local.api_client import anonymous, authenticated
 from local.http_client import session_from
 from local.platform import LocalPlatform, PlatformConfig
@@ -106,7 +105,7 @@ def run_demo(config: PlatformConfig) -> int:
         for i, (cid, _, _) in enumerate(DEMO_CAMERAS):
             start_ms = now_ms - 30 * 60_000 + i * DEMO_STAGGER_MS
             segments = footage.ingest(cid, video, start_ms=start_ms, now_ms=now_ms)
-            print(f"  {cid}: {len(segments)} segments from {datetime.fromtimestamp(start_ms / 1000, UTC):%H:%M:%S} UTC"
+            print(f"  {cid}: {len(segments)} segments from {kst.clock(start_ms)}"
                   f" ({origin})")
 
         _section("Nearest cameras over HTTP (operator token)")

@@ -28,6 +28,7 @@ from chalicelib.services.footage import FootageCatalog, segment_key
 from chalicelib.services.principals import principal_id_of
 from chalicelib.services.video_links.evidence import verify_receipt, verify_segments
 from chalicelib.wiring.cameras import build_camera_registry
+from local import kst
 from local.api_client import authenticated
 from local.http_client import session_from
 from local.platform import LocalPlatform
@@ -127,7 +128,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
         return [("video links", f"UNEXPECTED {reply.status_code.value}")]
     grant: dict[str, Any] = reply.parsed.to_dict()
     links = grant["links"]
-    print(f"  {agency} from 127.0.0.2, incident {body['incident_number']}, window {_iso(t1)} … {_iso(t2)}:"
+    print(f"  {agency} from 127.0.0.2, incident {body['incident_number']}, window {kst.stamp(t1)} … {kst.clock(t2)}:"
           f" {reply.status_code.value}, {len(links)} recorded links in {took_ms:.0f} ms (request {grant['request_id']})")
     for link in links:
         print(f"    {link['camera_id']:18} {link['distance_m']:6.0f} m  {link['segments']} segments  "
@@ -197,7 +198,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
                if r.action.startswith(("video-link.", "edge.access"))]
     print(f"  audit log ({len(records)} records):")
     for record in records:
-        moment = datetime.fromtimestamp(record.at_ms / 1000, UTC).strftime("%H:%M:%S")
+        moment = kst.clock(record.at_ms)
         what = record.details.get("cameras") or record.details.get("path") or record.details.get("reason")
         print(f"    {moment} {record.action:18} {record.result:8} {record.actor:14} {record.source_ip or '-':10} "
               f"{record.subject or '-':20} {what}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.services.selective_monitor import CameraStateStore
+from local import kst
 from local.api_client import authenticated
 from local.platform import LocalPlatform
 
@@ -115,7 +116,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources,
     for view in views:
         e = view.event
         sos = f"  SOS nearby: {', '.join(e.sos_incident_ids)}" if e.sos_incident_ids else ""
-        print(f"  [{e.priority:5.1f}] {e.at.strftime('%H:%M:%S')} {e.camera_id:16} {e.rule_id:12} score {e.score:.2f} "
+        print(f"  [{e.priority:5.1f}] {kst.clock(e.at)} {e.camera_id:16} {e.rule_id:12} score {e.score:.2f} "
               f"{len(e.boxes)} box(es) · {e.reason}{sos}")
         print(f"          snapshot {view.snapshot_url}")
     fired = {v.event.camera_id for v in views}

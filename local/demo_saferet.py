@@ -11,6 +11,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.models.common import epoch_ms
 from chalicelib.models.dispatch import AgencyTarget, DeliveryStatus
 from chalicelib.wiring.saferet import build_safe_return
+from local import kst
 from local.agency_receiver import AgencyReceiver
 from local.api_client import authenticated
 from local.capture import capture_topic, drain
@@ -123,7 +124,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
         "device_id": device.device_id, "cancel_window_s": SOS_WINDOW_S}))
     answered_ms = (time.perf_counter() - started) * 1000
     print(f"  answered in {answered_ms:.0f} ms: {incident.incident_id} {incident.status.value}, cancel until "
-          f"{incident.cancel_deadline_at.isoformat()} (created {incident.created_at.isoformat()})")
+          f"{kst.clock(incident.cancel_deadline_at)} (created {kst.stamp(incident.created_at)})")
     print(f"  5 nearest cameras: {_cameras(incident.cameras)}")
     dispatch = _wait_for_dispatch(resources, incident.incident_id)
     if dispatch:
@@ -159,7 +160,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
         seen = seed.last_seen.location
         print(f"  control center: {exit_alert.reason}")
         print(f"    search seed: {seed.name} ({seed.description}), last seen "
-              f"{seen.lat:.5f}, {seen.lon:.5f} at {seed.last_seen.at.isoformat()}")
+              f"{seen.lat:.5f}, {seen.lon:.5f} at {kst.stamp(seed.last_seen.at)}")
         print(f"    nearest cameras: {_cameras(exit_alert.cameras[:5])}")
     rows.append(("saferet: safe-zone exit", f"{len(exits)} alert(s) with a search seed"))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.models.common import instant
 from chalicelib.services.footage import FootageCatalog
 from chalicelib.services.search.shard import iter_frames
+from local import kst
 from local.api_client import authenticated
 from local.platform import LocalPlatform
 
@@ -31,7 +32,7 @@ def _section(title: str) -> None:
 
 
 def _clock(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%H:%M:%S")
+    return kst.clock(at).removesuffix(" KST")
 
 
 def _photo() -> str | None:
@@ -73,7 +74,7 @@ def run(platform: LocalPlatform, tokens: dict[str, str], resources: Resources) -
     else:
         body.update(upper_color="red")
         print("  subject: red upper clothing (no vtest.avi for a photo)")
-    print(f"  last seen at {CAMERAS[0]} at {_clock(instant(seen_ms))} UTC; window 5 min; walking ≤ 2 m/s")
+    print(f"  last seen at {CAMERAS[0]} at {kst.clock(seen_ms)}; window 5 min; walking ≤ 2 m/s")
     started = time.perf_counter()
     reply = start_search.sync_detailed(client=police, body=SearchRequest.from_dict(body))
     if reply.status_code != HTTPStatus.ACCEPTED:
