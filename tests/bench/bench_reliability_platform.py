@@ -133,7 +133,7 @@ def _write_before_kill(api: str, resources: Resources, n: int, clip: Path | None
             made["studies"].append(study.json()["study_id"])
     for i in range(n):  # last, so each is still inside its cancel window at the kill
         sos = session_from(token=made["principals"][f"rl-app-{i}"]).post(
-            f"{api}/v1/sos", json={**HERE, "kind": "button", "cancel_window_s": 8})
+            f"{api}/v1/sos", json={"location": HERE, "trigger": "button", "cancel_window_s": 8})
         if sos.status_code == 201:
             made["sos"].append(sos.json()["incident_id"])
     if clip is not None:
@@ -198,10 +198,13 @@ def restart(args: argparse.Namespace, work: Path) -> int:
         bench(f"restart_{kind}_acknowledged", len(made[kind]), "count")
         if ids:
             print(f"# restart lost {kind}: {ids[:5]}", flush=True)
+    untried = [kind for kind in missing if not made[kind]]  # a body the API refused: that kind proves nothing
+    if untried:
+        print(f"# nothing acknowledged before the kill: {untried}", flush=True)
     lost = sum(map(len, missing.values()))
     bench("restart_lost", lost, "count")
     bench("restart_orphans", len(orphans), "processes")
-    return lost + len(orphans)
+    return lost + len(orphans) + len(untried)
 
 
 def positions(args: argparse.Namespace, work: Path) -> float:
