@@ -32,6 +32,8 @@ from chalicelib.video.colors import COLOR_NAMES
 
 _META = b"golden-time.search-index"
 _COLOURS = len(COLOR_NAMES)
+_RECORD_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "track_id", "best_ms", "path", "thumbnail_key",
+                   "derived", "embedding", "upper", "lower")
 RANKING_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "code", "code_scale", "upper", "lower")
 
 
@@ -75,7 +77,8 @@ def _runs(segments: Sequence[int]) -> list[list[int]]:
 
 
 def _expand(runs: Sequence[Sequence[int]]) -> frozenset[int]:
-    return frozenset(first + step * i for first, step, count in runs for i in range(count))
+    return frozenset().union(*(range(first, first + step * count, step) if step else (first,)
+                               for first, step, count in runs))
 
 
 def encode(records: Sequence[TrackRecord], *, tag: ModelTag, camera_id: str, dim: int,
@@ -158,10 +161,19 @@ class Partition:
 
     def full(self) -> Partition:
         """This partition with every column (read from its source the columns not read yet)."""
+        return self._with(None)
+
+    def with_records(self) -> Partition:
+        """This partition with the columns of its records (:meth:`records`), reading those not read yet."""
+        return self._with(_RECORD_COLUMNS)
+
+    def _with(self, names: Sequence[str] | None) -> Partition:
+        """This partition with the columns ``names`` (every column if None), reading those not read yet."""
         if self.source is None:
             return self
         source = self.source()
-        missing = [n for n in source.schema_arrow.names if n not in self.table.column_names]
+        missing = [n for n in source.schema_arrow.names if n not in self.table.column_names and
+                   (names is None or n in names)]
         if not missing:
             return Partition(self.tag, self.camera_id, self.segments, self.table, self.key)
         more = source.read(columns=missing, use_threads=False)
@@ -174,21 +186,27 @@ class Partition:
         """The records of ``rows`` (reading the columns not read yet once)."""
         if not len(rows):
             return []
-        table = self.full().table.take(pa.array(list(rows), pa.int64()))
-        get = {name: table.column(name).to_pylist() for name in table.column_names}
+        full = self._with(_RECORD_COLUMNS)
+        index = pa.array(np.asarray(rows, dtype=np.int64))
+        get = {name: full.table.column(name).take(index).to_pylist()  # the few rows only, column by column
+               for name in ("segment_start_ms", "start_ms", "end_ms", "track_id", "best_ms", "thumbnail_key", "derived")}
+        picked = index.to_numpy()
+        embeddings = full.matrix("embedding")[picked].astype(np.float32)
+        upper, lower = full.matrix("upper")[picked].tolist(), full.matrix("lower")[picked].tolist()
+        paths = pa.concat_arrays(full.table.column("path").take(index).chunks) if len(picked) else None
+        offsets = paths.offsets.to_numpy() if paths is not None else np.zeros(1, np.int32)
+        bounds = (offsets - offsets[0]) // 5  # (t - start, x1, y1, x2, y2) per point
+        flat = paths.flatten().to_numpy().astype(np.float64).reshape(-1, 5) if paths is not None else np.zeros((0, 5))
+        times, boxes = np.rint(flat[:, 0]).astype(np.int64).tolist(), np.round(flat[:, 1:], 1).tolist()
         out = []
         for i in range(len(rows)):
             start = int(get["start_ms"][i])
-            flat = get["path"][i] or []
-            path = tuple((start + round(flat[j]), *(round(v, 1) for v in flat[j + 1:j + 5]))
-                         for j in range(0, len(flat), 5))
+            path = tuple((start + times[j], *boxes[j]) for j in range(int(bounds[i]), int(bounds[i + 1])))
             out.append(TrackRecord(
                 camera_id=self.camera_id, segment_start_ms=int(get["segment_start_ms"][i]),
                 track_id=int(get["track_id"][i]), start_ms=start, end_ms=int(get["end_ms"][i]),
                 best_ms=int(get["best_ms"][i] or start), path=path,  # type: ignore[arg-type]
-                embedding=np.frombuffer(get["embedding"][i], dtype="<f2").astype(np.float32),
-                upper=tuple(np.frombuffer(get["upper"][i], dtype="<f2").tolist()),
-                lower=tuple(np.frombuffer(get["lower"][i], dtype="<f2").tolist()),
+                embedding=embeddings[i], upper=tuple(upper[i]), lower=tuple(lower[i]),
                 thumbnail_key=str(get["thumbnail_key"][i] or ""), derived=bool(get["derived"][i])))
         return out
 
@@ -204,7 +222,11 @@ def decode(data: bytes, columns: Sequence[str] | None = None) -> Partition:
     if list(meta.get("colours", COLOR_NAMES)) != list(COLOR_NAMES):
         raise ValueError("the partition names its colours differently from this build")
     names = source.schema_arrow.names
-    table = source.read(columns=[c for c in columns if c in names] if columns else None, use_threads=False)
+    if columns and source.metadata.num_columns == len(names):  # flat: a field's index is its column's
+        table = source.reader.read_all(column_indices=[names.index(c) for c in columns if c in names],
+                                       use_threads=False)  # (ParquetFile.read maps names to columns slowly)
+    else:
+        table = source.read(columns=[c for c in columns if c in names] if columns else None, use_threads=False)
     segments = _expand(meta["segment_runs"]) if "segment_runs" in meta else \
         frozenset(int(s) for s in meta["segments"])  # files written before segment runs
     return Partition(tag=ModelTag(meta["model"], meta["version"]), camera_id=meta["camera_id"],
