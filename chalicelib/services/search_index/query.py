@@ -60,28 +60,17 @@ def _best_products(codes: NDArray[np.int8], vectors: NDArray[np.float32]) -> NDA
     return out
 
 
-def _approximate(partition: Partition, query: SearchQuery, vectors: NDArray[np.float32],
-                 color: NDArray[np.float32] | None) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """(combined score from the int8 codes, a margin for its distance to the exact score) for every row.
-
-    A code is within ``scale / 2`` of the float32 vector per value (the float16 vector within 2⁻¹¹ of it,
-    relatively). The worst case, ``‖v‖₁ × scale / 2`` for a photo ``v``, is ~0.017 for a 512-value embedding:
-    wider than the spread of the best few hundred scores of a busy day, so nearly every file had rows to re-rank
-    exactly (measured). The rounding errors of 512 values add up like independent uniform ones instead:
-    standard deviation ``scale / √12 × ‖v‖₂``; the margin is 8 of them (plus the float16 term), ~0.004, which
-    a row's error exceeds with a probability below 10⁻¹⁴. Clipping and the max over photos keep the margin.
-    The unit test checks the answer equals an exact scan's on closely packed scores."""
+def _scores(partition: Partition, query: SearchQuery, vectors: NDArray[np.float32],
+            color: NDArray[np.float32] | None) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+    """(combined score, appearance score or None) of every row, from its stored vector."""
     n = len(partition)
     if not len(vectors):
-        return _combine(None, color, n), np.zeros(n, np.float32)
-    if not partition.has("code"):  # a file written before the codes: exact from float16
-        return _combine(_look(partition.matrix("embedding").astype(np.float32), vectors), color, n), \
-            np.zeros(n, np.float32)
-    scales = partition.scales()
-    look = np.clip(_best_products(partition.codes(), vectors) * scales, 0.0, 1.0)
-    slack = scales * (2.5 * float(np.linalg.norm(vectors, axis=1).max()))
-    weight = APPEARANCE_WEIGHT if color is not None else 1.0
-    return _combine(look.astype(np.float32), color, n), (weight * slack).astype(np.float32)
+        return _combine(None, color, n), None
+    if partition.has("code"):
+        look = np.clip(_best_products(partition.codes(), vectors) * partition.scales(), 0.0, 1.0).astype(np.float32)
+    else:  # a file written before the codes: its float16 vectors
+        look = _look(partition.vectors(), vectors)
+    return _combine(look, color, n), look
 
 
 @dataclass(frozen=True)
@@ -94,12 +83,12 @@ class IndexedHit:
 
 @dataclass(frozen=True)
 class _Pending:
-    """Rows of a partition that may make the answer: their int8 scores, margins and colour scores."""
+    """Rows of a partition that may make the answer, with their scores."""
 
     partition: Partition
     rows: NDArray[np.int64]
-    approx: NDArray[np.float32]
-    slack: NDArray[np.float32]
+    score: NDArray[np.float32]
+    look: NDArray[np.float32] | None
     color: NDArray[np.float32] | None
 
 
@@ -192,18 +181,14 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
     what the index covers. ``segments`` (camera → segment starts) limits each camera to those segments (the
     plan's; a segment decoded by a shard is not also answered here).
 
-    Two passes. The first reads only the ranking columns of every partition and scores them from the int8 codes,
-    keeping the rows whose score could still make the best ``3 × limit`` (a person cut by segment boundaries has
-    several records, joined afterwards) against the best lower bounds seen so far. After it, only the rows that
-    can beat the ``3 × limit``-th best lower bound of all are left (a few hundred, in a few hundred files); the
-    second pass scores them exactly from their float16 vectors, best chances first, and reads the records (paths,
-    thumbnails) of the rows at or above the best exact scores so far: the files whose bound falls below them
-    by then are not read again (~470 of a day's ~1,100, measured). A single streaming pass re-ranked and read
-    the records of every file that held an early leader: ~900 of a day's 2,400 files (measured)."""
+    Two passes. The first reads only the ranking columns of every partition and scores them from their codes,
+    keeping the rows that can still make the best ``3 × limit`` (a person cut by segment boundaries has several
+    records, joined afterwards) against the best seen so far. The second reads the records (paths, thumbnails)
+    of the best ``3 × limit`` of all only, from the few hundred files that hold them."""
     vectors = np.asarray(query.embeddings, dtype=np.float32).reshape(len(query.embeddings), -1) \
         if query.embeddings else np.zeros((0, 0), np.float32)
     keep_n = 3 * limit
-    best = _Best(keep_n)  # of lower bounds: never above the final keep_n-th exact score
+    best = _Best(keep_n)
     wanted = None if segments is None else {c: np.fromiter(v, np.int64) for c, v in segments.items()}
 
     def visit(camera_id: str, partition: Partition) -> tuple[frozenset[int], _Pending | None]:
@@ -212,35 +197,31 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
             return partition.segments, None
         lo, hi = windows[camera_id]
         color = _colour(partition, query)
-        approx, slack = _approximate(partition, query, vectors, color)
-        floor = max(query.min_score, best.floor())
-        keep = (approx + slack >= floor) & (partition.column("end_ms") >= lo) & (partition.column("start_ms") < hi)
+        score, look = _scores(partition, query, vectors, color)
+        keep = (score >= max(query.min_score, best.floor())) & (partition.column("end_ms") >= lo) & \
+            (partition.column("start_ms") < hi)
         if wanted is not None:
             keep &= np.isin(partition.column("segment_start_ms"), wanted.get(camera_id, np.zeros(0, np.int64)))
         rows = np.flatnonzero(keep)
-        if len(rows) > keep_n:  # only rows that can beat the keep_n-th best lower bound
-            lower = approx[rows] - slack[rows]
-            rows = rows[approx[rows] + slack[rows] >= np.partition(lower, len(lower) - keep_n)[len(lower) - keep_n]]
+        if len(rows) > keep_n:
+            rows = rows[score[rows] >= np.partition(score[rows], len(rows) - keep_n)[len(rows) - keep_n]]
         if not len(rows):
             return partition.segments, None
-        best.offer(approx[rows] - slack[rows])
+        best.offer(score[rows])
         # the file's bytes are let go: holding every pending file until the second pass doubled peak memory
         light = replace(partition, source=partial(store.reopen, partition.key))
-        return partition.segments, _Pending(light, rows, approx[rows], slack[rows],
+        return partition.segments, _Pending(light, rows, score[rows], None if look is None else look[rows],
                                             None if color is None else color[rows])
 
     scanned = store.scan(tag, windows, min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values()),
                          visit, columns=RANKING_COLUMNS) if windows else {}
     pending = [p for parts in scanned.values() for _, p in parts if p is not None]
-    lower = np.concatenate([p.approx - p.slack for p in pending]) if pending else np.zeros(0, np.float32)
-    cut = max(query.min_score, float(np.partition(lower, len(lower) - keep_n)[len(lower) - keep_n])
-              if len(lower) > keep_n else -1.0)
+    every = np.concatenate([p.score for p in pending]) if pending else np.zeros(0, np.float32)
+    cut = float(np.partition(every, len(every) - keep_n)[len(every) - keep_n]) if len(every) > keep_n else -1.0
 
-    exact_best = _Best(keep_n)  # of exact scores: a row below its floor cannot make the answer
-
-    def exact(p: _Pending) -> list[_Candidate]:
-        """The pending rows that can still make it, scored exactly, with their records."""
-        sel = np.flatnonzero(p.approx + p.slack >= max(cut, exact_best.floor()))
+    def read(p: _Pending) -> list[_Candidate]:
+        """The records of the pending rows among the best of all."""
+        sel = np.flatnonzero(p.score >= cut)
         if not len(sel):
             return []
         try:
@@ -248,22 +229,14 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
         except ObjectMissing:  # compacted away since (its records are in hour.parquet from then on)
             return []
         with store.computing():
-            partition = replace(p.partition, source=None if source is None else (lambda: source)).with_records()
-            rows = p.rows[sel]
-            look = None if not len(vectors) else _look(partition.matrix("embedding")[rows].astype(np.float32), vectors)
-            color = None if p.color is None else p.color[sel]
-            combined = _combine(look, color, len(rows))
-            exact_best.offer(combined[combined >= query.min_score])
-            ok = np.flatnonzero(combined >= max(query.min_score, exact_best.floor()))
-            return [_Candidate(record, float(combined[i]), None if look is None else float(look[i]),
-                               None if color is None else float(color[i]))
-                    for record, i in zip(partition.records(rows[ok].tolist()), ok.tolist(), strict=True)]
+            partition = replace(p.partition, source=None if source is None else (lambda: source))
+            return [_Candidate(record, float(p.score[i]), None if p.look is None else float(p.look[i]),
+                               None if p.color is None else float(p.color[i]))
+                    for record, i in zip(partition.records(p.rows[sel].tolist()), sel.tolist(), strict=True)]
 
-    # the files with the best chances first: the exact floor rises fast, and later files are mostly skipped unread
-    pending.sort(key=lambda p: -float((p.approx + p.slack).max()))
     with ThreadPoolExecutor(max_workers=16) as pool:
-        found = [c for batch in pool.map(exact, pending) for c in batch]
-    scored = sorted(found, key=lambda x: -x.score)[:keep_n]
+        found = [c for batch in pool.map(read, pending) for c in batch]
+    scored = sorted(found, key=lambda x: (-x.score, x.record.camera_id, x.record.start_ms, x.record.track_id))[:keep_n]
     covered = {c: frozenset().union(*(segs for segs, _ in parts)) for c, parts in scanned.items()}
     by_camera: dict[str, list[_Candidate]] = {}
     for x in scored:
