@@ -26,6 +26,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -82,6 +83,12 @@ def _runs(segments: Sequence[int]) -> list[list[int]]:
 
 
 def _expand(runs: Sequence[Sequence[int]]) -> frozenset[int]:
+    return _expanded(tuple(tuple(run) for run in runs))
+
+
+@lru_cache(maxsize=4096)
+def _expanded(runs: tuple[tuple[int, ...], ...]) -> frozenset[int]:
+    """(A compacted hour's runs are the same for every camera: a day of a hundred cameras expands 24.)"""
     return frozenset().union(*(range(first, first + step * count, step) if step else (first,)
                                for first, step, count in runs))
 
