@@ -92,3 +92,23 @@ def test_codes_are_within_half_a_step_of_the_vector():
     codes, scales = quantise(x)
     assert codes.dtype == np.int8 and np.abs(codes).max() == 127
     assert np.all(np.abs(codes * scales[:, None] - x) <= scales[:, None] / 2 + 1e-7)
+
+
+def test_a_long_window_reads_every_hour_of_it_and_none_outside(tmp_path):
+    # GIVEN one camera with 3 people in each of 10 hours, the last 2 parts of them left uncompacted
+    rng = np.random.default_rng(11)
+    query = rng.normal(size=DIM).astype(np.float32)
+    query /= np.linalg.norm(query)
+    index = IndexStore(DirectoryStore(tmp_path), readers=4)
+    for hour in range(10):
+        records = _records(rng, "A", hour, query, 3)
+        for segment in sorted({r.segment_start_ms for r in records}):
+            index.write_segment(TAG, "A", segment, [r for r in records if r.segment_start_ms == segment], dim=DIM)
+        if hour < 8:
+            index.compact(TAG, "A", T0 + hour * HOUR_MS, dim=DIM)
+    # WHEN hours 1 to 8 are searched (a window long enough to list the camera's day at once)
+    answer = search_index(index, TAG, {"A": (T0 + HOUR_MS, T0 + 9 * HOUR_MS)},
+                          SearchQuery(embeddings=[query.tolist()], top_k=100, min_score=0.0))
+    # THEN every person of those hours is found, and nobody of hours 0 and 9
+    assert sorted({(h.track.start_ms - T0) // HOUR_MS for h in answer.hits}) == list(range(1, 9))
+    assert len(answer.hits) == 8 * 3
