@@ -38,7 +38,7 @@ from chalicelib.video.colors import COLOR_NAMES
 
 _META = b"golden-time.search-index"
 _COLOURS = len(COLOR_NAMES)
-_RECORD_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "track_id", "best_ms", "path", "thumbnail_key",
+RECORD_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "track_id", "best_ms", "path", "thumbnail_key",
                    "derived", "code", "code_scale", "embedding", "upper", "lower")  # (embedding: files of format ≤ 3)
 RANKING_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "code", "code_scale", "upper", "lower")
 
@@ -186,9 +186,17 @@ class Partition:
         """This partition with every column (read from its source the columns not read yet)."""
         return self._with(None)
 
-    def with_records(self) -> Partition:
-        """This partition with the columns of its records (:meth:`records`), reading those not read yet."""
-        return self._with(_RECORD_COLUMNS)
+    def joined(self, other: Partition) -> Partition:
+        """This partition with the columns of ``other`` (the same file's rows) that it lacks."""
+        table = self.table
+        for name in other.table.column_names:
+            if name not in table.column_names:
+                table = table.append_column(name, other.table.column(name))
+        return Partition(self.tag, self.camera_id, self.segments, table, self.key)
+
+    def lacking(self) -> tuple[str, ...]:
+        """The columns of its records (:meth:`records`) not read yet."""
+        return tuple(n for n in RECORD_COLUMNS if not self.has(n))
 
     def _with(self, names: Sequence[str] | None) -> Partition:
         """This partition with the columns ``names`` (every column if None), reading those not read yet."""
@@ -199,7 +207,7 @@ class Partition:
                    (names is None or n in names)]
         if not missing:
             return Partition(self.tag, self.camera_id, self.segments, self.table, self.key)
-        more = _read(source, missing)
+        more = read_columns(source, missing)
         table = self.table
         for name in missing:
             table = table.append_column(name, more.column(name))
@@ -209,7 +217,7 @@ class Partition:
         """The records of ``rows`` (reading the columns not read yet once)."""
         if not len(rows):
             return []
-        full = self._with(_RECORD_COLUMNS)
+        full = self._with(RECORD_COLUMNS)
         index = pa.array(np.asarray(rows, dtype=np.int64))
         get = {name: full.table.column(name).take(index).to_pylist()  # the few rows only, column by column
                for name in ("segment_start_ms", "start_ms", "end_ms", "track_id", "best_ms", "thumbnail_key", "derived")}
@@ -237,7 +245,7 @@ class Partition:
         return self.records([row])[0]
 
 
-def _read(source: pq.ParquetFile, columns: Sequence[str] | None) -> pa.Table:
+def read_columns(source: pq.ParquetFile, columns: Sequence[str] | None) -> pa.Table:
     """The file's ``columns`` that it has (all if None). Every field of ours is one Parquet column, so a field's
     index is its column's: ParquetFile.read maps names to columns in Python, a third of a small file's read."""
     names = source.schema_arrow.names
@@ -256,7 +264,7 @@ def decode(data: bytes, columns: Sequence[str] | None = None) -> Partition:
     meta = json.loads(kv[_META])
     if list(meta.get("colours", COLOR_NAMES)) != list(COLOR_NAMES):
         raise ValueError("the partition names its colours differently from this build")
-    table = _read(source, columns)
+    table = read_columns(source, columns)
     segments = _expand(meta["segment_runs"]) if "segment_runs" in meta else \
         frozenset(int(s) for s in meta["segments"])  # files written before segment runs
     return Partition(tag=ModelTag(meta["model"], meta["version"]), camera_id=meta["camera_id"],

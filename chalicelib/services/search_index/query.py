@@ -11,7 +11,6 @@ import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -209,7 +208,7 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
             return partition.segments, None
         best.offer(score[rows])
         # the file's bytes are let go: holding every pending file until the second pass doubled peak memory
-        light = replace(partition, source=partial(store.reopen, partition.key))
+        light = replace(partition, source=None)
         return partition.segments, _Pending(light, rows, score[rows], None if look is None else look[rows],
                                             None if color is None else color[rows])
 
@@ -225,14 +224,12 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
         if not len(sel):
             return []
         try:
-            source = p.partition.source() if p.partition.source is not None else None
+            records = store.records(p.partition, p.rows[sel].tolist())
         except ObjectMissing:  # compacted away since (its records are in hour.parquet from then on)
             return []
-        with store.computing():
-            partition = replace(p.partition, source=None if source is None else (lambda: source))
-            return [_Candidate(record, float(p.score[i]), None if p.look is None else float(p.look[i]),
-                               None if p.color is None else float(p.color[i]))
-                    for record, i in zip(partition.records(p.rows[sel].tolist()), sel.tolist(), strict=True)]
+        return [_Candidate(record, float(p.score[i]), None if p.look is None else float(p.look[i]),
+                           None if p.color is None else float(p.color[i]))
+                for record, i in zip(records, sel.tolist(), strict=True)]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         found = [c for batch in pool.map(read, pending) for c in batch]

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from chalicelib.errors import ObjectMissing
 from chalicelib.ports import ObjectStore
-from chalicelib.services.search_index.parquet import Partition, decode, encode, merge
+from chalicelib.services.search_index.parquet import Partition, decode, encode, merge, read_columns
 from chalicelib.services.search_index.records import (
     ModelTag,
     TrackRecord,
@@ -195,9 +195,20 @@ class IndexStore:
             self._decoded.put(key, wanted, replace(partition, source=lambda: self.reopen(key)))
         return partition
 
-    def computing(self) -> threading.Semaphore:
-        """Held while decoding or scoring (at most one holder per core)."""
-        return self._cpu
+    def records(self, partition: Partition, rows: Sequence[int]) -> list[TrackRecord]:
+        """The records of ``rows`` of a partition that :meth:`scan` read: its other columns are read once and kept
+        decoded like its ranking columns (the best people of a search are mostly in the same files the next time:
+        a wider window, or another search for the same person). ``ObjectMissing`` if compacted away since."""
+        names = partition.lacking()
+        more = self._decoded.get(partition.key, names) if names else None
+        if names and more is None:
+            source = self.reopen(partition.key)
+            with self._cpu:
+                more = Partition(partition.tag, partition.camera_id, partition.segments,
+                                 read_columns(source, names), partition.key)
+            self._decoded.put(partition.key, names, more)
+        with self._cpu:
+            return (partition.joined(more) if more is not None else partition).records(rows)
 
     def reopen(self, key: str) -> pq.ParquetFile:
         """A partition file, to read its other columns (``ObjectMissing`` if compacted away since)."""

@@ -112,3 +112,36 @@ def test_a_long_window_reads_every_hour_of_it_and_none_outside(tmp_path):
     # THEN every person of those hours is found, and nobody of hours 0 and 9
     assert sorted({(h.track.start_ms - T0) // HOUR_MS for h in answer.hits}) == list(range(1, 9))
     assert len(answer.hits) == 8 * 3
+
+
+class _CountingStore(DirectoryStore):  # type: ignore[misc]  # (search_support is untyped)
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        self.gets = 0
+
+    def get(self, key: str) -> bytes:
+        self.gets += 1
+        return bytes(super().get(key))
+
+
+def test_a_warm_store_answers_the_same_search_again_without_reading_a_file(tmp_path):
+    # GIVEN 2 cameras × 2 compacted hours, searched once
+    rng = np.random.default_rng(5)
+    query = rng.normal(size=DIM).astype(np.float32)
+    query /= np.linalg.norm(query)
+    objects = _CountingStore(tmp_path)
+    index = IndexStore(objects, readers=4)
+    for camera in ("A", "B"):
+        for hour in (0, 1):
+            records = _records(rng, camera, hour, query, 40)
+            index.write_segment(TAG, camera, records[0].segment_start_ms, records, dim=DIM)
+            index.compact(TAG, camera, T0 + hour * HOUR_MS, dim=DIM)
+    search = SearchQuery(embeddings=[query.tolist()], top_k=100, min_score=0.0)
+    first = search_index(index, TAG, {c: (T0, T0 + 2 * HOUR_MS) for c in "AB"}, search, limit=20)
+    objects.gets = 0
+    # WHEN it is searched again
+    again = search_index(index, TAG, {c: (T0, T0 + 2 * HOUR_MS) for c in "AB"}, search, limit=20)
+    # THEN the same answer comes from the columns kept decoded: no file is read
+    assert [(h.track.camera_id, h.track.start_ms, h.path) for h in again.hits] == \
+        [(h.track.camera_id, h.track.start_ms, h.path) for h in first.hits]
+    assert len(first.hits) == 20 and objects.gets == 0
