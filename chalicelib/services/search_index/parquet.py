@@ -145,7 +145,7 @@ class Partition:
         return int(self.table.num_rows)
 
     def has(self, name: str) -> bool:
-        return name in self.table.column_names
+        return bool(self.table.schema.get_field_index(name) >= 0)  # (column_names builds a list each time)
 
     def column(self, name: str) -> NDArray[np.int64]:
         return np.asarray(self.table.column(name).to_numpy(), dtype=np.int64)

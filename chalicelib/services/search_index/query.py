@@ -32,7 +32,9 @@ def _colour(partition: Partition, query: SearchQuery) -> NDArray[np.float32] | N
         parts.append(colors.match_many(partition.matrix("upper"), query.upper_color))
     if query.lower_color is not None:
         parts.append(colors.match_many(partition.matrix("lower"), query.lower_color))
-    return np.asarray(np.mean(parts, axis=0), dtype=np.float32) if parts else None
+    if len(parts) < 2:
+        return parts[0] if parts else None
+    return np.asarray((parts[0] + parts[1]) / 2, dtype=np.float32)
 
 
 def _look(embeddings: NDArray[np.float32], vectors: NDArray[np.float32]) -> NDArray[np.float32]:
