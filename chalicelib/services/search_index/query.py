@@ -8,7 +8,7 @@ with the same weights; only records whose track meets the camera's part of the c
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -24,17 +24,6 @@ from chalicelib.services.search_index.store import IndexStore
 from chalicelib.video import colors
 
 Window = tuple[int, int]  # [from, to) ms of a camera's part of the cone
-
-
-def _colour(partition: Partition, query: SearchQuery) -> NDArray[np.float32] | None:
-    parts = []
-    if query.upper_color is not None:
-        parts.append(colors.match_many(partition.matrix("upper"), query.upper_color))
-    if query.lower_color is not None:
-        parts.append(colors.match_many(partition.matrix("lower"), query.lower_color))
-    if len(parts) < 2:
-        return parts[0] if parts else None
-    return np.asarray((parts[0] + parts[1]) / 2, dtype=np.float32)
 
 
 def _look(embeddings: NDArray[np.float32], vectors: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -61,17 +50,52 @@ def _best_products(codes: NDArray[np.int8], vectors: NDArray[np.float32]) -> NDA
     return out
 
 
-def _scores(partition: Partition, query: SearchQuery, vectors: NDArray[np.float32],
-            color: NDArray[np.float32] | None) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
-    """(combined score, appearance score or None) of every row, from its stored vector."""
-    n = len(partition)
-    if not len(vectors):
-        return _combine(None, color, n), None
+def _appearance(partition: Partition, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Every row's appearance score, from its stored vector."""
     if partition.has("code"):
-        look = np.clip(_best_products(partition.codes(), vectors) * partition.scales(), 0.0, 1.0).astype(np.float32)
-    else:  # a file written before the codes: its float16 vectors
-        look = _look(partition.vectors(), vectors)
-    return _combine(look, color, n), look
+        products = _best_products(partition.codes(), vectors) * partition.scales()
+        return np.asarray(np.clip(products, 0.0, 1.0), dtype=np.float32)
+    return _look(partition.vectors(), vectors)  # a file written before the codes: its float16 vectors
+
+
+def _colour_of(parts: list[Partition], query: SearchQuery) -> NDArray[np.float32] | None:
+    """The colour score of every row of ``parts`` (one after another)."""
+    scores = []
+    for name, wanted in (("upper", query.upper_color), ("lower", query.lower_color)):
+        if wanted is not None:
+            scores.append(colors.match_many(np.concatenate([p.matrix(name) for p in parts]), wanted))
+    if len(scores) < 2:
+        return scores[0] if scores else None
+    return np.asarray((scores[0] + scores[1]) / 2, dtype=np.float32)
+
+
+_BATCH_ROWS = 8192
+
+
+class _Batch:
+    """Partitions read, scored together once they hold a few thousand rows: a small file's scoring was mostly
+    numpy's cost per call, not per row."""
+
+    def __init__(self, score: Callable[[list[tuple[str, Partition]]], None]) -> None:
+        self._score = score
+        self._items: list[tuple[str, Partition]] = []
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    def add(self, camera_id: str, partition: Partition) -> None:
+        with self._lock:
+            self._items.append((camera_id, partition))
+            self._rows += len(partition)
+            if self._rows < _BATCH_ROWS:
+                return
+            items, self._items, self._rows = self._items, [], 0
+        self._score(items)
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._items, self._rows = self._items, [], 0
+        if items:
+            self._score(items)
 
 
 @dataclass(frozen=True)
@@ -192,31 +216,47 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
     best = _Best(keep_n)
     wanted = None if segments is None else {c: np.fromiter(v, np.int64) for c, v in segments.items()}
 
-    def visit(camera_id: str, partition: Partition) -> tuple[frozenset[int], _Pending | None]:
-        """Score a partition read with the ranking columns only; keep the rows that can still make it."""
-        if not len(partition):
-            return partition.segments, None
-        lo, hi = windows[camera_id]
-        color = _colour(partition, query)
-        score, look = _scores(partition, query, vectors, color)
-        keep = (score >= max(query.min_score, best.floor())) & (partition.column("end_ms") >= lo) & \
-            (partition.column("start_ms") < hi)
+    pending: list[_Pending] = []
+
+    def score(items: list[tuple[str, Partition]]) -> None:
+        """Score partitions read with the ranking columns only, together; keep the rows that can still make it."""
+        parts = [p for _, p in items]
+        sizes = np.fromiter((len(p) for p in parts), np.int64, len(parts))
+        offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(sizes)])
+        color = _colour_of(parts, query)
+        look = None if not len(vectors) else np.concatenate([_appearance(p, vectors) for p in parts])
+        total = _combine(look, color, int(offsets[-1]))
+        lo = np.repeat(np.fromiter((windows[c][0] for c, _ in items), np.int64, len(items)), sizes)
+        hi = np.repeat(np.fromiter((windows[c][1] for c, _ in items), np.int64, len(items)), sizes)
+        keep = (total >= max(query.min_score, best.floor())) & \
+            (np.concatenate([p.column("end_ms") for p in parts]) >= lo) & \
+            (np.concatenate([p.column("start_ms") for p in parts]) < hi)
         if wanted is not None:
-            keep &= np.isin(partition.column("segment_start_ms"), wanted.get(camera_id, np.zeros(0, np.int64)))
+            keep &= np.concatenate([np.isin(p.column("segment_start_ms"), wanted.get(c, np.zeros(0, np.int64)))
+                                    for c, p in items])
         rows = np.flatnonzero(keep)
         if len(rows) > keep_n:
-            rows = rows[score[rows] >= np.partition(score[rows], len(rows) - keep_n)[len(rows) - keep_n]]
+            rows = rows[total[rows] >= np.partition(total[rows], len(rows) - keep_n)[len(rows) - keep_n]]
         if not len(rows):
-            return partition.segments, None
-        best.offer(score[rows])
-        # the file's bytes are let go: holding every pending file until the second pass doubled peak memory
-        light = replace(partition, source=None)
-        return partition.segments, _Pending(light, rows, score[rows], None if look is None else look[rows],
-                                            None if color is None else color[rows])
+            return
+        best.offer(total[rows])
+        of = np.searchsorted(offsets, rows, side="right") - 1
+        for f in np.unique(of).tolist():
+            mine = rows[of == f]
+            # the file's bytes are let go: holding every pending file until the second pass doubled peak memory
+            pending.append(_Pending(replace(parts[f], source=None), mine - offsets[f], total[mine],
+                                    None if look is None else look[mine], None if color is None else color[mine]))
+
+    batch = _Batch(score)
+
+    def visit(camera_id: str, partition: Partition) -> frozenset[int]:
+        if len(partition):
+            batch.add(camera_id, partition)
+        return partition.segments
 
     scanned = store.scan(tag, windows, min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values()),
                          visit, columns=RANKING_COLUMNS) if windows else {}
-    pending = [p for parts in scanned.values() for _, p in parts if p is not None]
+    batch.flush()
     every = np.concatenate([p.score for p in pending]) if pending else np.zeros(0, np.float32)
     cut = float(np.partition(every, len(every) - keep_n)[len(every) - keep_n]) if len(every) > keep_n else -1.0
 
@@ -236,7 +276,7 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
     with ThreadPoolExecutor(max_workers=16) as pool:
         found = [c for batch in pool.map(read, pending) for c in batch]
     scored = sorted(found, key=lambda x: (-x.score, x.record.camera_id, x.record.start_ms, x.record.track_id))[:keep_n]
-    covered = {c: frozenset().union(*(segs for segs, _ in parts)) for c, parts in scanned.items()}
+    covered = {c: frozenset().union(*parts) for c, parts in scanned.items()}
     by_camera: dict[str, list[_Candidate]] = {}
     for x in scored:
         by_camera.setdefault(x.record.camera_id, []).append(x)
