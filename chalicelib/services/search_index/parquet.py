@@ -5,8 +5,8 @@ cosine similarity moves by 6e-4 on average, 2e-3 at most, measured on the bench'
 store them (FAISS's and USearch's 8-bit scalar quantisers): a quarter of float32's bytes, and numpy converts
 int8 to float32 about 3× faster than float16 (the conversion, not the product, is the scan's largest cost).
 The scores a search ranks by are those of the stored vectors, so one pass over the codes finds the best rows
-and only their records are read afterwards. (Files of format 3 also held a float16 copy for an exact re-rank:
-60 % of their bytes, read for nothing once the codes score; earlier files without codes are scored from it.)
+and only their records are read afterwards. (Earlier files also held a float16 copy for an exact re-rank, 60 %
+of their bytes; files without codes are scored from it.)
 Each row's vector is one fixed-size binary value of raw little-endian values, left uncompressed: re-id
 embeddings do not compress (zstd saves ~9 %) and a reader maps the column straight into an N×D array. Colour
 shares likewise; the box path is a flat float32 list of (t - start, x1, y1, x2, y2). The other columns every

@@ -1,9 +1,10 @@
 """Index partitions in object storage: one part per indexed segment, compacted to one file per camera-hour.
 
-Reading a cone lists each camera-hour prefix once and fetches its files in parallel (object storage is
-latency-bound; the files are small). The ranking columns of the files read are kept decoded in the process for
-a few minutes (bounded by bytes): a warm container answering searches of the same area and day — an operator
-widening a window, several searches for one missing person — reads and decodes each file once. A file rewritten
+Reading a cone lists each camera-hour prefix once (a camera's day once, for a long window) and fetches its files
+in parallel (object storage is latency-bound; the files are small), decoding them one per core at a time. The
+ranking columns of the files read, and the record columns of those the best rows came from, are kept decoded in
+the process for a few minutes (bounded by bytes): a warm container answering searches of the same area and day —
+an operator widening a window, several searches for one missing person — reads and decodes each file once. A file rewritten
 since (a late segment compacted in) is seen after at most ``cache_ttl_s``; a re-index writes other keys.
 """
 
