@@ -38,7 +38,7 @@ def build(real: Sequence[TrackRecord], tag: ModelTag, dim: int, *, cameras: int 
           peak: float = 400.0, sigma: float = 0.03, seed: int = 18) -> tuple[DirectoryStore, dict[str, float]]:
     """The derived index (cached); returns its store and facts about it."""
     recipe = {"cameras": cameras, "hours": hours, "peak": peak, "sigma": sigma, "seed": seed, "model": tag.slug,
-              "real": len(real), "format": 3}
+              "real": len(real), "format": 5}
     folder = ROOT / tag.slug.replace("@", "-")
     manifest = folder / "recipe.json"
     store = DirectoryStore(folder / "bucket")

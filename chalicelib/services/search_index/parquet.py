@@ -1,13 +1,18 @@
 """Track records as Parquet: one file per camera partition, the model and segments in the file's metadata.
 
-Embeddings are stored twice: as float16 (half the bytes of float32; cosine similarity changes by < 1e-3) for
-the exact score, and as int8 with a per-row scale (a quarter) for the scan. A search scans every record of its
-cone, and numpy converts int8 to float32 about 3× faster than float16 (the conversion, not the product, was the
-scan's largest cost: 2.5 against 8 ns a value, measured); the few rows that can still make the top are then
-scored exactly from the float16 vectors. Each row's vector is one fixed-size binary value of raw little-endian
-values, left uncompressed: re-id embeddings do not compress (zstd saves ~9 %) and a reader maps the column
-straight into an N×D array. Colour shares likewise; the box path is a flat float32 list of (t - start, x1, y1,
-x2, y2); the rest is zstd-compressed. A reader projects the columns it needs and reads the others later only
+Embeddings are stored as int8 with a per-row scale (``row ≈ code × scale``, each value within ``scale / 2``: a
+cosine similarity moves by 6e-4 on average, 2e-3 at most, measured on the bench's records), as vector indexes
+store them (FAISS's and USearch's 8-bit scalar quantisers): a quarter of float32's bytes, and numpy converts
+int8 to float32 about 3× faster than float16 (the conversion, not the product, is the scan's largest cost).
+The scores a search ranks by are those of the stored vectors, so one pass over the codes finds the best rows
+and only their records are read afterwards. (Earlier files also held a float16 copy for an exact re-rank, 60 %
+of their bytes; files without codes are scored from it.)
+Each row's vector is one fixed-size binary value of raw little-endian values, left uncompressed: re-id
+embeddings do not compress (zstd saves ~9 %) and a reader maps the column straight into an N×D array. Colour
+shares likewise; the box path is a flat float32 list of (t - start, x1, y1, x2, y2). The other columns every
+search reads (times, scales, colours) are left uncompressed too: small as they are, decompressing them was half
+of a file's read (0.32 against 0.18 ms, for 10 % more bytes, measured); the rest is LZ4 (zstd saves 4 % more
+bytes and takes 40 % longer to read). A reader projects the columns it needs and reads the others later only
 for the rows it keeps (:meth:`Partition.records`).
 
 The footer is kept small (a search opens thousands): no Arrow schema copy, and the covered segments as runs
@@ -21,6 +26,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +38,8 @@ from chalicelib.video.colors import COLOR_NAMES
 
 _META = b"golden-time.search-index"
 _COLOURS = len(COLOR_NAMES)
+RECORD_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "track_id", "best_ms", "path", "thumbnail_key",
+                   "derived", "code", "code_scale", "embedding", "upper", "lower")  # (embedding: files of format ≤ 3)
 RANKING_COLUMNS = ("segment_start_ms", "start_ms", "end_ms", "code", "code_scale", "upper", "lower")
 
 
@@ -41,7 +49,7 @@ def _schema(dim: int) -> pa.Schema:
         ("code", pa.binary(dim)), ("code_scale", pa.float32()),
         ("upper", pa.binary(2 * _COLOURS)), ("lower", pa.binary(2 * _COLOURS)),
         ("track_id", pa.int32()), ("best_ms", pa.int64()), ("path", pa.list_(pa.float32())),
-        ("thumbnail_key", pa.string()), ("derived", pa.bool_()), ("embedding", pa.binary(2 * dim)),
+        ("thumbnail_key", pa.string()), ("derived", pa.bool_()),
     ])
 
 
@@ -75,7 +83,14 @@ def _runs(segments: Sequence[int]) -> list[list[int]]:
 
 
 def _expand(runs: Sequence[Sequence[int]]) -> frozenset[int]:
-    return frozenset(first + step * i for first, step, count in runs for i in range(count))
+    return _expanded(tuple(tuple(run) for run in runs))
+
+
+@lru_cache(maxsize=4096)
+def _expanded(runs: tuple[tuple[int, ...], ...]) -> frozenset[int]:
+    """(A compacted hour's runs are the same for every camera: a day of a hundred cameras expands 24.)"""
+    return frozenset().union(*(range(first, first + step * count, step) if step else (first,)
+                               for first, step, count in runs))
 
 
 def encode(records: Sequence[TrackRecord], *, tag: ModelTag, camera_id: str, dim: int,
@@ -101,12 +116,12 @@ def encode(records: Sequence[TrackRecord], *, tag: ModelTag, camera_id: str, dim
         "path": pa.array(paths, pa.list_(pa.float32())),
         "thumbnail_key": pa.array([r.thumbnail_key for r in records], pa.string()),
         "derived": pa.array([r.derived for r in records], pa.bool_()),
-        "embedding": _fixed(vectors.astype("<f2"), dim, 2),
     }, schema=_schema(dim))
     meta = {"model": tag.name, "version": tag.version, "camera_id": camera_id, "dim": dim,
             "segment_runs": _runs(segments), "colours": list(COLOR_NAMES)}
     sink = io.BytesIO()
-    compression = {name: "zstd" for name in table.column_names} | {"embedding": "none", "code": "none"}
+    compression = {name: "none" if name in RANKING_COLUMNS else "lz4" for name in table.column_names} | \
+        {"path.list.element": "lz4"}
     with pq.ParquetWriter(sink, table.schema, compression=compression,  # type: ignore[arg-type]
                           use_dictionary=["thumbnail_key"], write_statistics=False, store_schema=False) as writer:
         writer.write_table(table)
@@ -130,13 +145,24 @@ class Partition:
         return int(self.table.num_rows)
 
     def has(self, name: str) -> bool:
-        return name in self.table.column_names
+        return bool(self.table.schema.get_field_index(name) >= 0)  # (column_names builds a list each time)
 
     def column(self, name: str) -> NDArray[np.int64]:
         return np.asarray(self.table.column(name).to_numpy(), dtype=np.int64)
 
     def scales(self) -> NDArray[np.float32]:
         return np.asarray(self.table.column("code_scale").to_numpy(), dtype=np.float32)
+
+    def vectors(self, rows: NDArray[np.int64] | None = None) -> NDArray[np.float32]:
+        """The stored embeddings (of ``rows``, else all) as float32: the codes times their scales, or the float16
+        vectors of a file written before the codes (read from the source if not read yet)."""
+        if self.has("code"):
+            codes, scales = self.codes(), self.scales()
+            if rows is not None:
+                codes, scales = codes[rows], scales[rows]
+            return np.asarray(codes.astype(np.float32) * scales[:, None], dtype=np.float32)
+        full = self._with(("embedding",))
+        return np.asarray(full.matrix("embedding")[slice(None) if rows is None else rows], dtype=np.float32)
 
     def matrix(self, name: str) -> NDArray[np.float16]:
         """A float16 column (embedding, upper, lower) as an N×width matrix, mapped without copying."""
@@ -158,13 +184,30 @@ class Partition:
 
     def full(self) -> Partition:
         """This partition with every column (read from its source the columns not read yet)."""
+        return self._with(None)
+
+    def joined(self, other: Partition) -> Partition:
+        """This partition with the columns of ``other`` (the same file's rows) that it lacks."""
+        table = self.table
+        for name in other.table.column_names:
+            if name not in table.column_names:
+                table = table.append_column(name, other.table.column(name))
+        return Partition(self.tag, self.camera_id, self.segments, table, self.key)
+
+    def lacking(self) -> tuple[str, ...]:
+        """The columns of its records (:meth:`records`) not read yet."""
+        return tuple(n for n in RECORD_COLUMNS if not self.has(n))
+
+    def _with(self, names: Sequence[str] | None) -> Partition:
+        """This partition with the columns ``names`` (every column if None), reading those not read yet."""
         if self.source is None:
             return self
         source = self.source()
-        missing = [n for n in source.schema_arrow.names if n not in self.table.column_names]
+        missing = [n for n in source.schema_arrow.names if n not in self.table.column_names and
+                   (names is None or n in names)]
         if not missing:
             return Partition(self.tag, self.camera_id, self.segments, self.table, self.key)
-        more = source.read(columns=missing, use_threads=False)
+        more = read_columns(source, missing)
         table = self.table
         for name in missing:
             table = table.append_column(name, more.column(name))
@@ -174,26 +217,44 @@ class Partition:
         """The records of ``rows`` (reading the columns not read yet once)."""
         if not len(rows):
             return []
-        table = self.full().table.take(pa.array(list(rows), pa.int64()))
-        get = {name: table.column(name).to_pylist() for name in table.column_names}
+        full = self._with(RECORD_COLUMNS)
+        index = pa.array(np.asarray(rows, dtype=np.int64))
+        get = {name: full.table.column(name).take(index).to_pylist()  # the few rows only, column by column
+               for name in ("segment_start_ms", "start_ms", "end_ms", "track_id", "best_ms", "thumbnail_key", "derived")}
+        picked = index.to_numpy()
+        embeddings = full.vectors(picked)
+        upper, lower = full.matrix("upper")[picked].tolist(), full.matrix("lower")[picked].tolist()
+        paths = pa.concat_arrays(full.table.column("path").take(index).chunks) if len(picked) else None
+        offsets = paths.offsets.to_numpy() if paths is not None else np.zeros(1, np.int32)
+        bounds = (offsets - offsets[0]) // 5  # (t - start, x1, y1, x2, y2) per point
+        flat = paths.flatten().to_numpy().astype(np.float64).reshape(-1, 5) if paths is not None else np.zeros((0, 5))
+        times, boxes = np.rint(flat[:, 0]).astype(np.int64).tolist(), np.round(flat[:, 1:], 1).tolist()
         out = []
         for i in range(len(rows)):
             start = int(get["start_ms"][i])
-            flat = get["path"][i] or []
-            path = tuple((start + round(flat[j]), *(round(v, 1) for v in flat[j + 1:j + 5]))
-                         for j in range(0, len(flat), 5))
+            path = tuple((start + times[j], *boxes[j]) for j in range(int(bounds[i]), int(bounds[i + 1])))
             out.append(TrackRecord(
                 camera_id=self.camera_id, segment_start_ms=int(get["segment_start_ms"][i]),
                 track_id=int(get["track_id"][i]), start_ms=start, end_ms=int(get["end_ms"][i]),
                 best_ms=int(get["best_ms"][i] or start), path=path,  # type: ignore[arg-type]
-                embedding=np.frombuffer(get["embedding"][i], dtype="<f2").astype(np.float32),
-                upper=tuple(np.frombuffer(get["upper"][i], dtype="<f2").tolist()),
-                lower=tuple(np.frombuffer(get["lower"][i], dtype="<f2").tolist()),
+                embedding=embeddings[i], upper=tuple(upper[i]), lower=tuple(lower[i]),
                 thumbnail_key=str(get["thumbnail_key"][i] or ""), derived=bool(get["derived"][i])))
         return out
 
     def record(self, row: int) -> TrackRecord:
         return self.records([row])[0]
+
+
+def read_columns(source: pq.ParquetFile, columns: Sequence[str] | None) -> pa.Table:
+    """The file's ``columns`` that it has (all if None). Every field of ours is one Parquet column, so a field's
+    index is its column's: ParquetFile.read maps names to columns in Python, a third of a small file's read."""
+    names = source.schema_arrow.names
+    if columns is None:
+        return source.read(use_threads=False)
+    wanted = [c for c in columns if c in names]
+    if source.metadata.num_columns != len(names):  # not one column per field: let pyarrow map them
+        return source.read(columns=wanted, use_threads=False)
+    return source.reader.read_all(column_indices=[names.index(c) for c in wanted], use_threads=False)
 
 
 def decode(data: bytes, columns: Sequence[str] | None = None) -> Partition:
@@ -203,8 +264,7 @@ def decode(data: bytes, columns: Sequence[str] | None = None) -> Partition:
     meta = json.loads(kv[_META])
     if list(meta.get("colours", COLOR_NAMES)) != list(COLOR_NAMES):
         raise ValueError("the partition names its colours differently from this build")
-    names = source.schema_arrow.names
-    table = source.read(columns=[c for c in columns if c in names] if columns else None, use_threads=False)
+    table = read_columns(source, columns)
     segments = _expand(meta["segment_runs"]) if "segment_runs" in meta else \
         frozenset(int(s) for s in meta["segments"])  # files written before segment runs
     return Partition(tag=ModelTag(meta["model"], meta["version"]), camera_id=meta["camera_id"],

@@ -8,10 +8,9 @@ with the same weights; only records whose track meets the camera's part of the c
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,15 +26,6 @@ from chalicelib.video import colors
 Window = tuple[int, int]  # [from, to) ms of a camera's part of the cone
 
 
-def _colour(partition: Partition, query: SearchQuery) -> NDArray[np.float32] | None:
-    parts = []
-    if query.upper_color is not None:
-        parts.append(colors.match_many(partition.matrix("upper"), query.upper_color))
-    if query.lower_color is not None:
-        parts.append(colors.match_many(partition.matrix("lower"), query.lower_color))
-    return np.asarray(np.mean(parts, axis=0), dtype=np.float32) if parts else None
-
-
 def _look(embeddings: NDArray[np.float32], vectors: NDArray[np.float32]) -> NDArray[np.float32]:
     """Appearance: cosine similarity to the closest photo, clipped to [0, 1]."""
     return np.asarray(np.clip((embeddings @ vectors.T).max(axis=1), 0.0, 1.0), dtype=np.float32)
@@ -47,28 +37,65 @@ def _combine(look: NDArray[np.float32] | None, color: NDArray[np.float32] | None
     return look if look is not None else color if color is not None else np.zeros(n, np.float32)
 
 
-def _approximate(partition: Partition, query: SearchQuery, vectors: NDArray[np.float32],
-                 color: NDArray[np.float32] | None) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """(combined score from the int8 codes, a margin for its distance to the exact score) for every row.
+_BLOCK = 256  # rows converted to float32 at a time
 
-    A code is within ``scale / 2`` of the float32 vector per value (the float16 vector within 2⁻¹¹ of it,
-    relatively). The worst case, ``‖v‖₁ × scale / 2`` for a photo ``v``, is ~0.017 for a 512-value embedding:
-    wider than the spread of the best few hundred scores of a busy day, so nearly every file had rows to re-rank
-    exactly (measured). The rounding errors of 512 values add up like independent uniform ones instead:
-    standard deviation ``scale / √12 × ‖v‖₂``; the margin is 8 of them (plus the float16 term), ~0.004, which
-    a row's error exceeds with a probability below 10⁻¹⁴. Clipping and the max over photos keep the margin.
-    The unit test checks the answer equals an exact scan's on closely packed scores."""
-    n = len(partition)
-    if not len(vectors):
-        return _combine(None, color, n), np.zeros(n, np.float32)
-    if not partition.has("code"):  # a file written before the codes: exact from float16
-        return _combine(_look(partition.matrix("embedding").astype(np.float32), vectors), color, n), \
-            np.zeros(n, np.float32)
-    scales = partition.scales()
-    look = np.clip((partition.codes().astype(np.float32) @ vectors.T).max(axis=1) * scales, 0.0, 1.0)
-    slack = scales * (2.5 * float(np.linalg.norm(vectors, axis=1).max()))
-    weight = APPEARANCE_WEIGHT if color is not None else 1.0
-    return _combine(look.astype(np.float32), color, n), (weight * slack).astype(np.float32)
+
+def _best_products(codes: NDArray[np.int8], vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Each code row's largest product with a photo vector, converted a block of rows at a time: converting a
+    busy hour's codes at once allocated megabytes, and faulting their pages in cost 8× the conversion itself
+    (2.7 against 0.35 ns a value, measured)."""
+    out = np.empty(len(codes), np.float32)
+    for i in range(0, len(codes), _BLOCK):
+        out[i:i + _BLOCK] = (codes[i:i + _BLOCK].astype(np.float32) @ vectors.T).max(axis=1)
+    return out
+
+
+def _appearance(partition: Partition, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Every row's appearance score, from its stored vector."""
+    if partition.has("code"):
+        products = _best_products(partition.codes(), vectors) * partition.scales()
+        return np.asarray(np.clip(products, 0.0, 1.0), dtype=np.float32)
+    return _look(partition.vectors(), vectors)  # a file written before the codes: its float16 vectors
+
+
+def _colour_of(parts: list[Partition], query: SearchQuery) -> NDArray[np.float32] | None:
+    """The colour score of every row of ``parts`` (one after another)."""
+    scores = []
+    for name, wanted in (("upper", query.upper_color), ("lower", query.lower_color)):
+        if wanted is not None:
+            scores.append(colors.match_many(np.concatenate([p.matrix(name) for p in parts]), wanted))
+    if len(scores) < 2:
+        return scores[0] if scores else None
+    return np.asarray((scores[0] + scores[1]) / 2, dtype=np.float32)
+
+
+_BATCH_ROWS = 8192
+
+
+class _Batch:
+    """Partitions read, scored together once they hold a few thousand rows: a small file's scoring was mostly
+    numpy's cost per call, not per row."""
+
+    def __init__(self, score: Callable[[list[tuple[str, Partition]]], None]) -> None:
+        self._score = score
+        self._items: list[tuple[str, Partition]] = []
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    def add(self, camera_id: str, partition: Partition) -> None:
+        with self._lock:
+            self._items.append((camera_id, partition))
+            self._rows += len(partition)
+            if self._rows < _BATCH_ROWS:
+                return
+            items, self._items, self._rows = self._items, [], 0
+        self._score(items)
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._items, self._rows = self._items, [], 0
+        if items:
+            self._score(items)
 
 
 @dataclass(frozen=True)
@@ -81,12 +108,12 @@ class IndexedHit:
 
 @dataclass(frozen=True)
 class _Pending:
-    """Rows of a partition that may make the answer: their int8 scores, margins and colour scores."""
+    """Rows of a partition that may make the answer, with their scores."""
 
     partition: Partition
     rows: NDArray[np.int64]
-    approx: NDArray[np.float32]
-    slack: NDArray[np.float32]
+    score: NDArray[np.float32]
+    look: NDArray[np.float32] | None
     color: NDArray[np.float32] | None
 
 
@@ -179,71 +206,77 @@ def search_index(store: IndexStore, tag: ModelTag, windows: Mapping[str, Window]
     what the index covers. ``segments`` (camera → segment starts) limits each camera to those segments (the
     plan's; a segment decoded by a shard is not also answered here).
 
-    Two passes. The first reads only the ranking columns of every partition and scores them from the int8 codes,
-    keeping the rows whose score could still make the best ``3 × limit`` (a person cut by segment boundaries has
-    several records, joined afterwards) against the best lower bounds seen so far. After it, only the rows that
-    can beat the ``3 × limit``-th best lower bound of all are left (a few hundred, in a few hundred files); the
-    second pass scores them exactly from their float16 vectors and reads their whole records (paths,
-    thumbnails). A single streaming pass re-ranked and read the records of every file that held an early
-    leader: ~900 of a day's 2,400 files (measured)."""
+    Two passes. The first reads only the ranking columns of every partition and scores them from their codes,
+    keeping the rows that can still make the best ``3 × limit`` (a person cut by segment boundaries has several
+    records, joined afterwards) against the best seen so far. The second reads the records (paths, thumbnails)
+    of the best ``3 × limit`` of all only, from the few hundred files that hold them."""
     vectors = np.asarray(query.embeddings, dtype=np.float32).reshape(len(query.embeddings), -1) \
         if query.embeddings else np.zeros((0, 0), np.float32)
     keep_n = 3 * limit
-    best = _Best(keep_n)  # of lower bounds: never above the final keep_n-th exact score
+    best = _Best(keep_n)
     wanted = None if segments is None else {c: np.fromiter(v, np.int64) for c, v in segments.items()}
 
-    def visit(camera_id: str, partition: Partition) -> tuple[frozenset[int], _Pending | None]:
-        """Score a partition read with the ranking columns only; keep the rows that can still make it."""
-        if not len(partition):
-            return partition.segments, None
-        lo, hi = windows[camera_id]
-        color = _colour(partition, query)
-        approx, slack = _approximate(partition, query, vectors, color)
-        floor = max(query.min_score, best.floor())
-        keep = (approx + slack >= floor) & (partition.column("end_ms") >= lo) & (partition.column("start_ms") < hi)
+    pending: list[_Pending] = []
+
+    def score(items: list[tuple[str, Partition]]) -> None:
+        """Score partitions read with the ranking columns only, together; keep the rows that can still make it."""
+        parts = [p for _, p in items]
+        sizes = np.fromiter((len(p) for p in parts), np.int64, len(parts))
+        offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(sizes)])
+        color = _colour_of(parts, query)
+        look = None if not len(vectors) else np.concatenate([_appearance(p, vectors) for p in parts])
+        total = _combine(look, color, int(offsets[-1]))
+        lo = np.repeat(np.fromiter((windows[c][0] for c, _ in items), np.int64, len(items)), sizes)
+        hi = np.repeat(np.fromiter((windows[c][1] for c, _ in items), np.int64, len(items)), sizes)
+        keep = (total >= max(query.min_score, best.floor())) & \
+            (np.concatenate([p.column("end_ms") for p in parts]) >= lo) & \
+            (np.concatenate([p.column("start_ms") for p in parts]) < hi)
         if wanted is not None:
-            keep &= np.isin(partition.column("segment_start_ms"), wanted.get(camera_id, np.zeros(0, np.int64)))
+            keep &= np.concatenate([np.isin(p.column("segment_start_ms"), wanted.get(c, np.zeros(0, np.int64)))
+                                    for c, p in items])
         rows = np.flatnonzero(keep)
-        if len(rows) > keep_n:  # only rows that can beat the keep_n-th best lower bound
-            lower = approx[rows] - slack[rows]
-            rows = rows[approx[rows] + slack[rows] >= np.partition(lower, len(lower) - keep_n)[len(lower) - keep_n]]
+        if len(rows) > keep_n:
+            rows = rows[total[rows] >= np.partition(total[rows], len(rows) - keep_n)[len(rows) - keep_n]]
         if not len(rows):
-            return partition.segments, None
-        best.offer(approx[rows] - slack[rows])
-        # the file's bytes are let go: holding every pending file until the second pass doubled peak memory
-        light = replace(partition, source=partial(store.reopen, partition.key))
-        return partition.segments, _Pending(light, rows, approx[rows], slack[rows],
-                                            None if color is None else color[rows])
+            return
+        best.offer(total[rows])
+        of = np.searchsorted(offsets, rows, side="right") - 1
+        for f in np.unique(of).tolist():
+            mine = rows[of == f]
+            # the file's bytes are let go: holding every pending file until the second pass doubled peak memory
+            pending.append(_Pending(replace(parts[f], source=None), mine - offsets[f], total[mine],
+                                    None if look is None else look[mine], None if color is None else color[mine]))
+
+    batch = _Batch(score)
+
+    def visit(camera_id: str, partition: Partition) -> frozenset[int]:
+        if len(partition):
+            batch.add(camera_id, partition)
+        return partition.segments
 
     scanned = store.scan(tag, windows, min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values()),
                          visit, columns=RANKING_COLUMNS) if windows else {}
-    pending = [p for parts in scanned.values() for _, p in parts if p is not None]
-    lower = np.concatenate([p.approx - p.slack for p in pending]) if pending else np.zeros(0, np.float32)
-    cut = max(query.min_score, float(np.partition(lower, len(lower) - keep_n)[len(lower) - keep_n])
-              if len(lower) > keep_n else -1.0)
+    batch.flush()
+    every = np.concatenate([p.score for p in pending]) if pending else np.zeros(0, np.float32)
+    cut = float(np.partition(every, len(every) - keep_n)[len(every) - keep_n]) if len(every) > keep_n else -1.0
 
-    def exact(p: _Pending) -> list[_Candidate]:
-        """The pending rows that can still make it, scored exactly, with their records."""
-        sel = np.flatnonzero(p.approx + p.slack >= cut)
+    def read(p: _Pending) -> list[_Candidate]:
+        """The records of the pending rows among the best of all."""
+        sel = np.flatnonzero(p.score >= cut)
         if not len(sel):
             return []
         try:
-            full = p.partition.full()
+            records = store.records(p.partition, p.rows[sel].tolist())
         except ObjectMissing:  # compacted away since (its records are in hour.parquet from then on)
             return []
-        rows = p.rows[sel]
-        look = None if not len(vectors) else _look(full.matrix("embedding")[rows].astype(np.float32), vectors)
-        color = None if p.color is None else p.color[sel]
-        combined = _combine(look, color, len(rows))
-        ok = np.flatnonzero(combined >= query.min_score)
-        return [_Candidate(record, float(combined[i]), None if look is None else float(look[i]),
-                           None if color is None else float(color[i]))
-                for record, i in zip(full.records(rows[ok].tolist()), ok.tolist(), strict=True)]
+        return [_Candidate(record, float(p.score[i]), None if p.look is None else float(p.look[i]),
+                           None if p.color is None else float(p.color[i]))
+                for record, i in zip(records, sel.tolist(), strict=True)]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        found = [c for batch in pool.map(exact, pending) for c in batch]
-    scored = sorted(found, key=lambda x: -x.score)[:keep_n]
-    covered = {c: frozenset(s for segs, _ in parts for s in segs) for c, parts in scanned.items()}
+        found = [c for batch in pool.map(read, pending) for c in batch]
+    scored = sorted(found, key=lambda x: (-x.score, x.record.camera_id, x.record.start_ms, x.record.track_id))[:keep_n]
+    covered = {c: frozenset().union(*parts) for c, parts in scanned.items()}
     by_camera: dict[str, list[_Candidate]] = {}
     for x in scored:
         by_camera.setdefault(x.record.camera_id, []).append(x)

@@ -1,15 +1,17 @@
 """Index partitions in object storage: one part per indexed segment, compacted to one file per camera-hour.
 
-Reading a cone lists each camera-hour prefix once and fetches its files in parallel (object storage is
-latency-bound; the files are small). The ranking columns of the files read are kept decoded in the process for
-a few minutes (bounded by bytes): a warm container answering searches of the same area and day — an operator
-widening a window, several searches for one missing person — reads and decodes each file once. A file rewritten
+Reading a cone lists each camera-hour prefix once (a camera's day once, for a long window) and fetches its files
+in parallel (object storage is latency-bound; the files are small), decoding them one per core at a time. The
+ranking columns of the files read, and the record columns of those the best rows came from, are kept decoded in
+the process for a few minutes (bounded by bytes): a warm container answering searches of the same area and day —
+an operator widening a window, several searches for one missing person — reads and decodes each file once. A file rewritten
 since (a late segment compacted in) is seen after at most ``cache_ttl_s``; a re-index writes other keys.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -23,7 +25,7 @@ import pyarrow.parquet as pq
 
 from chalicelib.errors import ObjectMissing
 from chalicelib.ports import ObjectStore
-from chalicelib.services.search_index.parquet import Partition, decode, encode, merge
+from chalicelib.services.search_index.parquet import Partition, decode, encode, merge, read_columns
 from chalicelib.services.search_index.records import (
     ModelTag,
     TrackRecord,
@@ -71,7 +73,7 @@ class _Decoded:
             return entry[2]
 
     def put(self, key: str, columns: tuple[str, ...], partition: Partition) -> None:
-        size = int(partition.table.nbytes)
+        size = int(partition.table.get_total_buffer_size())  # (nbytes walks the buffers: 70× slower)
         if size > self._max_bytes:
             return
         with self._lock:
@@ -92,11 +94,33 @@ class _Decoded:
             self._bytes -= found[1]
 
 
+_DAY_LISTING_HOURS = 6
+
+
+def _listings(prefixes: Sequence[tuple[str, str]]) -> list[tuple[str, str, frozenset[str]]]:
+    """(camera, prefix to list, the hour prefixes wanted from it): a camera's day prefix when the window holds
+    a quarter of its hours or more (one listing request instead of one per hour: 100 instead of 2,400 for a day
+    of a hundred cameras), else each hour's own (a day's listing costs more than a few hours')."""
+    days: dict[tuple[str, str], list[str]] = {}
+    for camera_id, prefix in prefixes:
+        days.setdefault((camera_id, prefix.rsplit("/", 2)[0] + "/"), []).append(prefix)
+    listings = []
+    for (camera_id, day), hours_of in days.items():
+        if len(hours_of) >= _DAY_LISTING_HOURS:
+            listings.append((camera_id, day, frozenset(hours_of)))
+        else:
+            listings.extend((camera_id, hour, frozenset((hour,))) for hour in hours_of)
+    return listings
+
+
 class IndexStore:
     def __init__(self, store: ObjectStore, *, readers: int = 32, cache_bytes: int = 512 << 20,
                  cache_ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._readers = readers
+        # decoding and scoring hold the GIL for most of their time: more of them at once than cores only queue
+        # on it (32 readers at once spent a third more CPU per search, measured); the reads themselves overlap
+        self._cpu = threading.Semaphore(os.cpu_count() or 2)
         self._decoded = _Decoded(cache_bytes, cache_ttl_s, clock)
 
     def write_segment(self, tag: ModelTag, camera_id: str, segment_start_ms: int, records: Sequence[TrackRecord],
@@ -135,18 +159,22 @@ class IndexStore:
         """``visit(camera, partition)`` on every partition meeting ``[t1, t2)`` as it is read (in the reader
         threads: a visit that keeps little keeps memory flat however large the window)."""
         cameras = list(dict.fromkeys(camera_ids))
-        prefixes = [(c, hour_prefix(tag, c, h)) for c in cameras for h in hours(t1_ms, t2_ms)]
+        prefixes = _listings([(c, hour_prefix(tag, c, h)) for c in cameras for h in hours(t1_ms, t2_ms)])
 
         def load(ck: tuple[str, str]) -> tuple[str, T | None]:
             partition = self._load(ck[1], columns)
+            if partition is None:
+                return ck[0], None
             try:
-                return ck[0], None if partition is None else visit(ck[0], partition)
+                with self._cpu:
+                    return ck[0], visit(ck[0], partition)
             except ObjectMissing:  # its other columns were wanted, and it was compacted away since
                 return ck[0], None
 
         with ThreadPoolExecutor(max_workers=self._readers) as pool:
-            listed = list(pool.map(lambda cp: (cp[0], sorted(self._store.keys(cp[1]))), prefixes))
-            wanted = [(c, k) for c, keys in listed for k in keys if k.endswith(".parquet")]
+            listed = list(pool.map(lambda cp: (cp[0], cp[2], sorted(self._store.keys(cp[1]))), prefixes))
+            wanted = [(c, k) for c, hours_of, keys in listed for k in keys
+                      if k.endswith(".parquet") and k.rsplit("/", 1)[0] + "/" in hours_of]
             visited = list(pool.map(load, wanted))
         found: dict[str, list[T]] = {c: [] for c in cameras}
         for camera_id, result in visited:
@@ -159,12 +187,29 @@ class IndexStore:
         if wanted is not None and (cached := self._decoded.get(key, wanted)) is not None:
             return cached
         try:
-            partition = replace(decode(self._store.get(key), columns), key=key)
+            data = self._store.get(key)
+            with self._cpu:
+                partition = replace(decode(data, columns), key=key)
         except ObjectMissing:  # compacted away since the listing (its records are in hour.parquet from then on)
             return None
         if wanted is not None:  # kept without the file's bytes: its other columns are read again if wanted
             self._decoded.put(key, wanted, replace(partition, source=lambda: self.reopen(key)))
         return partition
+
+    def records(self, partition: Partition, rows: Sequence[int]) -> list[TrackRecord]:
+        """The records of ``rows`` of a partition that :meth:`scan` read: its other columns are read once and kept
+        decoded like its ranking columns (the best people of a search are mostly in the same files the next time:
+        a wider window, or another search for the same person). ``ObjectMissing`` if compacted away since."""
+        names = partition.lacking()
+        more = self._decoded.get(partition.key, names) if names else None
+        if names and more is None:
+            source = self.reopen(partition.key)
+            with self._cpu:
+                more = Partition(partition.tag, partition.camera_id, partition.segments,
+                                 read_columns(source, names), partition.key)
+            self._decoded.put(partition.key, names, more)
+        with self._cpu:
+            return (partition.joined(more) if more is not None else partition).records(rows)
 
     def reopen(self, key: str) -> pq.ParquetFile:
         """A partition file, to read its other columns (``ObjectMissing`` if compacted away since)."""
