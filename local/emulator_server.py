@@ -29,6 +29,7 @@ from local.lifecycle import die_with_parent
 from local.s3_post_policy import PostPolicyGate
 
 logger = logging.getLogger(__name__)
+_access_log = logging.getLogger("werkzeug")
 
 
 def lock_state_dir(state_dir: Path) -> int:
@@ -49,7 +50,7 @@ class Dispatcher(DomainDispatcherApplication):
     one lock."""
 
     def __init__(self) -> None:
-        super().__init__(create_backend_app)
+        super().__init__(_backend_app)
         self._backends: dict[str, Any] = {}
 
     def get_backend_for_host(self, host: str | None) -> Any:
@@ -58,6 +59,14 @@ class Dispatcher(DomainDispatcherApplication):
         if host not in self._backends:  # called under the dispatcher's lock
             self._backends[host] = super().get_backend_for_host(host)
         return self._backends[host]
+
+
+def _backend_app(service: Any) -> Any:
+    """moto's Flask app for one service, out of debug mode: in debug mode Flask builds a new class for every
+    request whose body it parses, to explain form errors nobody reads here."""
+    app = create_backend_app(service)
+    app.debug = False
+    return app
 
 
 class KeepAliveHandler(WSGIRequestHandler):
@@ -121,9 +130,14 @@ class KeepAliveHandler(WSGIRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if not no_body and payload:
-            self.wfile.write(payload)
+        self._headers_buffer.append(b"\r\n")  # end_headers, with the body in the same write
+        if not no_body:
+            self._headers_buffer.append(payload)
+        self.flush_headers()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if _access_log.isEnabledFor(logging.INFO):  # werkzeug formats the line before its logger drops it
+            super().log_request(code, size)
 
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding"}
