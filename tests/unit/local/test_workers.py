@@ -11,7 +11,11 @@ from local.workers import Workers
 def test_stop_does_not_wait_out_an_idle_long_poll() -> None:
     workers = Workers()
     release = threading.Event()
-    workers.spawn("poller", lambda: release.wait(30))  # a long poll with nothing to hand over
+
+    def poll() -> None:  # a long poll with nothing to hand over
+        release.wait(30)
+
+    workers.spawn("poller", poll)
     started = time.monotonic()
     workers.stop(join_timeout_s=10)
     assert time.monotonic() - started < 2
