@@ -49,7 +49,7 @@ class PlatformConfig:
     aws_port: int = 4566
     api_port: int = 8000
     edge_port: int = 8001
-    pump_wait_seconds: int = 1
+    pump_wait_seconds: int = 5  # a message ends the long poll at once; idle queues cost a poll per 5 s (read timeout 10 s)
     batch_workers: int | None = None
     with_schedules: bool = True
     faults: float = 0.0  # share of AWS calls failing transiently; the pump duplicates half that share

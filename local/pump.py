@@ -21,6 +21,7 @@ from local.lambda_runtime import Handler, LambdaContext
 from local.workers import Workers
 
 logger = logging.getLogger(__name__)
+STOP_GRACE_S = 6.0  # how long a batch in hand may take to finish when the pump stops
 
 
 @dataclass(frozen=True)
@@ -151,4 +152,4 @@ class EventPump:
         return self._duplicates.duplicated if self._duplicates is not None else 0
 
     def stop(self) -> None:
-        self._workers.stop(join_timeout_s=self._wait_seconds + 5)
+        self._workers.stop(join_timeout_s=STOP_GRACE_S)

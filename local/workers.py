@@ -53,8 +53,12 @@ class Workers:
                 self._gate.notify_all()
 
     def stop(self, join_timeout_s: float) -> None:
+        """Stop: the work in hand (a batch, a scheduled run) finishes, for up to ``join_timeout_s``. A thread
+        that is only waiting for work (an SQS long poll, a few seconds) is not waited for: ``turn`` gives it
+        nothing more to do, and it ends (a daemon) when its wait does."""
         self.stopping.set()
         with self._gate:
             self._gate.notify_all()  # a worker held by a pause gives up
+            self._gate.wait_for(lambda: self._busy == 0, timeout=join_timeout_s)
         for thread in self._threads:
-            thread.join(timeout=join_timeout_s)
+            thread.join(timeout=0.1)

@@ -59,12 +59,12 @@ class DispatchService:
     def register(self, target: AgencyTarget, url: str, *, principal_id: str, locale: str = "ko",
                  cidr: str | None = None) -> AgencySecretIssued:
         """Set (or move) an agency's webhook under a new key version: its new secret is answered this once."""
-        current = self._table.get({"pk": f"AGENCY#{target.value}", "sk": "webhook"})
+        current = self._table.get(_endpoint_key(target))
         version = int(current.get("key_version", 0)) + 1 if current else 1
         endpoint = AgencyEndpoint(target=target, url=url, key_version=version, principal_id=principal_id,
                                   locale=locale, cidr=cidr)
         # a whole-item put: a plaintext secret left by an older registry is gone with it
-        self._table.put({"pk": f"AGENCY#{target.value}", "sk": "webhook", **endpoint.model_dump(mode="json")})
+        self._table.put({**_endpoint_key(target), **endpoint.model_dump(mode="json")})
         return AgencySecretIssued(target=target, url=url, key_version=version, signature=SCHEME,
                                   secret=self._secret(endpoint))
 
@@ -77,13 +77,7 @@ class DispatchService:
                              cidr=endpoint.cidr)
 
     def endpoint(self, target: AgencyTarget) -> AgencyEndpoint | None:
-        item = self._table.get({"pk": f"AGENCY#{target.value}", "sk": "webhook"})
-        if item is None:
-            return None
-        if "key_version" not in item:  # registered before secrets were derived: it must be registered again
-            logger.warning("agency %s has a stored secret; register its webhook again", target.value)
-            return None
-        return AgencyEndpoint.model_validate({k: v for k, v in item.items() if k in AgencyEndpoint.model_fields})
+        return _endpoint(self._table.get(_endpoint_key(target)))
 
     def _secret(self, endpoint: AgencyEndpoint) -> str:
         if self._keys is None:
@@ -114,11 +108,15 @@ class DispatchService:
     def deliver(self, envelope: DispatchEnvelope, now_ms: int) -> DispatchRecord:
         """POST the payload to the agency's webhook, signed; ``TransientError`` (retry with backoff) when
         the agency has no webhook yet, cannot be reached or does not answer 2xx."""
-        item = self._item(envelope.dispatch_id)
+        # the dispatch and its agency's webhook in one read
+        item, webhook = self._table.get_many([{"pk": _pk(envelope.dispatch_id), "sk": _SK},
+                                              _endpoint_key(envelope.target)])
+        if item is None:
+            raise NotFound(f"no dispatch {envelope.dispatch_id}")
         record = _record(item)
         if record.status is DeliveryStatus.ACKNOWLEDGED or envelope.round < record.round:
             return record  # they have it already, or a newer round is on its way
-        endpoint = self.endpoint(envelope.target)
+        endpoint = _endpoint(webhook)
         if endpoint is None:
             raise TransientError(f"no webhook registered for {envelope.target.value}")
         body = self._with_evidence(envelope, endpoint, now_ms).encode()
@@ -252,6 +250,19 @@ class DispatchService:
         except ConditionFailed as exc:
             raise Conflict(f"dispatch {record.dispatch_id} changed concurrently") from exc
         return updated
+
+
+def _endpoint_key(target: AgencyTarget) -> dict[str, str]:
+    return {"pk": f"AGENCY#{target.value}", "sk": "webhook"}
+
+
+def _endpoint(item: dict[str, Any] | None) -> AgencyEndpoint | None:
+    if item is None:
+        return None
+    if "key_version" not in item:  # registered before secrets were derived: it must be registered again
+        logger.warning("agency %s has a stored secret; register its webhook again", item.get("target"))
+        return None
+    return AgencyEndpoint.model_validate({k: v for k, v in item.items() if k in AgencyEndpoint.model_fields})
 
 
 def _record(item: dict[str, Any]) -> DispatchRecord:

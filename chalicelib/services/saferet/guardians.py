@@ -29,16 +29,18 @@ class GuardianSms:
         """The caller's device (404 for someone else's)."""
         return Device.model_validate(self._devices.get(device_id, owner_id))
 
-    def notify(self, device_id: str | None, kind: str, text: Callable[[str], str], *, context: dict[str, Any]) -> int:
+    def notify(self, device_id: str | None, kind: str, text: Callable[[str], str], *, context: dict[str, Any],
+               device: Device | None = None) -> int:
         """Tell every guardian of the device, each in their language (``text(locale)``); returns how many
-        messages were published."""
+        messages were published. ``device``: the device as the caller has just read it (not read again)."""
         if device_id is None:
             return 0
-        try:
-            device = self.device(device_id, None)
-        except NotFound:
-            logger.warning("no device %s to notify guardians of", device_id)
-            return 0
+        if device is None or device.device_id != device_id:
+            try:
+                device = self.device(device_id, None)
+            except NotFound:
+                logger.warning("no device %s to notify guardians of", device_id)
+                return 0
         for guardian in device.guardians:
             body = {"kind": kind, "phone": guardian.phone, "guardian": guardian.name, "text": text(guardian.locale),
                     "device_id": device_id, **context}

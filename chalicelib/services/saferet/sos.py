@@ -24,6 +24,7 @@ from typing import Any
 
 from chalicelib.errors import ConditionFailed, Conflict, NotFound, TransientError, ValidationFailed
 from chalicelib.models.alert import AlertKind
+from chalicelib.models.device import Device
 from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.sos import (
     Dispatch112,
@@ -116,8 +117,7 @@ class SosService:
                                        started_ms=trip.started_ms, expected_arrival_ms=trip.expected_arrival_ms,
                                        last_fix=trip.last_fix)
             device_id = device_id or trip.device_id
-        if device_id is not None:
-            self._guardians.device(device_id, owner_id)  # 404 for another owner's device
+        device = None if device_id is None else self._guardians.device(device_id, owner_id)  # 404: another owner's
         where = request.location
         cameras = self._cameras.nearest(where.lat, where.lon, k=5, radius_m=self._radius_m).cameras
         district = district_of(where.lat, where.lon)
@@ -132,7 +132,7 @@ class SosService:
         # the watchdog's marker goes first, so even a crash right after the record is written is caught
         self._put_marker(incident)
         if window_s == 0:
-            return self._create_escalated(incident, now_ms)
+            return self._create_escalated(incident, now_ms, device)
         try:
             self._records.create(incident_id, owner_id, incident.model_dump(mode="json"), created_ms=now_ms)
         except Conflict:
@@ -142,7 +142,7 @@ class SosService:
         self._escalation.send(message.model_dump_json(), delay_s=min(window_s, SQS_MAX_DELAY_S))
         return incident
 
-    def _create_escalated(self, incident: Incident, now_ms: int) -> Incident:
+    def _create_escalated(self, incident: Incident, now_ms: int, device: Device | None) -> Incident:
         """No window: the record is born escalated and claimed (one conditional write), and the
         112 message is the very next call; everything else follows it."""
         claimed = incident.model_copy(update={"status": IncidentStatus.ESCALATED, "escalated_ms": now_ms})
@@ -152,7 +152,7 @@ class SosService:
         except Conflict:
             return self._settle_marker(self.get(incident.incident_id, incident.owner_id))
         try:
-            done = self._fan_out(claimed, now_ms)
+            done = self._fan_out(claimed, now_ms, device)
         except TransientError:
             logger.exception("inline dispatch of %s failed; the escalation queue retries it", incident.incident_id)
             retry = EscalationRequest(incident_id=incident.incident_id, cancel_deadline_ms=incident.cancel_deadline_ms)
@@ -268,7 +268,7 @@ class SosService:
         return self._fan_out(claimed, now_ms)
 
     # -- internals
-    def _fan_out(self, incident: Incident, now_ms: int) -> Incident:
+    def _fan_out(self, incident: Incident, now_ms: int, device: Device | None = None) -> Incident:
         assert incident.escalated_ms is not None
         dispatch = Dispatch112(incident_id=incident.incident_id, kind=incident.kind, trigger=incident.trigger,
                                agency=incident.agency, district=incident.district, location=incident.location,
@@ -300,7 +300,7 @@ class SosService:
                                                    agency=agency_text(incident.agency, lang),
                                                    place=_place(incident, lang)),
                                context={"incident_id": incident.incident_id,
-                                        "location": incident.location.model_dump()})
+                                        "location": incident.location.model_dump()}, device=device)
         logger.info("sos escalated", extra={"incident_id": incident.incident_id, "message_id": message_id})
         return done
 

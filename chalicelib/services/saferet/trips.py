@@ -229,7 +229,7 @@ class TripService:
     # -- writes
     def start(self, owner_id: str, trip_id: str, body: TripStart, now_ms: int) -> Trip:
         """Create the trip (an existing id answers the stored trip: idempotent retries)."""
-        self._guardians.device(body.device_id, owner_id)  # 404 for another owner's device
+        device = self._guardians.device(body.device_id, owner_id)  # 404 for another owner's device
         route = body.route_points or [(body.origin.lat, body.origin.lon), (body.destination.lat, body.destination.lon)]
         length = path_length_m(route)
         expected = body.expected_arrival_ms or expected_arrival_ms(now_ms, length, self.rules)
@@ -256,7 +256,7 @@ class TripService:
         self._guardians.notify(body.device_id, "trip-started", text,
                                context={"trip_id": trip_id, "expected_arrival_ms": expected,
                                         "destination": body.destination.model_dump(),
-                                        **({"follow_url": link[0]} if link else {})})
+                                        **({"follow_url": link[0]} if link else {})}, device=device)
         return trip
 
     def add_positions(self, owner_id: str, trip_id: str, batch: PositionBatch, now_ms: int) -> PositionsAccepted:
