@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from chalicelib.adapters.resources import Resources
 from chalicelib.cli_agency import register as register_last_mile
 from chalicelib.cli_webhooks import register as register_center_webhooks
+from chalicelib.clock import now_ms
 from chalicelib.errors import PermanentError, ValidationFailed
 from chalicelib.inference.classifier import Classifier
 from chalicelib.inference.manifest import ModelManifest, manifest_schema
@@ -87,7 +88,7 @@ def _cmd_principal(args: argparse.Namespace) -> int:
         return 0
     directory = PrincipalDirectory(_resources().table("principals"))
     for p in directory.all():
-        state = "disabled" if p.disabled else "expired" if p.expired(int(time.time() * 1000)) else "active"
+        state = "disabled" if p.disabled else "expired" if p.expired(now_ms()) else "active"
         print(f"{p.principal_id:32} {p.kind.value:14} {p.name:32} {','.join(p.cidrs) or '-'} {state}")
     return 0
 
@@ -148,7 +149,7 @@ def _cmd_footage(args: argparse.Namespace) -> int:
     catalog = FootageCatalog(res.store("footage"), res.table("footage"), retention_days=settings.footage_retention_days,
                              segment_seconds=settings.segment_seconds)
     start_ms = int(datetime.fromisoformat(args.start.replace("Z", "+00:00")).timestamp() * 1000)
-    segments = catalog.ingest(args.camera, Path(args.video), start_ms=start_ms, now_ms=int(time.time() * 1000))
+    segments = catalog.ingest(args.camera, Path(args.video), start_ms=start_ms, now_ms=now_ms())
     print(f"{len(segments)} segments for {args.camera}")
     return 0
 

@@ -3,12 +3,11 @@ GET /v1/xray/studies/{study_id}, and STOW-RS POST /v1/xray/dicomweb/studies (stu
 
 from __future__ import annotations
 
-import time
-
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib.api.context import platform
 from chalicelib.api.http import Caller, RawBody, endpoint
+from chalicelib.clock import now_ms
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.xray import ReportQuery, StudyCreate, StudyCreated, StudyList, StudyListQuery, StudyView
 from chalicelib.services.xray.listing import StudyListing
@@ -27,7 +26,7 @@ def _studies() -> XrayStudies:
 
 @endpoint(xray, "/v1/xray/studies", methods=["POST"], allow={PrincipalKind.HEALTH_CENTER}, status=201)
 def create_study(caller: Caller, request: Request, *, body: StudyCreate | None = None) -> StudyCreated:
-    return _studies().create(caller.id, body or StudyCreate(), now_ms=int(time.time() * 1000))
+    return _studies().create(caller.id, body or StudyCreate(), now_ms=now_ms())
 
 
 @endpoint(xray, "/v1/xray/studies/{study_id}", allow={PrincipalKind.HEALTH_CENTER})
@@ -51,7 +50,7 @@ def stow_studies(caller: Caller, request: Request, *, raw: RawBody) -> Response:
     """STOW-RS Store Instances (PS3.18): multipart/related; type="application/dicom", one study per instance."""
     resources = platform().resources
     ingest = StowIngest(_studies(), resources.table("records"), resources.secret(STOW_UID_KEY))
-    outcome = ingest.store(caller.id, raw.content_type, raw.data, now_ms=int(time.time() * 1000))
+    outcome = ingest.store(caller.id, raw.content_type, raw.data, now_ms=now_ms())
     base = _base_url(request)
     headers: dict[str, str | list[str]] = {"Content-Type": RESPONSE_TYPE}
     if outcome.failed:  # PS3.18 8.4.1: the reasons in words, as Warning 299 values

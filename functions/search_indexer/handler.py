@@ -8,7 +8,6 @@ frames its camera state has already seen, so a redelivered notification changes 
 from __future__ import annotations
 
 import re
-import time
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
@@ -22,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.clock import now_ms
 from chalicelib.errors import ObjectMissing, PermanentError
 from chalicelib.services.search_index.indexer import DetectedFrame, SegmentIndexing
 from chalicelib.services.selective_monitor import CameraStateStore, MonitorPipeline
@@ -78,7 +78,7 @@ def index_segment(camera_id: str, start_ms: int, key: str) -> dict[str, Any]:
     seen: list[DetectedFrame] = []
     indexed = indexing().run(camera_id, start_ms, key, segment_end_ms=end_ms, on_frames=seen.extend)
     outcome = monitor().observe(camera_id, key, lambda state: [
-        f for f in seen if state.last_frame_ms is None or f[0] > state.last_frame_ms], time.time_ns() // 1_000_000)
+        f for f in seen if state.last_frame_ms is None or f[0] > state.last_frame_ms], now_ms())
     return {"camera_id": camera_id, "segment_start_ms": start_ms, "tracks": len(indexed.records),
             "frames": indexed.frames, "people": indexed.people, "monitor": outcome.outcome,
             "events": list(outcome.events), "elapsed_s": indexed.elapsed_s, "footage_s": indexed.footage_seconds,

@@ -4,7 +4,6 @@ HOG fallback when none is registered), the stores, the pipeline and its idempote
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from chalicelib.adapters.resources import Resources
+from chalicelib.clock import now_ms
 from chalicelib.inference.active import ActivePointer
 from chalicelib.ports import ObjectStore
 from chalicelib.s3_events import s3_objects
@@ -71,7 +71,7 @@ def build_runtime(resources: Resources, detector: Detector | None = None) -> Mon
     media = resources.store("media")
 
     def analyse(upload: dict[str, Any]) -> dict[str, Any]:
-        outcome = pipeline.process(upload["key"], media.get(upload["key"]), time.time_ns() // 1_000_000)
+        outcome = pipeline.process(upload["key"], media.get(upload["key"]), now_ms())
         return {"camera_id": outcome.camera_id, "key": outcome.key, "outcome": outcome.outcome,
                 "frames": outcome.frames, "events": list(outcome.events), "observed_ms": outcome.observed_ms,
                 "surfaced_ms": outcome.surfaced_ms}

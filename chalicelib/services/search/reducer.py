@@ -16,12 +16,12 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.clock import Clock, now_ms
 from chalicelib.errors import Conflict, ObjectMissing
 from chalicelib.models.dispatch import AgencyTarget
 from chalicelib.models.search import (
@@ -158,10 +158,6 @@ def reduce_results(plan: SearchPlan, results: Sequence[ShardResult], *, max_hits
                      errors=[e for r in results for e in r.errors])
 
 
-def _epoch_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 ANNOUNCE_GRACE_MS = 60_000  # a winning finaliser sends within milliseconds of its write; after this, it died
 
 
@@ -208,7 +204,7 @@ class SearchReducer:
     """
 
     def __init__(self, media: ObjectStore, records: OwnedRecords, agencies: DispatchService, *,
-                 running: RunningSearches, clock: Callable[[], int] = _epoch_ms) -> None:
+                 running: RunningSearches, clock: Clock = now_ms) -> None:
         self._media = media
         self._records = records
         self._agencies = agencies

@@ -6,13 +6,13 @@ import base64
 import binascii
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
 
+from chalicelib.clock import Clock, now_ms
 from chalicelib.errors import Conflict, NotFound, ObjectMissing, TransientError, ValidationFailed
 from chalicelib.models.search import (
     IndexedPart,
@@ -123,10 +123,6 @@ def apply_description(request: SearchRequest) -> tuple[SearchRequest, list[str]]
     return request.model_copy(update=update), described.unknown
 
 
-def _epoch_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class SearchService:
     def __init__(self, *, cameras: CameraRegistry, footage: FootageCatalog, media: ObjectStore,
                  records: OwnedRecords, running: RunningSearches, executor: BatchExecutor,
@@ -135,7 +131,7 @@ class SearchService:
                  link_seconds: int = 3600, shard_threads: int | None = None,
                  index: IndexStore | None = None, index_media: ObjectStore | None = None,
                  index_switches: IndexSwitches | None = None,
-                 reducer: SearchReducer | None = None, clock: Callable[[], int] = _epoch_ms) -> None:
+                 reducer: SearchReducer | None = None, clock: Clock = now_ms) -> None:
         self._cameras = cameras
         self._footage = footage
         self._media = media
