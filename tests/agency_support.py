@@ -108,3 +108,22 @@ def dispatch_payloads(resources: Any, incident_id: str, timeout_s: float = 10.0)
         if time.monotonic() >= deadline:
             return []
         time.sleep(0.05)
+
+
+def sqs_records(aws: Any, queue: str) -> list[dict[str, Any]]:
+    """What SQS hands a consumer of ``queue`` now, in the Lambda event shape of AWS's documented sample
+    (events/sqs/plain_message.json) with the real message ids, receipt handles, receive counts and queue ARN."""
+    import copy
+
+    from conftest import load_event
+
+    sqs, url = aws.client("sqs"), aws.queue(queue).url
+    template = load_event("sqs/plain_message.json")["Records"][0]
+    records = []
+    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", []):
+        record = copy.deepcopy(template)
+        record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], body=message["Body"])
+        record["attributes"]["ApproximateReceiveCount"] = message["Attributes"]["ApproximateReceiveCount"]
+        record["eventSourceARN"] = f"arn:aws:sqs:ap-northeast-2:123456789012:{url.rsplit('/', 1)[1]}"
+        records.append(record)
+    return records

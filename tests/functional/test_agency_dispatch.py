@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from agency_support import Receiver, start_receiver
+from agency_support import Receiver, sqs_records, start_receiver
 from conftest import load_event
 
 from chalicelib.errors import Conflict, NotFound
@@ -43,18 +43,7 @@ class World:
 
     def receive(self) -> list[dict[str, Any]]:
         """What SQS hands the consumer now: real messages (real receipt handles) in the Lambda event shape."""
-        sqs = self.aws.client("sqs")
-        url = self.aws.queue("agency-dispatch").url
-        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
-        template = load_event("sqs/plain_message.json")["Records"][0]
-        records = []
-        for message in reply.get("Messages", []):
-            record = copy.deepcopy(template)
-            record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], body=message["Body"])
-            record["attributes"]["ApproximateReceiveCount"] = message["Attributes"]["ApproximateReceiveCount"]
-            record["eventSourceARN"] = f"arn:aws:sqs:ap-northeast-2:123456789012:{url.rsplit('/', 1)[1]}"
-            records.append(record)
-        return records
+        return sqs_records(self.aws, "agency-dispatch")
 
     def deliver(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = delivery.lambda_handler({"Records": records}, LambdaContext())

@@ -3,15 +3,13 @@ loopback through the same delivery path as an SOS (queue, consumer, signature, r
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from functools import partial
 from typing import Any
 
 import pytest
-from agency_support import start_receiver
-from conftest import load_event
+from agency_support import sqs_records, start_receiver
 from xray_api_support import call
 
 from chalicelib.api import context
@@ -29,15 +27,7 @@ LambdaContext = partial(RuntimeContext, function_name="gt-test-agency-dispatch",
 
 
 def queued(aws: Any) -> list[dict[str, Any]]:
-    sqs, url = aws.client("sqs"), aws.queue("agency-dispatch").url
-    template = load_event("sqs/plain_message.json")["Records"][0]
-    records = []
-    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", []):
-        record = copy.deepcopy(template)
-        record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], body=message["Body"])
-        record["attributes"]["ApproximateReceiveCount"] = message["Attributes"]["ApproximateReceiveCount"]
-        records.append(record)
-    return records
+    return sqs_records(aws, "agency-dispatch")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ notification reaches the agency no second time."""
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Iterator
@@ -13,8 +12,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from agency_support import Receiver, start_receiver
-from conftest import load_event
+from agency_support import Receiver, sqs_records, start_receiver
 
 from chalicelib.models.common import Location
 from chalicelib.models.dispatch import AgencyTarget
@@ -39,18 +37,7 @@ def now_ms() -> int:
 
 
 def receive(aws: Any, queue: str) -> list[dict[str, Any]]:
-    """What SQS hands a consumer now, in the Lambda event shape (real receipt handles)."""
-    sqs = aws.client("sqs")
-    url = aws.queue(queue).url
-    template = load_event("sqs/plain_message.json")["Records"][0]
-    records = []
-    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", []):
-        record = copy.deepcopy(template)
-        record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], body=message["Body"])
-        record["attributes"]["ApproximateReceiveCount"] = message["Attributes"]["ApproximateReceiveCount"]
-        record["eventSourceARN"] = f"arn:aws:sqs:ap-northeast-2:123456789012:{url.rsplit('/', 1)[1]}"
-        records.append(record)
-    return records
+    return sqs_records(aws, queue)
 
 
 def uploads(aws: Any) -> list[dict[str, Any]]:
