@@ -22,7 +22,7 @@ from chalicelib.services.audit import AuditLog
 from chalicelib.services.principals import PrincipalDirectory
 from chalicelib.services.texts import kst
 from chalicelib.settings import get_settings
-from chalicelib.wiring.saferet import build_safe_return
+from chalicelib.wiring.dispatch import build_agency_dispatch
 
 
 def register(sub: Any) -> None:
@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
 
 def _cmd_agency(args: argparse.Namespace) -> int:
     resources = Resources(get_settings())
-    agencies = build_safe_return(resources).agencies
+    agencies = build_agency_dispatch(resources)
     if args.action == "list":
         for target in AgencyTarget:
             endpoint = agencies.endpoint(target)

@@ -31,7 +31,8 @@ from chalicelib.errors import TransientError
 from chalicelib.models.dispatch import DispatchEnvelope
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.settings import get_settings
-from chalicelib.wiring.saferet import build_evidence_links, build_safe_return
+from chalicelib.wiring.dispatch import build_agency_dispatch
+from chalicelib.wiring.saferet import build_evidence_links
 
 logger = Logger(service="agency-dispatch")
 metrics = Metrics(namespace="GoldenTime", service="agency-dispatch")
@@ -51,7 +52,7 @@ class Runtime:
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
     resources = Resources(get_settings())
-    agencies = build_safe_return(resources, evidence=build_evidence_links(resources)).agencies
+    agencies = build_agency_dispatch(resources, evidence=build_evidence_links(resources))
 
     def deliver(envelope: DispatchEnvelope) -> dict[str, Any]:
         return agencies.deliver(envelope, now_ms()).model_dump(mode="json")

@@ -14,7 +14,7 @@ from chalicelib.adapters.resources import Resources
 from chalicelib.clock import now_ms
 from chalicelib.services.dispatch.service import DispatchService
 from chalicelib.settings import get_settings
-from chalicelib.wiring.saferet import build_safe_return
+from chalicelib.wiring.dispatch import build_agency_dispatch
 
 logger = Logger(service="dispatch-receipts")
 metrics = Metrics(namespace="GoldenTime", service="dispatch-receipts")
@@ -24,7 +24,7 @@ tracer = Tracer(service="dispatch-receipts")
 @lru_cache(maxsize=1)
 def agencies() -> DispatchService:
     """Built on the first invocation and reused by the warm container."""
-    return build_safe_return(Resources(get_settings())).agencies
+    return build_agency_dispatch(Resources(get_settings()))
 
 
 @metrics.log_metrics

@@ -22,7 +22,7 @@ from chalicelib.clock import now_ms
 from chalicelib.s3_events import s3_objects
 from chalicelib.services.dispatch.followups import EvidenceFollowUps
 from chalicelib.settings import get_settings
-from chalicelib.wiring.saferet import build_safe_return
+from chalicelib.wiring.dispatch import build_agency_dispatch
 
 logger = Logger(service="sos-evidence")
 metrics = Metrics(namespace="GoldenTime", service="sos-evidence")
@@ -33,7 +33,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @lru_cache(maxsize=1)
 def follow_ups() -> EvidenceFollowUps:
     """Built on the first invocation and reused by the warm container."""
-    return EvidenceFollowUps(build_safe_return(Resources(get_settings())).agencies)
+    return EvidenceFollowUps(build_agency_dispatch(Resources(get_settings())))
 
 
 @tracer.capture_method
