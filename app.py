@@ -10,6 +10,7 @@ from chalice.app import Chalice, Request, Response
 from chalicelib.api.alerts import alerts
 from chalicelib.api.cameras import cameras
 from chalicelib.api.console import console
+from chalicelib.api.cors import allow_console
 from chalicelib.api.devices import devices
 from chalicelib.api.disasters import disasters
 from chalicelib.api.dispatches import dispatches
@@ -46,6 +47,9 @@ app.register_blueprint(link_bundles)
 app.register_blueprint(follow)
 app.register_blueprint(disasters)
 app.register_blueprint(console)
+
+# Middleware runs in the order registered, the first outermost.
+app.register_middleware(allow_console, "http")  # every answer readable by the console, the error boundary's too
 
 
 @app.middleware("http")

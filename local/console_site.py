@@ -1,7 +1,8 @@
 """The console's built assets (console/dist), served by the local API gateway under /console/.
 
-One origin for the page and the API, as CloudFront gives the deployed console (S3 for the assets,
-the API behind /v1/*): no CORS, and the API sees the browser's own address for IP-bound principals.
+Locally the page and the API share one origin, so the page needs no config.json and no CORS. Deployed, the page
+is on its own CloudFront origin and reads the API's URL and the sign-in provider from the config.json the CDK app
+writes beside it; the API answers CORS for that origin (chalicelib/api/cors.py).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 
+from chalicelib.api.cors import preflight_headers
 from local.apigw_event import GATEWAY_METHODS, ResourceTree, proxy_event
 from local.console_site import ConsoleSite
 from local.lambda_runtime import LambdaContext
@@ -89,12 +90,13 @@ class ApiGateway:
     def __init__(self, app: Chalice, *, host: str = "127.0.0.1", port: int = 8000,
                  trusted_proxies: frozenset[str] = frozenset(), stage: str = "api", threads: int = 8,
                  channel_timeout_s: int = 30, cleanup_interval_s: int = 5, invoke: LambdaHandler | None = None,
-                 site: ConsoleSite | None = None) -> None:
+                 site: ConsoleSite | None = None, console_origin: str | None = None) -> None:
         if not isinstance(app, LocalChalice):  # thread-local current_request, as chalice local does
             app.__class__ = type("ThreadSafeChalice", (LocalChalice, app.__class__), {})
         self._app = app
         self._invoke: LambdaHandler = invoke or app
         self._site = site  # the console's static assets, beside the API as CloudFront serves them
+        self._console_origin = console_origin  # a console served elsewhere: preflights answered, errors readable
         self._routes = ResourceTree(app.routes)
         self._binary_types = list(app.api.binary_types)
         self._trusted_proxies = trusted_proxies
@@ -139,6 +141,13 @@ class ApiGateway:
 
     def handle(self, method: str, path: str, headers: dict[str, str] | Sequence[tuple[str, str]], body: bytes | None,
                peer: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        status, answer, payload = self._answer(method, path, headers, body, peer)
+        if self._console_origin and not any(k.lower() == "access-control-allow-origin" for k, _ in answer):
+            answer = [*answer, ("Access-Control-Allow-Origin", self._console_origin)]  # as the gateway responses
+        return status, answer, payload
+
+    def _answer(self, method: str, path: str, headers: dict[str, str] | Sequence[tuple[str, str]],
+                body: bytes | None, peer: str) -> tuple[int, list[tuple[str, str]], bytes]:
         if method not in GATEWAY_METHODS:
             return 405, [], _error("method_not_allowed", f"{method} is not an API method")
         try:
@@ -146,6 +155,9 @@ class ApiGateway:
         except ValueError:  # the cloud API's MISSING_AUTHENTICATION_TOKEN gateway response, made a 404
             return 404, [], _error("not_found", f"no route {method} {path.split('?')[0]}")
         allowed_methods = self._app.routes[event["resource"]]
+        if method == "OPTIONS" and self._console_origin and method not in allowed_methods:
+            # the cloud API's CORS preflight mock on each resource
+            return 204, list(preflight_headers(self._console_origin, list(allowed_methods)).items()), b""
         if method not in allowed_methods:  # the cloud API's ANY method on each resource answers this
             allowed = ", ".join(sorted(allowed_methods))
             return 405, [("Allow", allowed)], _error("method_not_allowed", f"{method} not allowed; use {allowed}")

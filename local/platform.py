@@ -155,7 +155,8 @@ class LocalPlatform:
 
         from app import app  # imported after the environment is set, as Lambda would
 
-        self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port, site=ConsoleSite())
+        self.gateway = ApiGateway(app, host=self.config.host, port=self.config.api_port, site=ConsoleSite(),
+                                  console_origin=settings.console_origin)
         self.gateway.start()
         self.edge = self._build_edge(settings, resources)
         self.edge.start()

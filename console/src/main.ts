@@ -1,8 +1,10 @@
 import "./style.css";
-import { api, session, type Role } from "./api/client";
+import { api, session, useApi, type Role } from "./api/client";
+import { loadConfig } from "./config";
 import { clear, h } from "./dom";
 import { currentLang, setLang, t } from "./i18n";
-import type { Lang } from "./messages";
+import type { Lang, MessageKey } from "./messages";
+import type { PeopleSignIn } from "./signin";
 
 type Mount = (into: HTMLElement) => () => void;
 // Each role's screen is its own chunk, fetched after sign-in: a health center never downloads the map
@@ -16,6 +18,16 @@ const screens: Record<Role, () => Promise<Mount>> = {
 const root = document.getElementById("app") as HTMLDivElement;
 let unmount: (() => void) | null = null;
 let rendering = 0; // a newer render (a sign-out, a language change) wins over a screen still loading
+let people: PeopleSignIn | null = null; // the deployment's identity provider, when its config names one
+let signInProblem: { key: MessageKey; detail?: string } | null = null;
+let expiry: ReturnType<typeof setTimeout> | undefined;
+
+async function signOut(): Promise<void> {
+  const viaProvider = session.via === "provider";
+  session.clear();
+  render();
+  if (viaProvider) await people?.end();
+}
 
 function header(): HTMLElement {
   const lang = h("select", { "data-testid": "lang", "aria-label": t("language") },
@@ -30,7 +42,7 @@ function header(): HTMLElement {
     h("span", { className: "spacer" }),
     session.token ? h("span", { className: "who", "data-testid": "who" }, session.principal) : null,
     lang,
-    session.token ? h("button", { onclick: () => { session.clear(); render(); } }, t("signOut")) : null);
+    session.token ? h("button", { "data-testid": "signout", onclick: () => void signOut() }, t("signOut")) : null);
 }
 
 function signIn(): HTMLElement {
@@ -41,12 +53,18 @@ function signIn(): HTMLElement {
     h("option", { value: "health" }, t("roleHealth")));
   const role0 = new URLSearchParams(location.hash.slice(1)).get("role");
   if (role0) role.value = role0;
-  const message = h("p", { className: "error", "data-testid": "signin-error" });
+  const message = h("p", { className: "error", "data-testid": "signin-error" },
+    signInProblem ? [t(signInProblem.key), signInProblem.detail].filter(Boolean).join(": ") : "");
+  const provider = people;
   const form = h("form", { className: "signin" },
+    provider ? h("button", { type: "button", className: "primary", "data-testid": "signin-provider",
+                             onclick: () => void provider.start() }, t("signInWithAccount")) : null,
+    provider ? h("p", { className: "muted" }, t("orWithToken")) : null,
     h("label", {}, t("token"), token), h("label", {}, t("role"), role),
     h("button", { type: "submit", "data-testid": "signin" }, t("signIn")), message);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    signInProblem = null;
     session.save(token.value.trim(), role.value as Role);
     // any principal may ask for the nearest camera: the token (and the caller's address) are checked
     const { response } = await api.GET("/v1/cameras/nearby", { params: { query: { lat: 37.5665, lon: 126.978, k: 1 } } });
@@ -69,6 +87,9 @@ function render(): void {
   root.append(header());
   const main = h("main", { "data-testid": "main" });
   root.append(main);
+  clearTimeout(expiry);
+  const left = session.expiresAt() - Date.now();
+  if (session.token && left < 2 ** 31) expiry = setTimeout(() => { signInProblem = { key: "signInExpired" }; render(); }, left);
   if (!session.token) {
     main.append(signIn());
     return;
@@ -78,5 +99,25 @@ function render(): void {
   });
 }
 
-setLang(currentLang());
-render();
+/** The deployment's config first (where the API is, how people sign in), then a return from the provider's
+ * sign-in page, then the screen. */
+async function boot(): Promise<void> {
+  setLang(currentLang());
+  const config = await loadConfig();
+  if (config.apiUrl) useApi(config.apiUrl);
+  if (config.signIn) {
+    const { PeopleSignIn, roleOf } = await import("./signin"); // its own chunk: token-only deployments skip it
+    people = new PeopleSignIn(config.signIn);
+    try {
+      const user = await people.complete();
+      const role = user ? roleOf(user) : null;
+      if (user && role && user.id_token) session.save(user.id_token, role, "provider");
+      else if (user) signInProblem = { key: "signInNoRole" };
+    } catch (error) {
+      signInProblem = { key: "signInFailed", detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  render();
+}
+
+void boot();

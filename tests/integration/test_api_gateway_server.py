@@ -136,3 +136,58 @@ def test_the_socket_peer_is_the_events_source_ip(aws):
     finally:
         server.stop()
     assert seen == ["127.0.0.2", "127.0.0.3"]
+
+
+ORIGIN = "https://d111111abcdef8.cloudfront.net"
+
+
+@pytest.fixture
+def console_elsewhere(aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiGateway]:
+    """The gateway and app as deployed with the console on its own CloudFront origin."""
+    from app import app
+    from chalicelib.settings import get_settings
+
+    monkeypatch.setenv("CONSOLE_ORIGIN", ORIGIN)
+    get_settings.cache_clear()
+    server = ApiGateway(app, port=0, threads=2, console_origin=ORIGIN)
+    server.start()
+    yield server
+    server.stop()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_with_the_console_elsewhere_a_preflight_is_answered_for_the_route_s_methods(console_elsewhere):
+    from app import app
+
+    # WHEN the browser asks before a POST with a bearer token and an idempotency key
+    status, headers, _ = _request(console_elsewhere.port, "OPTIONS", "/v1/sos", headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,idempotency-key"})
+    # THEN it is allowed for the console's origin, the route's methods and those headers
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert headers["Access-Control-Allow-Methods"].split(", ") == sorted(app.routes["/v1/sos"])
+    allowed = {h.strip().lower() for h in headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type", "idempotency-key"} <= allowed
+
+
+def test_with_the_console_elsewhere_every_answer_is_readable_by_its_origin_errors_included(console_elsewhere):
+    port = console_elsewhere.port
+    # the app's own error (no token), the gateway's unknown route and wrong method
+    for method, path, expected in (("POST", "/v1/sos", 401), ("GET", "/v1/no-such-thing", 404),
+                                   ("PATCH", "/v1/sos", 405), ("GET", "/v1/openapi.json", 200)):
+        status, headers, _ = _request(port, method, path, b"{}" if method != "GET" else None,
+                                      headers={"Origin": ORIGIN})
+        assert status == expected, (method, path)
+        assert headers["Access-Control-Allow-Origin"] == ORIGIN, (method, path)
+    # AND the page can read the request id of an error it reports
+    _, headers, _ = _request(port, "POST", "/v1/sos", b"{}", headers={"Origin": ORIGIN})
+    assert "X-Request-Id" in headers["Access-Control-Expose-Headers"]
+
+
+def test_without_a_console_elsewhere_there_is_no_cors_and_options_is_not_a_method(gateway):
+    status, headers, _ = _request(gateway.port, "OPTIONS", "/v1/sos", headers={"Origin": ORIGIN})
+    assert status == 405
+    _, headers_get, _ = _request(gateway.port, "GET", "/v1/openapi.json", headers={"Origin": ORIGIN})
+    assert "Access-Control-Allow-Origin" not in headers and "Access-Control-Allow-Origin" not in headers_get

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import moto.cognitoidp
 import pytest
+from loopback_support import Answer, serve_get
 
 from chalicelib.adapters.cognito import CognitoIdTokens
 from chalicelib.errors import Unauthorized
@@ -31,23 +30,13 @@ class KeyServer:
 
     def __init__(self) -> None:
         self.reads = 0
-        server = self
+        self.httpd = serve_get(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.reads += 1
-                body = json.dumps(JWKS).encode() if self.path.endswith("/.well-known/jwks.json") else b"{}"
-                self.send_response(200 if self.path.endswith("/.well-known/jwks.json") else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def _answer(self, path: str) -> Answer:
+        self.reads += 1
+        if path.endswith("/.well-known/jwks.json"):
+            return 200, [("Content-Type", "application/json")], json.dumps(JWKS).encode()
+        return 404, [("Content-Type", "application/json")], b"{}"
 
     def url(self, pool_id: str) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/{pool_id}/.well-known/jwks.json"
