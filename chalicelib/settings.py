@@ -46,6 +46,10 @@ class Settings(BaseModel):
                                            "must be issued to (aud).")
     sign_in_jwks_url: str | None = Field(None, description="Where the pool's signing keys are read; unset: "
                                          "<issuer>/.well-known/jwks.json, as Cognito publishes them.")
+    console_origin: str | None = Field(None, pattern=r"^https?://[^/\s]+$",
+                                       description="Origin of the deployed console (https://<distribution domain>), "
+                                       "which calls the API cross-origin: its answers carry CORS headers for it; "
+                                       "unset: the console is served beside the API (local), no CORS.")
     camera_index_key: str = Field("indexes/cameras.npz", description="Object key of the camera nearest-neighbour snapshot.")
     sos_cancel_window_s: int = Field(10, ge=0, le=900, description="Seconds an SOS can be cancelled before it escalates to 112.")
     dispatch_ack_timeout_s: int = Field(120, ge=10, le=3600, description="Seconds an agency has to acknowledge a "
