@@ -108,6 +108,24 @@ def test_every_route_answers_the_consoles_preflight_for_its_methods_and_the_head
         assert int(answer["Access-Control-Max-Age"]) >= 60
 
 
+def test_the_deployed_preflight_answers_what_the_local_gateway_answers(assembly: Assembly, console_origin: str) -> None:
+    from app import app
+    from chalicelib.api.cors import preflight_headers
+
+    methods = template_methods(assembly.template("api"))
+    for path, route_methods in app.routes.items():
+        # GIVEN API Gateway's preflight answer and the one the local gateway gives (chalicelib.api.cors)
+        deployed = _mock_answer(assembly, methods[(path, "OPTIONS")], "2")
+        local = preflight_headers(console_origin, sorted(route_methods))
+        # THEN they carry the same headers with the same values (lists compared item by item)
+        for name, value in local.items():
+            assert _items(deployed[name]) == _items(value), (path, name)
+
+
+def _items(header: str) -> set[str]:
+    return {item.strip() for item in header.split(",")}
+
+
 def test_the_apis_own_error_answers_are_readable_by_the_console(assembly: Assembly, console_origin: str) -> None:
     # GIVEN API Gateway's own answers: the gateway responses and each route's 405 mock
     gateway = [r["Properties"] for r in assembly.resources("api", "AWS::ApiGateway::GatewayResponse").values()]
