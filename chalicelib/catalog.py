@@ -25,6 +25,8 @@ class BucketSpec(_Frozen):
     expire_after_days: int | None = Field(None, description="Lifecycle expiry (footage retention).")
     log_delivery: bool = Field(False, description="CloudFront standard logs are delivered here (ACLs, S3-managed "
                                "encryption, as CloudFront's log delivery requires).")
+    browser_uploads: bool = Field(False, description="Web pages upload here with presigned POSTs (the console's "
+                                  "studies): the bucket lets any origin POST, the signed policy being the authorization.")
 
 
 class QueueSpec(_Frozen):
@@ -117,7 +119,7 @@ class ResourceCatalog(_Frozen):
 
 # Logical names are the vocabulary the code uses; physical names are derived per stage.
 _BUCKETS: dict[str, dict[str, object]] = {
-    "xray": {},
+    "xray": {"browser_uploads": True},
     # Not versioned: retention must really purge footage, not leave noncurrent versions behind.
     "footage": {"expire_after_days": 30, "versioned": False},
     "media": {},

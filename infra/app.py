@@ -26,6 +26,7 @@ from infra.plan import plan_functions
 from infra.stacks.api import ApiStack
 from infra.stacks.batch import BatchStack
 from infra.stacks.console import ConsoleStack
+from infra.stacks.console_config import ConsoleConfigStack
 from infra.stacks.data import DataStack
 from infra.stacks.functions import FunctionsStack
 from infra.stacks.messaging import MessagingStack
@@ -83,8 +84,10 @@ class GoldenTime:
         self.console = ConsoleStack(app, f"{prefix}Console", catalog=catalog, access_logs=self.storage.access_logs,
                                     env=env)
         self.api = ApiStack(app, f"{prefix}Api", catalog=catalog, config=config, plane=plane, bundle=bundle,
-                            image_context=image_context, out=out, env=env,
-                            environment=environment | self.console.sign_in_environment)
+                            image_context=image_context, out=out, env=env, console_origin=self.console.origin,
+                            environment=environment | self.console.api_environment)
+        self.console_config = ConsoleConfigStack(app, f"{prefix}ConsoleConfig", console=self.console, api=self.api,
+                                                 env=env)
         self.batch = BatchStack(app, f"{prefix}Batch", catalog=catalog, config=config, plane=plane,
                                 image_context=stage_search_shard_context(out), environment=environment, env=env)
         self.observability = ObservabilityStack(
@@ -93,7 +96,8 @@ class GoldenTime:
         self.observability.add_stack_dependency(self.functions, "alarms watch the functions")
         self.observability.add_stack_dependency(self.api, "alarms watch the API")
         self.stacks: tuple[cdk.Stack, ...] = (self.messaging, self.storage, self.data, self.video, self.functions,
-                                              self.api, self.batch, self.observability, self.console)
+                                              self.api, self.batch, self.observability, self.console,
+                                              self.console_config)
         for stack in self.stacks:
             cdk.Tags.of(stack).add("project", "golden-time")
             cdk.Tags.of(stack).add("stage", config.stage)

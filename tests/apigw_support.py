@@ -6,7 +6,7 @@
   ``pathParameters`` / query maps are null when empty, ``requestContext.path`` carries the stage, and the body
   is base64-encoded exactly when the Content-Type matches one of the API's binary media types.
 - ``template_routes``: the (resource path, method, integration type) triples a synthesised REST API serves,
-  read from its ``AWS::ApiGateway::Resource`` / ``Method`` resources.
+  read from its ``AWS::ApiGateway::Resource`` / ``Method`` resources (``template_methods``: each one's properties).
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ def documented_event(*, resource: str, method: str, path: str, query: str = "",
 
 def template_routes(template: Mapping[str, Any]) -> set[tuple[str, str, str]]:
     """(resource path, HTTP method, integration type) for every method of the template's REST API."""
+    return {(path, method, props["Integration"]["Type"]) for (path, method), props in template_methods(template).items()}
+
+
+def template_methods(template: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """(resource path, HTTP method) → the ``AWS::ApiGateway::Method``'s properties, for the template's REST API."""
     resources = {logical: r["Properties"] for logical, r in template["Resources"].items()
                  if r["Type"] == "AWS::ApiGateway::Resource"}
 
@@ -77,12 +82,8 @@ def template_routes(template: Mapping[str, Any]) -> set[tuple[str, str, str]]:
             return f"{full_path(props['ParentId']).rstrip('/')}/{props['PathPart']}"
         return "/"  # Fn::GetAtt [api, RootResourceId]
 
-    found = set()
-    for r in template["Resources"].values():
-        if r["Type"] == "AWS::ApiGateway::Method":
-            props = r["Properties"]
-            found.add((full_path(props["ResourceId"]), props["HttpMethod"], props["Integration"]["Type"]))
-    return found
+    return {(full_path(r["Properties"]["ResourceId"]), r["Properties"]["HttpMethod"]): r["Properties"]
+            for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"}
 
 
 def sample_path(resource: str) -> tuple[str, dict[str, str]]:

@@ -7,6 +7,10 @@ would send ``/{proxy+}`` and Chalice would answer 405 to everything). Any other 
 405 by a mock integration, and API Gateway's own errors (unknown path, throttling, oversized body) by gateway
 responses, all in the API's ``{"error": {"code", "message"}}`` shape. ``local/gateway.py`` builds the same
 events and errors.
+
+The deployed console calls the API from its own origin: every route's resource answers the CORS preflight
+(an OPTIONS mock, which API Gateway prefers to the 405 ``ANY``), and the 405 and the gateway responses carry
+``Access-Control-Allow-Origin`` as the app's own answers do (``chalicelib/api/cors.py``), so the page can read them.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from chalicelib.api.cors import ALLOW_HEADERS, MAX_AGE_S
 from chalicelib.catalog import ResourceCatalog
 from infra.config import DeploymentConfig
 from infra.constructs.function import LOG_RETENTION, DataPlane, GtFunction
@@ -35,9 +40,10 @@ API_STAGE = "api"
 class ApiStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, catalog: ResourceCatalog, config: DeploymentConfig,
                  plane: DataPlane, bundle: Path, image_context: Path, environment: dict[str, str], out: Path,
-                 **kwargs: Any) -> None:
+                 console_origin: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         stage = catalog.stage
+        self.console_origin = console_origin
         packaging = Packaging(self, stage=stage, out=out, bundle=bundle, image_context=image_context,
                               require_layers=config.require_layers)
         self.function_name = infra_name(stage, "api")
@@ -95,23 +101,29 @@ class ApiStack(Stack):
             resource = self.api.root.resource_for_path(path)
             for method in sorted(methods):
                 resource.add_method(method, integration)
+            resource.add_cors_preflight(allow_origins=[self.console_origin], allow_methods=sorted(methods),
+                                        allow_headers=list(ALLOW_HEADERS), max_age=Duration.seconds(MAX_AGE_S),
+                                        status_code=204)
             allowed = ", ".join(sorted(methods))
+            headers = {"Allow": f"'{allowed}'", "Access-Control-Allow-Origin": f"'{self.console_origin}'"}
             resource.add_method("ANY", apigw.MockIntegration(
                 request_templates={"application/json": '{"statusCode": 405}'},
                 passthrough_behavior=apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
                 integration_responses=[apigw.IntegrationResponse(
-                    status_code="405", response_parameters={"method.response.header.Allow": f"'{allowed}'"},
+                    status_code="405",
+                    response_parameters={f"method.response.header.{name}": value for name, value in headers.items()},
                     response_templates={"application/json": json.dumps({"error": {
                         "code": "method_not_allowed", "message": f"$context.httpMethod not allowed; use {allowed}"}})},
                 )],
-            ), method_responses=[apigw.MethodResponse(status_code="405",
-                                                      response_parameters={"method.response.header.Allow": True})])
+            ), method_responses=[apigw.MethodResponse(
+                status_code="405", response_parameters={f"method.response.header.{name}": True for name in headers})])
 
     def _add_gateway_responses(self) -> None:
         for response_type, status, code, message in GATEWAY_ERRORS:
             self.api.add_gateway_response(
                 f"Gateway{pascal(code)}", type=response_type, status_code=str(status) if status else None,
-                response_headers={"Content-Type": "'application/json'"},
+                response_headers={"Content-Type": "'application/json'",
+                                  "Access-Control-Allow-Origin": f"'{self.console_origin}'"},
                 templates={"application/json": json.dumps({"error": {"code": code, "message": "MESSAGE"}})
                            .replace('"MESSAGE"', message)})
 

@@ -3,8 +3,13 @@ distribution (origin access control, HTTPS only, Korea only), and the Cognito us
 
 Sign-in: one user pool, one group per principal kind (operators, health centers, agencies); a user's
 ``custom:principal_id`` names the platform principal whose grants apply (its kind and registered ranges).
-The API accepts the pool's ID tokens as bearer tokens (``sign_in_environment``: the issuer and the client its
+The API accepts the pool's ID tokens as bearer tokens (``api_environment``: the issuer and the client its
 tokens must name) and maps each to that principal when the user is in the group of its kind.
+
+The page calls the API cross-origin (through this distribution API Gateway would see CloudFront's address, not
+the browser's, and IP-bound principals would stop matching): ``origin`` is what the API lets read its answers,
+and ``sign_in_config`` what the page's config.json tells it (written by the console-config stack, once the API
+exists). People sign in on the pool's hosted sign-in pages (managed login, Korean with ``lang=ko``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from infra.names import infra_name
 
 CONSOLE_DIST = Path(__file__).resolve().parents[2] / "console" / "dist"
 CONSOLE_PREFIX = "console"  # the console is built for /console/ (vite base), as the local platform serves it
+CONSOLE_CONFIG = "config.json"  # beside index.html: where the API is and how to sign in (console-config stack)
+SIGN_IN_SCOPES = (cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE)
 PRINCIPAL_GROUPS = {"operators": "control-center operators (통합관제센터)",
                     "health-centers": "public health centers (보건소)", "agencies": "police 112, fire 119, disaster rooms"}
 
@@ -41,6 +48,9 @@ class ConsoleStack(Stack):
             server_access_logs_bucket=access_logs, server_access_logs_prefix="console-site/",
             removal_policy=RemovalPolicy.DESTROY, auto_delete_objects=False,
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))])
+        # The site's ARN for later stacks under a fixed export name, which their cdk-nag acknowledgements can name
+        self.site_arn_export_name = f"{self.stack_name}-SiteArn"
+        self.site_arn_import = self.export_value(self.site.bucket_arn, name=self.site_arn_export_name)
         edge_logs = s3.Bucket.from_bucket_attributes(
             self, "EdgeLogs", bucket_name=catalog.bucket("edge-logs"),
             bucket_domain_name=f"{catalog.bucket('edge-logs')}.s3.{Aws.URL_SUFFIX}")
@@ -66,7 +76,8 @@ class ConsoleStack(Stack):
             s3deploy.BucketDeployment(self, "ConsoleFiles", sources=[s3deploy.Source.asset(str(dist))],
                                       destination_bucket=self.site, destination_key_prefix=CONSOLE_PREFIX,
                                       distribution=self.distribution, distribution_paths=[f"/{CONSOLE_PREFIX}/*"],
-                                      memory_limit=256)
+                                      # the sync leaves the deployed config.json alone (neither pruned nor replaced)
+                                      exclude=[CONSOLE_CONFIG], memory_limit=256)
             suppress(self, "IAM4", "CDK's BucketDeployment handler uses the AWS managed basic-execution policy.",
                      findings=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
             suppress(self, "IAM5", "CDK's BucketDeployment handler reads the staged asset, replaces the objects under "
@@ -93,23 +104,36 @@ class ConsoleStack(Stack):
         for name, description in PRINCIPAL_GROUPS.items():
             cognito.CfnUserPoolGroup(self, f"Group{name.title().replace('-', '')}", user_pool_id=self.users.user_pool_id,
                                      group_name=name, description=description)
-        console_url = f"https://{self.distribution.distribution_domain_name}/{CONSOLE_PREFIX}/"
+        self.origin = f"https://{self.distribution.distribution_domain_name}"
+        console_url = f"{self.origin}/{CONSOLE_PREFIX}/"
         self.client = self.users.add_client(
             "ConsoleClient", user_pool_client_name=infra_name(stage, "console"), generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True),
             o_auth=cognito.OAuthSettings(flows=cognito.OAuthFlows(authorization_code_grant=True),
-                                         scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                                         scopes=list(SIGN_IN_SCOPES),
                                          callback_urls=[console_url], logout_urls=[console_url]),
             read_attributes=cognito.ClientAttributes().with_custom_attributes("principal_id"),
             id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.hours(12), prevent_user_existence_errors=True)
-        self.sign_in_environment = {
-            "SIGN_IN_ISSUER": f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}/{self.users.user_pool_id}",
-            "SIGN_IN_CLIENT_IDS": self.client.user_pool_client_id}
-        """The API's settings for accepting this pool's ID tokens (chalicelib/wiring/sign_in.py)."""
+        # The hosted sign-in pages (managed login, with Cognito's own look) at a prefix unique per account and stage
+        self.domain = self.users.add_domain(
+            "SignInDomain", cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=f"golden-time-{stage}-{Aws.ACCOUNT_ID}"),
+            managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN)
+        cognito.CfnManagedLoginBranding(self, "SignInBranding", user_pool_id=self.users.user_pool_id,
+                                        client_id=self.client.user_pool_client_id, use_cognito_provided_values=True)
+        issuer = f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}/{self.users.user_pool_id}"
+        self.api_environment = {"SIGN_IN_ISSUER": issuer, "SIGN_IN_CLIENT_IDS": self.client.user_pool_client_id,
+                                "CONSOLE_ORIGIN": self.origin}
+        """The API's settings for accepting this pool's ID tokens (chalicelib/wiring/sign_in.py) from this page."""
+        self.sign_in_config = {"authority": issuer, "clientId": self.client.user_pool_client_id,
+                               "logoutUrl": f"{self.domain.base_url()}/logout",
+                               "scope": " ".join(scope.scope_name for scope in SIGN_IN_SCOPES)}
+        """The page's OIDC settings (authorization code + PKCE against the pool, redirect back to the page)."""
         CfnOutput(self, "ConsoleUrl", value=console_url)
         CfnOutput(self, "ConsoleUserPoolId", value=self.users.user_pool_id)
         CfnOutput(self, "ConsoleUserPoolClientId", value=self.client.user_pool_client_id)
+        CfnOutput(self, "ConsoleSignInDomain", value=self.domain.base_url())
 
 
 def _cfn(bucket: s3.Bucket) -> s3.CfnBucket:

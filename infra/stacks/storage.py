@@ -16,6 +16,10 @@ from infra.names import infra_name, pascal
 from infra.stacks.messaging import MessagingStack
 
 NONCURRENT_EXPIRY = Duration.days(90)
+# A page's presigned POST (a form, no preflight): any origin, since the signed policy authorizes the upload and
+# the console's origin is not known here (its stack comes later); CORS only lets the page read S3's answer.
+BROWSER_UPLOADS = s3.CorsRule(id="browser-uploads", allowed_methods=[s3.HttpMethods.POST], allowed_origins=["*"],
+                              exposed_headers=["ETag", "Location"], max_age=600)
 
 
 class StorageStack(Stack):
@@ -75,6 +79,7 @@ class StorageStack(Stack):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=lifecycle or None,
             server_access_logs_bucket=self.access_logs, server_access_logs_prefix=f"{spec.logical}/",
+            cors=[BROWSER_UPLOADS] if spec.browser_uploads else None,
             removal_policy=RemovalPolicy.RETAIN,
         )
 

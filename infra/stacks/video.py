@@ -1,13 +1,18 @@
 """Video: CloudFront over the media bucket with a trusted key group (signed URLs), IPv6 off; the viewer-request
 function with its KeyValueStore of revoked links on every behaviour; live HLS through the same distribution
-(playlists from the live-playlist function, segments from the bucket); standard logs to the edge-logs bucket."""
+(playlists from the live-playlist function, segments from the bucket); standard logs to the edge-logs bucket.
+
+Players in web pages (the console's hls.js) fetch playlists and segments by XHR from another origin: every
+behaviour's answers carry CORS headers for any origin, as the local media edge's do (the signed, IP-bound URL is
+the credential, not the page's origin). Those requests are simple (GET, no custom headers), so no preflight is
+sent and OPTIONS stays outside the allowed methods."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, Aws, CfnOutput, CfnParameter, Stack
+from aws_cdk import Annotations, Aws, CfnOutput, CfnParameter, Duration, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_lambda as lambda_
@@ -24,6 +29,8 @@ from infra.profiles import LIVE_PLAYLIST_PROFILE
 from infra.stacks.storage import StorageStack
 
 VIEWER_REQUEST_JS = Path(__file__).resolve().parents[2] / "edge" / "viewer-request.js"
+# What a player reads beside the safelisted headers (hls.js: sizes and byte ranges), as local/media_edge.py exposes.
+PLAYER_EXPOSED_HEADERS = ("Content-Length", "Content-Range", "Accept-Ranges")
 
 
 class VideoStack(Stack):
@@ -74,14 +81,23 @@ class VideoStack(Stack):
                                              signing_key_secret=signing_key_secret)).function
         playlist_url = self.live_playlist.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
 
+        self.cors = cloudfront.ResponseHeadersPolicy(
+            self, "PlayerCors", response_headers_policy_name=infra_name(stage, "media-cors"),
+            comment="Players on other origins may read playlists and segments (as the local media edge answers)",
+            cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
+                access_control_allow_origins=["*"], access_control_allow_methods=["GET", "HEAD"],
+                access_control_allow_headers=["Range"], access_control_allow_credentials=False,
+                access_control_expose_headers=list(PLAYER_EXPOSED_HEADERS),
+                access_control_max_age=Duration.minutes(10), origin_override=True))
+
         def signed(origin: cloudfront.IOrigin, cache_policy: cloudfront.ICachePolicy,
                    origin_request_policy: cloudfront.IOriginRequestPolicy | None = None) -> cloudfront.BehaviorOptions:
-            """Every behaviour: HTTPS, GET/HEAD, signed URLs of our key group, the viewer-request function."""
+            """Every behaviour: HTTPS, GET/HEAD, signed URLs of our key group, the viewer-request function, CORS."""
             return cloudfront.BehaviorOptions(
                 origin=origin, cache_policy=cache_policy, origin_request_policy=origin_request_policy,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD, trusted_key_groups=[self.key_group],
-                function_associations=on_viewer_request)
+                function_associations=on_viewer_request, response_headers_policy=self.cors)
 
         # Standard logs go to the edge-logs bucket; S3 → SQS → functions/edge_access_log turns each line into
         # the audit record the local edge writes.

@@ -5,6 +5,7 @@ principal kinds."""
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,14 @@ def test_the_console_is_served_from_a_private_bucket_through_cloudfront_with_oac
     assert dist_config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     assert dist_config["DefaultRootObject"] == "console/index.html"
     assert dist_config["Restrictions"]["GeoRestriction"] == {"Locations": ["KR"], "RestrictionType": "whitelist"}
-    # AND the built files are deployed under console/ (the base the console is built for) and the cache invalidated
+    # AND the built files are deployed under console/ (the base the console is built for) and the cache invalidated,
+    # the sync leaving the deployed config.json (the console-config stack's) out of its copies and deletions
     template.has_resource_properties("Custom::CDKBucketDeployment", {"DestinationBucketKeyPrefix": "console",
                                                                      "DistributionPaths": ["/console/*"]})
+    (deployment,) = template.find_resources("Custom::CDKBucketDeployment").values()
+    assert deployment["Properties"].get("Prune", True) is True
+    assert any(fnmatch("config.json", pattern) for pattern in deployment["Properties"]["Exclude"])
+    assert not any(fnmatch("index.html", pattern) for pattern in deployment["Properties"]["Exclude"])
     # AND people sign in through a pool with MFA, no self sign-up, one group per principal kind
     template.has_resource_properties("AWS::Cognito::UserPool", {
         "MfaConfiguration": "ON", "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
