@@ -58,7 +58,7 @@ function signIn(): HTMLElement {
   const provider = people;
   const form = h("form", { className: "signin" },
     provider ? h("button", { type: "button", className: "primary", "data-testid": "signin-provider",
-                             onclick: () => void provider.start() }, t("signInWithAccount")) : null,
+                             onclick: () => void provider.start(currentLang()) }, t("signInWithAccount")) : null,
     provider ? h("p", { className: "muted" }, t("orWithToken")) : null,
     h("label", {}, t("token"), token), h("label", {}, t("role"), role),
     h("button", { type: "submit", "data-testid": "signin" }, t("signIn")), message);

@@ -29,9 +29,10 @@ export class PeopleSignIn {
     });
   }
 
-  /** Off to the provider's sign-in page; it comes back to the console with ?code=…&state=…. */
-  start(): Promise<void> {
-    return this.manager.signinRedirect();
+  /** Off to the provider's sign-in page, in the console's language (Cognito's managed login reads lang); it comes
+   * back to the console with ?code=…&state=…. */
+  start(lang: string): Promise<void> {
+    return this.manager.signinRedirect({ extraQueryParams: { lang } });
   }
 
   /** On the way back from the provider: the signed-in user (the code exchanged with its PKCE verifier), the

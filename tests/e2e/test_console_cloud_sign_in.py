@@ -130,6 +130,7 @@ def test_an_operator_signs_in_at_the_provider_with_pkce_and_the_page_calls_the_a
     assert seen["authorize"]["response_type"] == ["code"]
     assert seen["authorize"]["code_challenge_method"] == ["S256"]
     assert seen["authorize"]["redirect_uri"] == [cloud["url"]]
+    assert seen["authorize"]["lang"] == ["ko"]  # the provider's page in the console's language
     assert len(seen["token"]["code_verifier"][0]) >= 43 and "client_secret" not in seen["token"]
     # AND the code is gone from the address bar
     assert "code=" not in page.url
