@@ -11,6 +11,9 @@ from chalice.app import Blueprint, Response
 from chalicelib.api.examples import MEDIA_EXAMPLES, REQUEST_EXAMPLES, example_from_schema, value_for
 from chalicelib.api.http import JSON_HEADERS, ROUTES, RouteDoc
 from chalicelib.api.path_ids import PATH_IDS
+from chalicelib.api.webhook_contract import TAG as WEBHOOKS_TAG
+from chalicelib.api.webhook_contract import TAG_DESCRIPTION as WEBHOOKS_TAG_DESCRIPTION
+from chalicelib.api.webhook_contract import webhooks
 from chalicelib.models.follow import FollowView
 from chalicelib.services.saferet.request_guard import KEY_PATTERN
 
@@ -125,6 +128,7 @@ def _tags() -> list[dict[str, str]]:
         tags[route.tag] = doc.strip().splitlines()[0]
     tags["docs"] = "This document."
     tags["follow"] = "A guardian's live-follow link: the signed, expiring token in the path is the credential."
+    tags[WEBHOOKS_TAG] = WEBHOOKS_TAG_DESCRIPTION
     return [{"name": name, "description": tags[name]} for name in sorted(tags)]
 
 
@@ -156,11 +160,12 @@ def openapi_document() -> dict[str, Any]:
         "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {
             "schema": {"type": "object"}, "example": {"openapi": "3.1.0", "info": {"title": "Golden Time API"}}}}}}}}
     paths["/v1/follow/{token}"] = {"get": _follow_operation(components)}
+    sent = webhooks(lambda model: _schema(model, components))
     return {"openapi": "3.1.0",
             "info": {"title": "Golden Time API", "version": "1.0.0",
                      "description": "Integrated safety control center: cameras, safe return, SOS, X-ray, "
                                     "agency video links, missing-person search."},
-            "servers": [{"url": "/"}], "tags": _tags(), "paths": dict(sorted(paths.items())),
+            "servers": [{"url": "/"}], "tags": _tags(), "paths": dict(sorted(paths.items())), "webhooks": sent,
             "components": {"schemas": components,
                            "securitySchemes": {"bearer": {
                                "type": "http", "scheme": "bearer",

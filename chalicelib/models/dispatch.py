@@ -115,6 +115,14 @@ class LinkBundleRequest(Message):
     camera_count: int = Field(5, ge=1, le=10)
 
 
+class EvidenceLink(Message):
+    """One photo, audio or video of an SOS, as the agency receives it (``evidence`` of a dispatch)."""
+
+    key: str = Field(description="Object key under the incident's evidence prefix.")
+    url: str = Field(description="Signed edge URL: opens only from the agency's range, until expires_ms.")
+    expires_ms: EpochMs
+
+
 class EvidenceFollowUp(Message):
     """A follow-up dispatch: evidence the phone uploaded after the first dispatch, to the same agency (signed,
     IP-bound, expiring links are added at delivery, as in the first dispatch)."""
@@ -127,6 +135,8 @@ class EvidenceFollowUp(Message):
     content_type: str = Field(description="photo, audio or video, as the phone uploaded it.")
     uploaded_at: AwareDatetime
     summary: str = Field(description="One line in the agency's language, KST.")
+    evidence: list[EvidenceLink] = Field(default_factory=list, description="Added at delivery: one signed link "
+                                         "per key, when the agency has a registered range.")
 
 
 DisasterType = Literal["flood", "landslide", "earthquake", "collapse", "crowd-crush", "heavy-snow"]

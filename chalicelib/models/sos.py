@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from chalicelib.models.camera import NearbyCamera, NearbyCameraView
 from chalicelib.models.common import EpochMs, Instant, Location, Message, Wire, record_shape
+from chalicelib.models.dispatch import EvidenceLink
 from chalicelib.models.trip import Position, PositionFix
 
 
@@ -207,8 +208,8 @@ class Dispatch112(Message):
     caller_principal: str
     evidence_prefix: str = Field(description="Media-bucket prefix of photos/videos the phone uploads.")
     summary: str | None = Field(None, description="One line for the dispatcher, in the agency's language (KST).")
-    evidence: list[dict[str, Any]] = Field(default_factory=list, description="Added at delivery: {key, url, "
-                                           "expires_ms} per photo/video, each URL signed for the agency's range.")
+    evidence: list[EvidenceLink] = Field(default_factory=list, description="Added at delivery: one signed link per "
+                                         "photo/video, when the agency has a registered range.")
 
     @model_validator(mode="before")
     @classmethod

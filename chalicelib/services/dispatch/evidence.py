@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from pydantic import Field
-
-from chalicelib.models.common import EpochMs, Message
+from chalicelib.models.dispatch import EvidenceLink
 from chalicelib.ports import ObjectStore, UrlSigner
 from chalicelib.services.video_links.policy import object_url
 
@@ -21,12 +19,6 @@ EVIDENCE_LINK_S = 3600
 def evidence_link_id(dispatch_id: str) -> str:
     """The link id of a dispatch's evidence (the edge's ``vl-`` + 16 hex form): revoking it cuts them all."""
     return "vl-" + hashlib.sha256(f"evidence:{dispatch_id}".encode()).hexdigest()[:16]
-
-
-class EvidenceLink(Message):
-    key: str = Field(description="Object key under the incident's evidence prefix.")
-    url: str = Field(description="Signed edge URL: opens only from the agency's range, until expires_ms.")
-    expires_ms: EpochMs
 
 
 class EvidenceLinks:

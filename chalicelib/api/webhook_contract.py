@@ -1,0 +1,113 @@
+"""The webhooks we POST, for the contract's OpenAPI 3.1 ``webhooks`` map: what agencies and health centers
+receive (the payload models, exactly as sent), how they verify it, and what we do with their answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.catalog import build_catalog
+from chalicelib.models.center_webhook import WebhookEvent
+from chalicelib.models.dispatch import DisasterDispatch, EvidenceFollowUp
+from chalicelib.models.search import SearchAnswer
+from chalicelib.models.sos import Dispatch112
+from chalicelib.models.video_link import VideoLinkGrant
+from chalicelib.services.dispatch.service import WEBHOOK_TIMEOUT_S
+from chalicelib.services.dispatch.signing import (
+    DISPATCH_HEADER,
+    ROUND_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    TOLERANCE_S,
+)
+from chalicelib.services.xray.center_webhooks import DELIVERY_HEADER, EVENT_HEADER
+from chalicelib.services.xray.center_webhooks import TIMEOUT_S as CENTER_TIMEOUT_S
+
+AGENCY_PAYLOADS: tuple[type[BaseModel], ...] = (Dispatch112, EvidenceFollowUp, DisasterDispatch, VideoLinkGrant,
+                                                SearchAnswer)
+"""Every body an agency's webhook receives (one kind per producer: SOS, evidence follow-up, disaster, link bundle,
+missing-person search answer)."""
+TAG = "webhooks"
+TAG_DESCRIPTION = ("What we POST to agencies and health centers: signed JSON, retried until a 2xx "
+                   "(verify each delivery before trusting it).")
+SIGNATURE_PATTERN = r"^v1=[0-9a-f]{64}$"
+EVENT_TYPES = ("xray.study.done", "xray.study.rejected", "xray.study.failed")
+
+_VERIFY = (f"Verify every delivery before acting on it: compute HMAC-SHA256 with your webhook secret (its UTF-8 "
+           f"bytes) as the key over the ASCII {TIMESTAMP_HEADER} value, a '.' and the raw request body bytes "
+           f"(before any JSON parsing), hex-encode it (lowercase) and compare it in constant time with the part after "
+           f"'v1=' of {SIGNATURE_HEADER}. Refuse the delivery (answer 401) when they differ or when "
+           f"{TIMESTAMP_HEADER} is more than {TOLERANCE_S} s from your clock (a replay).")
+
+
+def _header(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": True, "description": description, "schema": schema}
+
+
+def _signature_headers(secret_from: str) -> list[dict[str, Any]]:
+    return [
+        _header(TIMESTAMP_HEADER, "When we signed it, Unix seconds: part of the signed message.",
+                {"type": "string", "pattern": "^[0-9]+$"}),
+        _header(SIGNATURE_HEADER, f"v1=<hex HMAC-SHA256>, the secret being the one {secret_from} answered once. "
+                + _VERIFY, {"type": "string", "pattern": SIGNATURE_PATTERN}),
+    ]
+
+
+def _responses(timeout_s: float, retries: str) -> dict[str, Any]:
+    return {
+        "2XX": {"description": f"Delivered: any 2xx within {timeout_s:g} s; the body of the answer is ignored."},
+        "default": {"description": f"Not delivered: any other status (a 3xx is not followed), no answer within "
+                                   f"{timeout_s:g} s or no connection. {retries}"},
+    }
+
+
+def _retries(queue: str) -> str:
+    attempts = build_catalog("docs").queue(queue).max_receive_count
+    return (f"The same body is sent again (newly signed) after a backoff of 2, 4, 8, 16, 32 then 60 s between "
+            f"attempts, {attempts} attempts in all; then it waits in a dead-letter queue for an operator.")
+
+
+def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, Any]:
+    """The ``webhooks`` map; ``schema`` registers a model among the components and answers its ``$ref``."""
+    agency = {
+        "operationId": "agency_dispatch_webhook", "tags": [TAG],
+        "summary": "A dispatch to a situation room (112, 119, disaster room): one POST per dispatch and round",
+        "description": (
+            "Registered per agency with `gt-admin agency register` (its answer is the secret). The body is one of: "
+            "an SOS (Dispatch112), an evidence follow-up (EvidenceFollowUp), a disaster report (DisasterDispatch), "
+            "an operator's video-link bundle (VideoLinkGrant) or a missing-person search answer (SearchAnswer); "
+            "each admits no other keys, so exactly one matches. Delivery is at least once: de-duplicate on "
+            f"{DISPATCH_HEADER}. A 2xx means your system has it; a person taking the case acknowledges it with "
+            "`POST /v1/dispatches/{id}/ack` (operation ack_dispatch). A dispatch not acknowledged by its deadline "
+            f"raises an urgent alert in the control center and is sent again as a new round ({ROUND_HEADER}), "
+            "with the same dispatch id, until someone acknowledges it."),
+        "parameters": [
+            *_signature_headers("registering or rotating the agency's webhook"),
+            _header(DISPATCH_HEADER, "The dispatch id: the de-duplication key, and the {id} of its acknowledgement.",
+                    {"type": "string", "minLength": 1}),
+            _header(ROUND_HEADER, "1 for the first sending; raised each time an unacknowledged dispatch is sent "
+                                  "again.", {"type": "string", "pattern": "^[1-9][0-9]*$"}),
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"oneOf": [schema(model) for model in AGENCY_PAYLOADS]}}}},
+        "responses": _responses(WEBHOOK_TIMEOUT_S, _retries("agency-dispatch")),
+    }
+    center = {
+        "operationId": "xray_study_event_webhook", "tags": [TAG],
+        "summary": "A settled X-ray study (read, rejected or failed): one POST per study outcome",
+        "description": (
+            "Subscribed per health center with `PUT /v1/xray/webhook` (its answer is the secret). Delivery is at "
+            f"least once: de-duplicate on {DELIVERY_HEADER} (equal to the body's delivery_id)."),
+        "parameters": [
+            *_signature_headers("PUT /v1/xray/webhook"),
+            _header(DELIVERY_HEADER, "The delivery id, stable per study outcome: the de-duplication key.",
+                    {"type": "string", "pattern": "^whd-[0-9a-f]{24}$"}),
+            _header(EVENT_HEADER, "The body's type.", {"type": "string", "enum": list(EVENT_TYPES)}),
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": schema(WebhookEvent)}}},
+        "responses": _responses(CENTER_TIMEOUT_S, _retries("center-webhooks")),
+    }
+    return {"agency-dispatch": {"post": agency}, "xray-study-event": {"post": center}}
