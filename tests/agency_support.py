@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from webhook_contract_support import Delivery
+
 
 @dataclass
 class Receiver:
     secret: str
     up: bool = True
     received: list[dict[str, Any]] = field(default_factory=list)  # accepted, first copy of each dispatch
+    posts: list[Delivery] = field(default_factory=list)  # every POST as it arrived (headers, raw body)
     duplicates: int = 0
     refused: int = 0  # down, or a bad signature
     bad_signatures: int = 0
@@ -47,6 +50,7 @@ class Receiver:
 
     def handle(self, headers: Any, body: bytes) -> int:
         with self.lock:
+            self.posts.append(Delivery(headers=dict(headers.items()), body=body))
             if not self.up:
                 self.refused += 1
                 return 503

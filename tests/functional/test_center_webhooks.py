@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from dicom_results_support import settled_study
+from webhook_contract_support import Delivery, assert_per_contract, operation
 from xray_api_support import call
 
 from chalicelib import cli
@@ -42,12 +43,14 @@ class Receiver:
         self.attempts = 0
         self.accepted: list[tuple[str, dict[str, Any]]] = []  # (delivery id, body) of verified deliveries
         self.refused = 0
+        self.posts: list[Delivery] = []  # every POST as it arrived (headers, raw body)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.attempts += 1
+                receiver.posts.append(Delivery(headers=dict(self.headers.items()), body=body))
                 stamp, given = self.headers.get("X-GT-Timestamp", ""), self.headers.get("X-GT-Signature", "")
                 expected = "v1=" + hmac.new(receiver.secret.encode("utf-8"), stamp.encode() + b"." + body,
                                             hashlib.sha256).hexdigest()
@@ -170,6 +173,23 @@ def test_every_outcome_is_posted_signed_once(aws, token, receiver, pump):
     # THEN they are acknowledged and nothing is POSTed twice
     assert (again.received, again.succeeded) == (3, 3)
     assert receiver.attempts == 3
+
+
+def test_every_outcome_is_delivered_as_the_published_contract_says(aws, token, receiver, pump):
+    # GIVEN a center subscribed, and a study of each outcome settled
+    receiver.secret = subscribe(token, receiver.url)["secret"]
+    notices = [settle(aws, outcome) for outcome in ("done", "rejected", "failed")]
+    # WHEN the consumer delivers them
+    events, binding = pump
+    assert events.poll_once(binding).succeeded == 3
+    # THEN each POST verifies as documented and its headers and body are what openapi.json's webhooks publish
+    assert len(receiver.posts) == 3
+    bodies = [assert_per_contract("xray-study-event", post, receiver.secret) for post in receiver.posts]
+    for post, body in zip(receiver.posts, bodies, strict=True):
+        assert (post.header("X-GT-Delivery-Id"), post.header("X-GT-Event")) == (body["delivery_id"], body["type"])
+    assert {b["study_id"] for b in bodies} == {n.study_id for n in notices}
+    [event] = [p for p in operation("xray-study-event")["parameters"] if p["name"] == "X-GT-Event"]
+    assert sorted(b["type"] for b in bodies) == sorted(event["schema"]["enum"])
 
 
 def test_a_rotated_secret_is_the_only_one_that_verifies(aws, token, receiver, pump):
