@@ -75,7 +75,7 @@ def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, A
         "operationId": "agency_dispatch_webhook", "tags": [TAG],
         "summary": "A dispatch to a situation room (112, 119, disaster room): one POST per dispatch and round",
         "description": (
-            "Registered per agency with `gt-admin agency register` (its answer is the secret). The body is one of: "
+            "Set per agency with the admin CLI, `gt-admin agency webhook` (it prints the secret once). The body is one of: "
             "an SOS (Dispatch112), an evidence follow-up (EvidenceFollowUp), a disaster report (DisasterDispatch), "
             "an operator's video-link bundle (VideoLinkGrant) or a missing-person search answer (SearchAnswer); "
             "each admits no other keys, so exactly one matches. Delivery is at least once: de-duplicate on "

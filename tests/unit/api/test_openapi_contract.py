@@ -150,3 +150,41 @@ def test_the_generated_client_has_every_operation():
     missing = [name for name, module in modules.items()
                if name not in NOT_GENERATED and importlib.util.find_spec(module) is None]
     assert missing == []
+
+
+WEBHOOK_QUEUES = {"agency-dispatch": "agency-dispatch", "xray-study-event": "center-webhooks"}
+
+
+def test_the_webhooks_we_send_are_published_with_their_signature_and_answers(served):
+    # each webhook we POST is an operation an integrator can read: id, tag, summary, body, headers, answers
+    assert set(served["webhooks"]) == set(WEBHOOK_QUEUES)
+    declared_tags = {tag["name"] for tag in served["tags"]}
+    ids = [op["operationId"] for _, _, op in _operations(served)]
+    for name, item in served["webhooks"].items():
+        op = item["post"]
+        assert op["operationId"] not in ids and set(op["tags"]) <= declared_tags and op["summary"], name
+        assert op["requestBody"]["required"] is True and "application/json" in op["requestBody"]["content"]
+        headers = {p["name"]: p for p in op["parameters"] if p["in"] == "header"}
+        assert {"X-GT-Timestamp", "X-GT-Signature"} <= set(headers) and all(p["required"] for p in headers.values())
+        assert "HMAC-SHA256" in headers["X-GT-Signature"]["description"]
+        assert set(op["responses"]) == {"2XX", "default"}
+    bodies = served["webhooks"]["agency-dispatch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {ref["$ref"].rsplit("/", 1)[-1] for ref in bodies["oneOf"]} == {
+        "Dispatch112", "EvidenceFollowUp", "DisasterDispatch", "VideoLinkGrant", "SearchAnswer"}
+    for option in bodies["oneOf"]:  # closed, which is what makes exactly one of them match a body
+        assert served["components"]["schemas"][option["$ref"].rsplit("/", 1)[-1]]["additionalProperties"] is False
+
+
+def test_the_published_retries_are_what_the_consumers_do(served):
+    from chalicelib.catalog import build_catalog
+    from functions.agency_dispatch import handler as agency_consumer
+    from functions.center_webhooks import handler as center_consumer
+
+    consumers = {"agency-dispatch": agency_consumer.backoff_s, "xray-study-event": center_consumer.backoff_s}
+    for name, queue in WEBHOOK_QUEUES.items():
+        backoff_s = consumers[name]
+        schedule = [backoff_s(receives) for receives in range(1, 7)]
+        assert backoff_s(20) == schedule[-1]  # the cap
+        said = served["webhooks"][name]["post"]["responses"]["default"]["description"]
+        assert f"{', '.join(map(str, schedule[:-1]))} then {schedule[-1]} s" in said, said
+        assert f"{build_catalog('test').queue(queue).max_receive_count} attempts in all" in said, said
