@@ -26,7 +26,7 @@ from chalicelib.models.common import Location, instant
 from chalicelib.models.dispatch import AgencyTarget, DisasterReport
 from chalicelib.models.footage import FootageSegment
 from chalicelib.models.principal import PrincipalKind
-from chalicelib.models.search import ShardResult
+from chalicelib.models.search import Box, ShardResult, Sighting
 from chalicelib.models.sos import SosRequest
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog, segment_key
@@ -183,18 +183,23 @@ def test_an_operators_link_bundle_is_delivered_as_published(world, aws):
 
 
 def test_a_missing_person_search_answer_is_delivered_as_published(world, aws):
-    # GIVEN a search whose batch job was lost, with one of its two shards finished, past its deadline
+    # GIVEN a search whose batch job was lost, with one of its two shards finished (a person seen twice on a
+    # camera), past its deadline
     search_id, t0 = "srch-" + "c0" * 16, now_ms() - 3_600_000
     deadline = t0 + 1_800_000
     media = aws.store("media")
-    plan = {"search_id": search_id, "cameras": [], "excluded": {}, "shards": [[], []], "window_start_ms": t0,
+    camera = {"camera_id": "JN-0", "lat": GWANGHWAMUN[0], "lon": GWANGHWAMUN[1], "distance_m": 120.0,
+              "reachable_from_ms": t0, "footage_seconds": 30.0}
+    plan = {"search_id": search_id, "cameras": [camera], "excluded": {}, "shards": [[], []], "window_start_ms": t0,
             "window_end_ms": t0 + 600_000, "max_speed_mps": 1.6}
+    seen = [Sighting(camera_id="JN-0", time_ms=t0 + 60_000 + n * 500, box=Box(x1=10, y1=20, x2=60, y2=180),
+                     score=0.8, color=0.8, upper="red", lower="black") for n in range(2)]
     media.put(f"searches/{search_id}/plan.json", json.dumps(plan).encode(), content_type="application/json")
     search_records(aws).create(search_id, "police-112", {"status": "running", "shards": 2, "footage_seconds": "60",
                                                           "deadline_ms": deadline, "job_id": "job-expired"},
                                created_ms=t0)
     running_searches(aws).add(search_id, deadline)
-    shard = ShardResult(search_id=search_id, index=0, sightings=[], footage_seconds=30, frames_decoded=300,
+    shard = ShardResult(search_id=search_id, index=0, sightings=seen, footage_seconds=30, frames_decoded=300,
                         frames_searched=60, people_detected=0, detector="hog", embedder="color-histogram",
                         elapsed_s=1.0)
     media.put(shard_key(search_id, 0), shard.model_dump_json().encode(), content_type="application/json")
@@ -207,6 +212,7 @@ def test_a_missing_person_search_answer_is_delivered_as_published(world, aws):
     # THEN police 112 got a SearchAnswer as published
     body = received(world.police, "SearchAnswer")
     assert body["search_id"] == search_id and body["partial"] is True
+    assert [hit["camera_id"] for hit in body["hits"]] == [stop["camera_id"] for stop in body["route"]] == ["JN-0"]
 
 
 def test_the_check_refuses_what_the_contract_does_not_promise(world):
