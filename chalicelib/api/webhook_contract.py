@@ -4,12 +4,12 @@ receive (the payload models, exactly as sent), how they verify it, and what we d
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
 from chalicelib.catalog import build_catalog
-from chalicelib.models.center_webhook import WebhookEvent
+from chalicelib.models.center_webhook import WebhookEvent, WebhookEventType
 from chalicelib.models.dispatch import DisasterDispatch, EvidenceFollowUp
 from chalicelib.models.search import SearchAnswer
 from chalicelib.models.sos import Dispatch112
@@ -33,7 +33,6 @@ TAG = "webhooks"
 TAG_DESCRIPTION = ("What we POST to agencies and health centers: signed JSON, retried until a 2xx "
                    "(verify each delivery before trusting it).")
 SIGNATURE_PATTERN = r"^v1=[0-9a-f]{64}$"
-EVENT_TYPES = ("xray.study.done", "xray.study.rejected", "xray.study.failed")
 
 _VERIFY = (f"Verify every delivery before acting on it: compute HMAC-SHA256 with your webhook secret (its UTF-8 "
            f"bytes) as the key over the ASCII {TIMESTAMP_HEADER} value, a '.' and the raw request body bytes "
@@ -104,7 +103,7 @@ def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, A
             *_signature_headers("PUT /v1/xray/webhook"),
             _header(DELIVERY_HEADER, "The delivery id, stable per study outcome: the de-duplication key.",
                     {"type": "string", "pattern": "^whd-[0-9a-f]{24}$"}),
-            _header(EVENT_HEADER, "The body's type.", {"type": "string", "enum": list(EVENT_TYPES)}),
+            _header(EVENT_HEADER, "The body's type.", {"type": "string", "enum": list(get_args(WebhookEventType))}),
         ],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": schema(WebhookEvent)}}},

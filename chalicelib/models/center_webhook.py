@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -60,11 +61,18 @@ class WebhookView(Wire):
     created_at: Instant
 
 
+WebhookEventType = Literal["xray.study.done", "xray.study.rejected", "xray.study.failed"]
+EVENT_TYPES: dict[StudyStatus, WebhookEventType] = {
+    StudyStatus.DONE: "xray.study.done", StudyStatus.REJECTED: "xray.study.rejected",
+    StudyStatus.FAILED: "xray.study.failed"}
+"""The event of each settled status (a pending study is not sent)."""
+
+
 class WebhookEvent(Message):
     """The JSON body POSTed to a center's webhook: one per settled study (reading, rejection or failure)."""
 
     delivery_id: str = Field(description="Stable per study outcome: a receiver de-duplicates on it.")
-    type: str = Field(description="xray.study.done, xray.study.rejected or xray.study.failed.")
+    type: WebhookEventType = Field(description="The outcome: read (done), rejected or failed.")
     study_id: str
     center_id: str
     status: StudyStatus

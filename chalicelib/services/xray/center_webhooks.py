@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from chalicelib.errors import ConditionFailed, TransientError
 from chalicelib.models.center_webhook import (
+    EVENT_TYPES,
     WebhookDelivered,
     WebhookEvent,
     WebhookSecretIssued,
@@ -124,7 +125,7 @@ class CenterWebhooks:
 def _event(study: Study, status: StudyStatus) -> WebhookEvent:
     reading = study.reading
     return WebhookEvent(
-        delivery_id=delivery_id(study.center_id, study.study_id, status), type=f"xray.study.{status.value}",
+        delivery_id=delivery_id(study.center_id, study.study_id, status), type=EVENT_TYPES[status],
         study_id=study.study_id, center_id=study.center_id, status=status,
         triage=reading.triage if reading else None,
         positive_findings=[f.label for f in reading.findings if f.positive] if reading else [],
