@@ -62,10 +62,10 @@ def _responses(timeout_s: float, retries: str) -> dict[str, Any]:
     }
 
 
-def _retries(queue: str) -> str:
+def _retries(queue: str, again: str, after: str) -> str:
     attempts = build_catalog("docs").queue(queue).max_receive_count
-    return (f"The same body is sent again (newly signed) after a backoff of 2, 4, 8, 16, 32 then 60 s between "
-            f"attempts, {attempts} attempts in all; then it waits in a dead-letter queue for an operator.")
+    return (f"{again} after a backoff of 2, 4, 8, 16, 32 then 60 s between attempts, {attempts} attempts in all; "
+            f"then it waits in a dead-letter queue, {after}.")
 
 
 def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, A
             "an operator's video-link bundle (VideoLinkGrant) or a missing-person search answer (SearchAnswer); "
             "each admits no other keys, so exactly one matches. Delivery is at least once: de-duplicate on "
             f"{DISPATCH_HEADER}. A 2xx means your system has it; a person taking the case acknowledges it with "
-            "`POST /v1/dispatches/{id}/ack` (operation ack_dispatch). A dispatch not acknowledged by its deadline "
+            "`POST /v1/dispatches/{dispatch_id}/ack` (operation ack_dispatch). A dispatch not acknowledged by its deadline "
             f"raises an urgent alert in the control center and is sent again as a new round ({ROUND_HEADER}), "
             "with the same dispatch id, until someone acknowledges it."),
         "parameters": [
@@ -91,7 +91,9 @@ def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, A
         ],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"oneOf": [schema(model) for model in AGENCY_PAYLOADS]}}}},
-        "responses": _responses(WEBHOOK_TIMEOUT_S, _retries("agency-dispatch")),
+        "responses": _responses(WEBHOOK_TIMEOUT_S, _retries(
+            "agency-dispatch", "It is sent again, newly signed (evidence links are signed afresh each time),",
+            "and the unacknowledged dispatch still goes out in new rounds")),
     }
     center = {
         "operationId": "xray_study_event_webhook", "tags": [TAG],
@@ -107,6 +109,8 @@ def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, A
         ],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": schema(WebhookEvent)}}},
-        "responses": _responses(CENTER_TIMEOUT_S, _retries("center-webhooks")),
+        "responses": _responses(CENTER_TIMEOUT_S, _retries(
+            "center-webhooks", "The same body is sent again, newly signed,",
+            "from where an operator replays it (`gt-admin xray-webhooks replay`)")),
     }
     return {"agency-dispatch": {"post": agency}, "xray-study-event": {"post": center}}
