@@ -16,10 +16,13 @@ const LINK_ID = /^vl-[0-9a-f]{16}$/;
 const AGENCY_ROUTES = ['/footage/', '/live/', '/media/links/'];
 
 function refuse(reason, link) {
+    // readable by players in other origins' pages (the console's hls.js), as the media answers are
     var headers = {
         'content-type': { value: 'application/json' },
         'cache-control': { value: 'no-store' },
-        'x-edge-refusal': { value: reason }
+        'x-edge-refusal': { value: reason },
+        'access-control-allow-origin': { value: '*' },
+        'access-control-expose-headers': { value: 'x-edge-refusal' }
     };
     if (link) {
         headers['x-edge-link'] = { value: link };

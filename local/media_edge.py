@@ -140,8 +140,9 @@ class _Reply:
     def error(cls, status: int, code: str, message: str, grant: EdgeGrant | None = None,
               headers: dict[str, str] | None = None) -> _Reply:
         payload = _error_body(code, message)
+        # readable by players in other origins' pages, as the media answers and the cloud function's refusals are
         return cls(status, message, {"Content-Type": "application/json", "Content-Length": str(len(payload)),
-                                     **(headers or {})}, [payload], grant)
+                                     "Access-Control-Allow-Origin": "*", **(headers or {})}, [payload], grant)
 
 
 @dataclass(frozen=True)
@@ -370,8 +371,9 @@ class MediaEdge:
         result = self._viewer_request(event)
         if result.response is None:
             return reply
-        refused = _Reply.error(int(result.response.get("statusCode", 403)), "forbidden", result.refusal or "refused",
-                               reply.grant)
+        reason = result.refusal or "refused"
+        refused = _Reply.error(int(result.response.get("statusCode", 403)), "forbidden", reason, reply.grant,
+                               headers={"X-Edge-Refusal": reason, "Access-Control-Expose-Headers": "X-Edge-Refusal"})
         refused.verify_s = reply.verify_s
         return refused
 

@@ -5,7 +5,8 @@ function with its KeyValueStore of revoked links on every behaviour; live HLS th
 Players in web pages (the console's hls.js) fetch playlists and segments by XHR from another origin: every
 behaviour's answers carry CORS headers for any origin, as the local media edge's do (the signed, IP-bound URL is
 the credential, not the page's origin). Those requests are simple (GET, no custom headers), so no preflight is
-sent and OPTIONS stays outside the allowed methods."""
+sent and OPTIONS stays outside the allowed methods. The viewer-request function's refusals (a revoked link) carry
+the same CORS headers themselves, so a player reads a 403 and its reason, not a network error."""
 
 from __future__ import annotations
 

@@ -123,6 +123,7 @@ def _get_from(source_ip: str, url: str, headers: dict[str, str] | None = None) -
 
 def _forbidden(response: requests.Response) -> str:
     assert response.status_code == 403
+    assert response.headers["Access-Control-Allow-Origin"] == "*"  # a player in the console's page can read why
     body = response.json()
     assert body["error"]["code"] == "forbidden"
     return str(body["error"]["message"])

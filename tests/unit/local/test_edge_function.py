@@ -73,6 +73,9 @@ def test_a_revoked_link_is_refused_from_the_next_request(function, store):
     assert refused.response is not None and refused.response["statusCode"] == 403
     assert refused.refusal == "revoked: video-link request revoked"
     assert refused.response["headers"]["x-edge-link"]["value"] == LINK
+    # AND a player in another origin's page (the console's hls.js) may read the refusal and its reason
+    assert refused.response["headers"]["access-control-allow-origin"] == {"value": "*"}
+    assert refused.response["headers"]["access-control-expose-headers"] == {"value": "x-edge-refusal"}
 
 
 @pytest.mark.parametrize(("target", "reason"), [
