@@ -9,11 +9,8 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from chalicelib.catalog import build_catalog
+from chalicelib.models.agency_payload import AGENCY_PAYLOADS
 from chalicelib.models.center_webhook import WebhookEvent, WebhookEventType
-from chalicelib.models.dispatch import DisasterDispatch, EvidenceFollowUp
-from chalicelib.models.search import SearchAnswer
-from chalicelib.models.sos import Dispatch112
-from chalicelib.models.video_link import VideoLinkGrant
 from chalicelib.services.dispatch.service import WEBHOOK_TIMEOUT_S
 from chalicelib.services.dispatch.signing import (
     DISPATCH_HEADER,
@@ -25,10 +22,6 @@ from chalicelib.services.dispatch.signing import (
 from chalicelib.services.xray.center_webhooks import DELIVERY_HEADER, EVENT_HEADER
 from chalicelib.services.xray.center_webhooks import TIMEOUT_S as CENTER_TIMEOUT_S
 
-AGENCY_PAYLOADS: tuple[type[BaseModel], ...] = (Dispatch112, EvidenceFollowUp, DisasterDispatch, VideoLinkGrant,
-                                                SearchAnswer)
-"""Every body an agency's webhook receives (one kind per producer: SOS, evidence follow-up, disaster, link bundle,
-missing-person search answer)."""
 TAG = "webhooks"
 TAG_DESCRIPTION = ("What we POST to agencies and health centers: signed JSON, retried until a 2xx "
                    "(verify each delivery before trusting it).")

@@ -56,7 +56,7 @@ class LinkBundles:
         self._audit.append(ACTION_PUSHED, actor=operator_id, source_ip=source_ip, subject=grant.request_id,
                            details={"agency": agency.principal_id, "incident": incident.incident_id,
                                     "purpose": request.purpose, "mode": request.mode.value, "links": len(grant.links)})
-        self._agencies.submit(f"{incident.incident_id}.{grant.request_id}", request.agency, grant.model_dump_json(),
+        self._agencies.submit(f"{incident.incident_id}.{grant.request_id}", request.agency, grant,
                               subject_owner_id=incident.owner_id,
                               district=incident.district.code if incident.district else None, now_ms=now_ms)
         return grant

@@ -43,7 +43,7 @@ class DisasterEvents:
                                     district=district.code if district else None, location=where, cameras=cameras,
                                     occurred_at=occurred, reported_at=datetime.fromtimestamp(now_ms / 1000, UTC),
                                     reported_by=operator_id, note=report.note, summary=summary)
-        self._agencies.submit(event_id, target, dispatch.model_dump_json(), subject_owner_id=operator_id,
+        self._agencies.submit(event_id, target, dispatch, subject_owner_id=operator_id,
                               district=dispatch.district, now_ms=now_ms)
         self._audit.append("disaster.reported", actor=operator_id, source_ip=source_ip, subject=event_id,
                            details={"event_type": report.event_type, "agency": target.value,

@@ -56,5 +56,5 @@ class EvidenceFollowUps:
                                      evidence_keys=[key], content_type=content_type, summary=summary,
                                      uploaded_at=datetime.fromtimestamp(uploaded_ms / 1000, UTC))
         dispatch_id = follow_up_id(incident_id, key)
-        self._agencies.submit_follow_up(dispatch_id, incident_id, follow_up.model_dump_json(), now_ms=now_ms)
+        self._agencies.submit_follow_up(dispatch_id, incident_id, follow_up, now_ms=now_ms)
         return dispatch_id

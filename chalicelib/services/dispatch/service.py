@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from chalicelib.errors import ConditionFailed, Conflict, NotFound, PermanentError, TransientError
+from chalicelib.models.agency_payload import AgencyPayload
 from chalicelib.models.alert import AlertKind
 from chalicelib.models.dispatch import (
     AgencyEndpoint,
@@ -23,6 +24,7 @@ from chalicelib.models.dispatch import (
     DispatchAck,
     DispatchEnvelope,
     DispatchRecord,
+    EvidenceFollowUp,
 )
 from chalicelib.ports import MessageQueue, Table, WebhookClient
 from chalicelib.services.dispatch.evidence import EvidenceLinks
@@ -85,20 +87,22 @@ class DispatchService:
         return self._keys.secret(endpoint.target.value, endpoint.key_version)
 
     # -- the life of a dispatch
-    def submit(self, dispatch_id: str, target: AgencyTarget, payload: str, *, subject_owner_id: str,
+    def submit(self, dispatch_id: str, target: AgencyTarget, payload: AgencyPayload, *, subject_owner_id: str,
                district: str | None, now_ms: int) -> str:
         """Record the dispatch with its acknowledgement deadline and queue its delivery; a second submit of
-        the same id (a re-claimed escalation) queues it again under the same record."""
+        the same id (a re-claimed escalation) queues it again under the same record. The body the agency
+        receives is ``payload`` as JSON, byte for byte (plus evidence links at delivery)."""
+        body = payload.model_dump_json()
         record = DispatchRecord(dispatch_id=dispatch_id, target=target, district=district,
                                 status=DeliveryStatus.QUEUED, queued_ms=now_ms, ack_deadline_ms=now_ms + self._ack_ms)
         try:
-            self._put(record, payload=payload, owner=subject_owner_id, if_absent=True)
+            self._put(record, payload=body, owner=subject_owner_id, if_absent=True)
             self._put_marker(record)
         except ConditionFailed:
             record = self.get(dispatch_id)
-        return self._enqueue(record, payload)
+        return self._enqueue(record, body)
 
-    def submit_follow_up(self, dispatch_id: str, parent_id: str, payload: str, *, now_ms: int) -> str:
+    def submit_follow_up(self, dispatch_id: str, parent_id: str, payload: EvidenceFollowUp, *, now_ms: int) -> str:
         """A dispatch that follows ``parent_id``: the same agency, district and subject, its own receipt."""
         parent = self._item(parent_id)
         record = _record(parent)

@@ -278,7 +278,7 @@ class SosService:
                                summary=self._summary(incident))
         # the agency's webhook (through the agency-dispatch queue) is what sends help: the one dispatch path
         message_id = self._agencies.submit(incident.incident_id, AgencyTarget(incident.agency),
-                                           dispatch.model_dump_json(), subject_owner_id=incident.owner_id,
+                                           dispatch, subject_owner_id=incident.owner_id,
                                            district=_district_code(incident), now_ms=now_ms)
         done, rev = incident.model_copy(update={"dispatched_ms": now_ms, "dispatch_message_id": message_id}), 0
         try:

@@ -238,14 +238,14 @@ class SearchReducer:
             return False
         if (self._clock() if now_ms is None else now_ms) - int(record.get("finished_ms", 0)) < ANNOUNCE_GRACE_MS:
             return False  # its finaliser may be sending right now
-        self._announce(search_id, record, self._media.get(str(record["result_key"])).decode())
+        self._announce(search_id, record, SearchAnswer.model_validate_json(self._media.get(str(record["result_key"]))))
         logger.warning("search result sent to 112 after an interrupted finalisation", extra={"search_id": search_id})
         return True
 
-    def _announce(self, search_id: str, record: dict[str, Any], answer_json: str) -> None:
+    def _announce(self, search_id: str, record: dict[str, Any], answer: SearchAnswer) -> None:
         # to the police's receiving system like every dispatch: signed, retried, acknowledged (a resend after an
         # interrupted finalisation queues the same dispatch again: the agency sees one search_id)
-        self._agencies.submit(search_id, AgencyTarget.POLICE, answer_json,
+        self._agencies.submit(search_id, AgencyTarget.POLICE, answer,
                               subject_owner_id=str(record.get("owner_id", "")), district=None, now_ms=self._clock())
         self._records.replace(search_id, {**record, "dispatched_ms": self._clock()},
                               expect={"status": record["status"]})
@@ -284,7 +284,7 @@ class SearchReducer:
             self._records.replace(search_id, ended, expect={"status": SearchStatus.RUNNING.value})
         except Conflict:
             return None  # a reducer or the sweeper ended it first; this call's answer object is never read
-        self._announce(search_id, ended, answer.model_dump_json())
+        self._announce(search_id, ended, answer)
         logger.info("search ended", extra={"search_id": search_id, "status": status.value, "shards_done": done,
                                            "shards_total": total, "hits": len(answer.hits),
                                            "route": len(answer.route)})
