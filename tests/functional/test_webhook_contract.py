@@ -23,13 +23,16 @@ from chalicelib.api import context
 from chalicelib.cli import create_principal
 from chalicelib.models.camera import Camera, CameraKind
 from chalicelib.models.common import Location, instant
+from chalicelib.models.device import Device, GuardianContact
 from chalicelib.models.dispatch import AgencyTarget, DisasterReport
 from chalicelib.models.footage import FootageSegment
 from chalicelib.models.principal import PrincipalKind
 from chalicelib.models.search import Box, ShardResult, Sighting
 from chalicelib.models.sos import SosRequest
+from chalicelib.models.trip import PositionBatch, TripStart
 from chalicelib.services.cameras import CameraRegistry
 from chalicelib.services.footage import FootageCatalog, segment_key
+from chalicelib.services.owned import OwnedRecords
 from chalicelib.services.search.shard import done_key, shard_key
 from chalicelib.settings import get_settings
 from chalicelib.wiring.saferet import build_safe_return
@@ -37,6 +40,7 @@ from chalicelib.wiring.search import running_searches, search_records
 from functions.agency_dispatch import handler as delivery
 from functions.search_sweeper import handler as sweeper
 from functions.sos_evidence import handler as evidence
+from local.gps_tracks import offset, walk
 from local.keys import ensure_signing_key
 from local.lambda_runtime import LambdaContext as RuntimeContext
 
@@ -122,6 +126,30 @@ def test_an_sos_with_its_evidence_links_is_delivered_as_published(world):
     body = received(world.police, "Dispatch112")
     assert body["incident_id"] == incident.incident_id and [link["key"] for link in body["evidence"]] == [key]
     assert world.police.posts[0].header("X-GT-Dispatch-Id") == incident.incident_id
+
+
+def test_an_sos_during_a_walk_home_carries_the_walk_as_published(world):
+    # GIVEN Alice walking home with her registered phone, her fixes recorded
+    started = now_ms()
+    device = Device(device_id="dev-00000000000000c1", owner_id="app-alice", platform="ios", created_ms=started,
+                    guardians=[GuardianContact(name="엄마", phone="+821011112222")])
+    OwnedRecords(world.aws.table("records"), "DEVICE").create(device.device_id, "app-alice",
+                                                               device.model_dump(mode="json"), created_ms=started)
+    home = offset(GWANGHWAMUN, 600, 0)
+    trip = world.services.trips.start("app-alice", "trip-00000000000000c1", TripStart(
+        device_id=device.device_id, origin=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]),
+        destination=Location(lat=home[0], lon=home[1])), started)
+    world.services.trips.add_positions("app-alice", trip.trip_id, PositionBatch(
+        positions=walk([GWANGHWAMUN, home], start_ms=started - 60_000, seconds=60)), now_ms())
+    # WHEN she presses SOS on the way and it goes to 112 at once
+    incident = world.services.sos.create("app-alice", "inc-00000000000c0a06", SosRequest(
+        location=Location(lat=GWANGHWAMUN[0], lon=GWANGHWAMUN[1]), kind="crime",  # type: ignore[arg-type]
+        device_id=device.device_id, trip_id=trip.trip_id, cancel_window_s=0), now_ms())
+    world.deliver()
+    # THEN the Dispatch112 police receive carries her walk (route ends, last fix) as the contract publishes it
+    body = received(world.police, "Dispatch112")
+    assert body["incident_id"] == incident.incident_id
+    assert body["trip"]["trip_id"] == trip.trip_id and body["trip"]["last_fix"] is not None
 
 
 def test_an_evidence_follow_up_with_its_link_is_delivered_as_published(world, aws):
