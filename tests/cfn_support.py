@@ -82,7 +82,8 @@ class Assembly:
 
 
 def shared_assembly(tmp_path_factory: pytest.TempPathFactory, stage: str) -> Assembly:
-    """The whole app, synthesised once per run into the directory test_stacks.py and test_api_contract.py share."""
+    """The whole app, synthesised once per run into one directory every infra test reads (under pytest-xdist the
+    first worker to take the lock synthesises it; the others build the construct tree only)."""
     from infra.app import build_app
 
     root = tmp_path_factory.getbasetemp()

@@ -26,7 +26,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from chalicelib.catalog import ResourceCatalog
-from infra.nag import suppress
+from infra.nag import suppress, suppress_bucket_deployment
 from infra.names import infra_name
 
 CONSOLE_DIST = Path(__file__).resolve().parents[2] / "console" / "dist"
@@ -78,17 +78,8 @@ class ConsoleStack(Stack):
                                       distribution=self.distribution, distribution_paths=[f"/{CONSOLE_PREFIX}/*"],
                                       # the sync leaves the deployed config.json alone (neither pruned nor replaced)
                                       exclude=[CONSOLE_CONFIG], memory_limit=256)
-            suppress(self, "IAM4", "CDK's BucketDeployment handler uses the AWS managed basic-execution policy.",
-                     findings=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
-            suppress(self, "IAM5", "CDK's BucketDeployment handler reads the staged asset, replaces the objects under "
-                     "the site's console/ prefix and invalidates the distribution's paths (CloudFront takes no "
-                     "narrower resource for CreateInvalidation here).",
-                     findings=[*(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*",
-                                                             "List*")),
-                               "Resource::*", f"Resource::<{self.get_logical_id(_cfn(self.site))}.Arn>/*",
-                               "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
-                               "<AWS::Region>/*"])
-            suppress(self, "L1", "CDK's BucketDeployment handler pins its own Lambda runtime (a CDK upgrade moves it).")
+            suppress_bucket_deployment(self, destination=f"<{self.get_logical_id(_cfn(self.site))}.Arn>",
+                                       what="the built files under the site's console/ prefix")
 
         self.users = cognito.UserPool(
             self, "Users", user_pool_name=infra_name(stage, "console-users"), self_sign_up_enabled=False,

@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from infra.nag import suppress
+from infra.nag import suppress_bucket_deployment
 from infra.stacks.api import ApiStack
 from infra.stacks.console import CONSOLE_CONFIG, CONSOLE_PREFIX, ConsoleStack
 
@@ -39,14 +39,5 @@ class ConsoleConfigStack(Stack):
             cache_control=[s3deploy.CacheControl.no_cache()], content_type="application/json",
             distribution=console.distribution, distribution_paths=[f"/{CONSOLE_PREFIX}/{CONSOLE_CONFIG}"],
             memory_limit=256)
-        suppress(self, "IAM4", "CDK's BucketDeployment handler uses the AWS managed basic-execution policy.",
-                 findings=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
-        suppress(self, "IAM5", "CDK's BucketDeployment handler reads the staged file, writes it under the console "
-                 "bucket's console/ prefix and invalidates its path on the console's distribution (CloudFront takes "
-                 "no narrower resource for CreateInvalidation here).",
-                 findings=[*(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*",
-                                                         "List*")),
-                           "Resource::*", f"Resource::{console.site_arn_export_name}/*",
-                           "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
-                           "<AWS::Region>/*"])
-        suppress(self, "L1", "CDK's BucketDeployment handler pins its own Lambda runtime (a CDK upgrade moves it).")
+        suppress_bucket_deployment(self, destination=console.site_arn_export_name,
+                                   what="config.json under the console bucket's console/ prefix")

@@ -3,16 +3,15 @@ Chalice view with the event AWS documents, and the local gateway sends exactly t
 
 from __future__ import annotations
 
-import fcntl
 import http.client
 import json
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from apigw_support import GENERATED, documented_event, sample_path, template_routes
+from cfn_support import shared_assembly
 
 from local.lambda_runtime import LambdaContext
 
@@ -21,20 +20,8 @@ STAGE = "test"
 
 @pytest.fixture(scope="module")
 def api_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The API stack's template, from the assembly test_stacks.py synthesises (synthesised here if absent)."""
-    from infra.app import build_app
-
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    outdir = root / "infra-cdk.out"
-    with (root / "infra-cdk.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        app, golden = build_app(str(outdir), {"stage": STAGE})
-        if not (outdir / "manifest.json").is_file():
-            app.synth()
-    template: dict[str, Any] = json.loads((outdir / golden.api.template_file).read_text())
-    return template
+    """The API stack's template, from the assembly the infra tests share (synthesised here if absent)."""
+    return shared_assembly(tmp_path_factory, STAGE).template("api")
 
 
 @pytest.fixture(scope="module")

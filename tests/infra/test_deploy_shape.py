@@ -4,7 +4,6 @@ the handler the catalog names, with the catalog's batch size and partial batch f
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cfn_support import shared_assembly
 
 from chalicelib.catalog import build_catalog
 from chalicelib.settings import Settings
@@ -39,19 +39,8 @@ print(json.dumps(missing))
 
 @pytest.fixture(scope="module")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cloud assembly test_stacks.py synthesises (synthesised here if absent)."""
-    from infra.app import build_app
-
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    outdir = root / "infra-cdk.out"
-    with (root / "infra-cdk.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (outdir / "manifest.json").is_file():
-            app, _ = build_app(str(outdir), {"stage": STAGE})
-            app.synth()
-    return outdir
+    """The cloud assembly the infra tests share (synthesised here if absent)."""
+    return shared_assembly(tmp_path_factory, STAGE).outdir
 
 
 def _stacks(outdir: Path) -> dict[str, dict[str, Any]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +13,13 @@ from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
+from cfn_support import shared_assembly
 from cfnlint.api import ManualArgs, lint_file
 
 from chalicelib.adapters.batch import build_batch_executor
 from chalicelib.catalog import build_catalog
 from chalicelib.settings import Settings
-from infra.app import GoldenTime, build_app
+from infra.app import GoldenTime
 from infra.constructs.function import BATCH_DESCRIBE_ACTIONS, XRAY_ACTIONS
 from infra.names import pascal
 from infra.plan import VISIBILITY_FACTOR
@@ -31,9 +30,8 @@ STAGE = "test"
 
 @dataclass
 class Synthesised:
-    """The app, its stacks and the written cloud assembly (templates read back from disk)."""
+    """The app's stacks and the written cloud assembly (templates read back from disk)."""
 
-    app: App
     golden: GoldenTime
     outdir: Path
     templates: dict[str, Template]
@@ -61,18 +59,9 @@ def synthesised(tmp_path_factory: pytest.TempPathFactory) -> Synthesised:
     Under pytest-xdist the workers share one assembly: the first to take the lock synthesises it (cdk-nag runs
     then; an unacknowledged error raises), the others build the construct tree only, for its names and plans.
     """
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the run's directory, shared by its workers
-    outdir = root / "infra-cdk.out"
-    with (root / "infra-cdk.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        app, golden = build_app(str(outdir), {"stage": STAGE})
-        if not (outdir / "manifest.json").is_file():
-            app.synth()
-    templates = {stack.stack_name: Template.from_json(json.loads((outdir / stack.template_file).read_text()))
-                 for stack in golden.stacks}
-    return Synthesised(app=app, golden=golden, outdir=outdir, templates=templates)
+    shared = shared_assembly(tmp_path_factory, STAGE)
+    return Synthesised(golden=shared.golden, outdir=shared.outdir,
+                       templates={name: Template.from_json(t) for name, t in shared.templates.items()})
 
 
 CATALOG = build_catalog(STAGE)
