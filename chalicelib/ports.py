@@ -133,8 +133,10 @@ class BatchExecutor(Protocol):
 class WebhookClient(Protocol):
     """HTTPS POST to an agency's receiving system."""
 
-    def post(self, url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float) -> int:
-        """The HTTP status; ``TransientError`` when the agency cannot be reached at all."""
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float,
+             server_ca: str | None = None) -> int:
+        """The HTTP status; ``TransientError`` when the agency cannot be reached at all. ``server_ca`` (PEM):
+        the only CAs the server's certificate may chain to, for a receiver on a private PKI."""
         ...
 
 

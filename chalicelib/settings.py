@@ -32,6 +32,9 @@ class Settings(BaseModel):
                                 "open (a guardian's live-follow link).")
     cloudfront_key_pair_id: str = Field("LOCALKEYPAIR", description="Public key id that signed URLs name.")
     signing_key_secret: str | None = Field(None, description="Secrets Manager id or local PEM path of the URL-signing key.")
+    agency_client_certificate_secret: str | None = Field(
+        None, description="Secrets Manager id or local path of the PEM (client certificate chain and unencrypted "
+        "private key) agency deliveries present to webhooks that require mutual TLS; unset: none presented.")
     evidence_hold_days: int = Field(90, ge=1, le=3650, description="Days exported incident footage stays under "
                                     "legal hold after the incident is closed.")
     revocation_kvs_arn: str | None = Field(None, description="CloudFront KeyValueStore of revoked link ids (cloud); "

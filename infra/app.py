@@ -1,7 +1,7 @@
 """The CDK app: ``python -m infra.app`` (or ``npx aws-cdk synth`` via cdk.json) writes CloudFormation to cdk.out/.
 
 Context (``-c key=value``): stage (default dev), account, region, require_layers, signing_key_secret,
-batch_instance_types, batch_max_vcpus, api_rate_limit, api_burst_limit.
+agency_client_certificate_secret, batch_instance_types, batch_max_vcpus, api_rate_limit, api_burst_limit.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class GoldenTime:
                           queues=dict(self.messaging.queues), live_video_policy=None,
                           signing_secret_name=config.secret_name,
                           secret_arns={k: v.secret_arn for k, v in self.data.secrets.items()},
-                          secret_key_arn=self.data.key.key_arn)
+                          secret_key_arn=self.data.key.key_arn,
+                          agency_certificate_secret_name=config.agency_client_certificate_secret)
         self.video = VideoStack(app, f"{prefix}Video", catalog=catalog, storage=self.storage, plane=plane,
                                 bundle=bundle, image_context=image_context, out=out,
                                 require_layers=config.require_layers, signing_key_secret=config.secret_name, env=env)
@@ -76,6 +77,8 @@ class GoldenTime:
             catalog, media_edge_url=self.video.media_edge_url,
             cloudfront_key_pair_id=self.video.public_key.public_key_id, signing_key_secret=config.secret_name,
             revocation_kvs_arn=self.video.revoked_links.key_value_store_arn,
+            **({"agency_client_certificate_secret": config.agency_client_certificate_secret}
+               if config.agency_client_certificate_secret else {}),
         )
         self.functions = FunctionsStack(app, f"{prefix}Functions", catalog=catalog, plans=plans, plane=plane,
                                         bundle=bundle, image_context=image_context, environment=environment,

@@ -20,6 +20,10 @@ class DeploymentConfig(BaseModel):
     region: str = Field("ap-northeast-2")
     require_layers: bool = Field(False, description="Fail unless layers/<name> were built (set for deploys).")
     signing_key_secret: str | None = Field(None, description="Secrets Manager name of the URL-signing private key.")
+    agency_client_certificate_secret: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$",
+        description="Secrets Manager name of the PEM (client certificate chain and unencrypted key) that agency "
+        "deliveries present to webhooks requiring mutual TLS, imported by the operator; unset: none presented.")
     batch_instance_types: tuple[str, ...] = ("g5.xlarge", "g4dn.xlarge")
     batch_max_vcpus: int = Field(64, ge=4, le=4096)
     api_rate_limit: float = Field(50.0, gt=0, description="API Gateway steady-state requests per second.")

@@ -38,6 +38,8 @@ class FunctionProfile(BaseModel):
     signing_key: bool = Field(False, description="Reads the CloudFront URL-signing key secret.")
     revocation_kvs: bool = Field(False, description="Writes revoked link ids to the CloudFront KeyValueStore.")
     secrets: tuple[str, ...] = Field((), description="Logical catalog secrets it reads (GetSecretValue).")
+    agency_client_certificate: bool = Field(False, description="Reads the client certificate it presents to agency "
+                                            "webhooks requiring mutual TLS, where the deployment names one.")
     batch_submit: bool = Field(False, description="Submits and follows search-shard array jobs on AWS Batch.")
     sms: bool = Field(False, description="Sends text messages (sms-voice:SendTextMessage).")
     batch_follow: bool = Field(False, description="Follows search-shard array jobs by id (batch:DescribeJobs only).")
@@ -52,6 +54,7 @@ FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     "agency_dispatch": FunctionProfile(
         reserved_concurrency=10, image=False, layers=("common",), signing_key=True,  # signed evidence links
         secrets=("agency-webhook-key",),  # derives each agency's signing secret
+        agency_client_certificate=True,  # mutual TLS, where agencies require it
         tables={"records": "read_write", "cameras": "read", "idempotency": "read_write"}, buckets={"media": "read"},
         publishes=("control-center", "guardian-sms"), sends=("sos-escalation", "agency-dispatch"),
     ),

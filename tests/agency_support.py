@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -32,13 +33,15 @@ class Receiver:
     arrived_ms: dict[str, int] = field(default_factory=dict)  # wall clock, first arrival of each dispatch
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    tls: bool = False
+    client_certificates: list[dict[str, Any]] = field(default_factory=list)  # the peer certificate of each POST
     on_receipt: Callable[[str], None] | None = None  # a fast agency: acts before answering the POST
 
     @property
     def url(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/hooks/dispatch"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}/hooks/dispatch"
 
     def valid(self, headers: Any, body: bytes) -> bool:
         stamp, given = headers.get("X-GT-Timestamp", ""), headers.get("X-GT-Signature", "")
@@ -70,12 +73,16 @@ class Receiver:
         return 200
 
 
-def start_receiver(secret: str = "", host: str = "127.0.0.1") -> Receiver:
-    """A running receiver; set ``secret`` to what registering its webhook answered."""
-    receiver = Receiver(secret=secret)
+def start_receiver(secret: str = "", host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> Receiver:
+    """A running receiver; set ``secret`` to what registering its webhook answered. With ``tls``, it serves
+    HTTPS with that server context (one requiring client certificates is a mutual-TLS receiver)."""
+    receiver = Receiver(secret=secret, tls=tls is not None)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            if isinstance(self.connection, ssl.SSLSocket):
+                with receiver.lock:
+                    receiver.client_certificates.append(self.connection.getpeercert() or {})
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = receiver.handle(self.headers, body)
             payload = json.dumps({"ok": status == 200}).encode()
@@ -89,6 +96,8 @@ def start_receiver(secret: str = "", host: str = "127.0.0.1") -> Receiver:
             pass
 
     receiver.server = ThreadingHTTPServer((host, 0), Handler)
+    if tls is not None:  # handshakes happen on accept; a refused one never reaches do_POST
+        receiver.server.socket = tls.wrap_socket(receiver.server.socket, server_side=True)
     threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
     return receiver
 

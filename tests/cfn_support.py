@@ -81,6 +81,12 @@ class Assembly:
         raise AssertionError(f"no stack exports {name}")
 
 
+def deployment_choices(stage: str) -> dict[str, str]:
+    """The optional choices the shared synthesis makes, so their grants are checked too: agencies that require
+    mutual TLS (the operator imported the platform's client certificate)."""
+    return {"agency_client_certificate_secret": f"gt/{stage}/agency-client-certificate"}
+
+
 def shared_assembly(tmp_path_factory: pytest.TempPathFactory, stage: str) -> Assembly:
     """The whole app, synthesised once per run into one directory every infra test reads (under pytest-xdist the
     first worker to take the lock synthesises it; the others build the construct tree only)."""
@@ -92,7 +98,7 @@ def shared_assembly(tmp_path_factory: pytest.TempPathFactory, stage: str) -> Ass
     outdir = root / "infra-cdk.out"
     with (root / "infra-cdk.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        app, golden = build_app(str(outdir), {"stage": stage})
+        app, golden = build_app(str(outdir), {"stage": stage, **deployment_choices(stage)})
         if not (outdir / "manifest.json").is_file():
             app.synth()
     templates = {stack.stack_name: json.loads((outdir / stack.template_file).read_text()) for stack in golden.stacks}

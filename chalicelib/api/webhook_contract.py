@@ -74,7 +74,10 @@ def webhooks(schema: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, A
             f"{DISPATCH_HEADER}. A 2xx means your system has it; a person taking the case acknowledges it with "
             "`POST /v1/dispatches/{dispatch_id}/ack` (operation ack_dispatch). A dispatch not acknowledged by its deadline "
             f"raises an urgent alert in the control center and is sent again as a new round ({ROUND_HEADER}), "
-            "with the same dispatch id, until someone acknowledges it."),
+            "with the same dispatch id, until someone acknowledges it. Mutual TLS where your gateway requires it: "
+            "the platform presents the deployment's client certificate (you are given the CA that issued it), and a "
+            "gateway on a private PKI has its CA pinned at registration (`--server-ca`), trusted instead of the "
+            "public ones."),
         "parameters": [
             *_signature_headers("registering or rotating the agency's webhook"),
             _header(DISPATCH_HEADER, "The dispatch id: the de-duplication key, and the {id} of its acknowledgement.",

@@ -40,6 +40,9 @@ class AgencyEndpoint(Message):
     locale: Locale = LOCALE_FIELD
     cidr: str | None = Field(None, description="The agency's range that evidence links are bound to (from its "
                              "principal); no evidence links without one.")
+    server_ca: str | None = Field(None, max_length=64_000, pattern=r"-----BEGIN CERTIFICATE-----",
+                                  description="PEM of the CAs the webhook server's certificate must chain to, "
+                                  "where the agency runs a private PKI (GPKI); unset: the system's public CAs.")
 
 
 class AgencySecretIssued(Message):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from chalicelib.adapters.resources import Resources
+from chalicelib.adapters.secrets import load_secret
 from chalicelib.adapters.webhook import HttpWebhookClient
 from chalicelib.services.audit import AuditLog
 from chalicelib.services.dispatch.evidence import EvidenceLinks
@@ -18,10 +22,24 @@ def control_center_alerts(resources: Resources) -> AlertService:
                         audit=AuditLog(resources.table("audit")))
 
 
+def agency_webhook_client(resources: Resources) -> HttpWebhookClient:
+    """The client agency deliveries post with; it presents the platform's certificate where one is configured."""
+    settings = resources.settings
+    source = settings.agency_client_certificate_secret
+    return HttpWebhookClient(client_certificate=partial(_client_certificate, resources, source) if source else None,
+                             allow_private=settings.webhook_private_targets)
+
+
+def _client_certificate(resources: Resources, source: str) -> bytes:
+    secretsmanager = None if Path(source).is_file() else resources.client("secretsmanager")
+    return load_secret(source, secretsmanager, what="agency client certificate",
+                       setting="AGENCY_CLIENT_CERTIFICATE_SECRET")
+
+
 def build_agency_dispatch(resources: Resources, alerts: AlertService | None = None,
                           evidence: EvidenceLinks | None = None) -> DispatchService:
     settings = resources.settings
     return DispatchService(resources.table("records"), resources.queue("agency-dispatch"),
-                           HttpWebhookClient(allow_private=settings.webhook_private_targets),
+                           agency_webhook_client(resources),
                            alerts or control_center_alerts(resources), ack_timeout_s=settings.dispatch_ack_timeout_s,
                            evidence=evidence, keys=AgencyKeys(lambda: resources.secret(AGENCY_WEBHOOK_KEY)))

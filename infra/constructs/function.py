@@ -50,6 +50,7 @@ class DataPlane:
     secret_arns: dict[str, str]
     secret_key_arn: str
     revocation_kvs_arn: str | None = None
+    agency_certificate_secret_name: str | None = None  # imported by the operator where agencies require mTLS
 
 
 def bucket_arn(name: str) -> str:
@@ -179,6 +180,10 @@ def grant(role: iam.IRole, profile: FunctionProfile, plane: DataPlane) -> list[s
         _allow(role, ("secretsmanager:GetSecretValue",),
                     [f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:"
                      f"{plane.signing_secret_name}-??????"])
+    if profile.agency_client_certificate and plane.agency_certificate_secret_name:
+        _allow(role, ("secretsmanager:GetSecretValue",),
+                    [f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:"
+                     f"{plane.agency_certificate_secret_name}-??????"])
     if profile.secrets:
         _allow(role, ("secretsmanager:GetSecretValue",), [plane.secret_arns[s] for s in sorted(profile.secrets)])
         role.add_to_principal_policy(iam.PolicyStatement(

@@ -13,7 +13,7 @@ from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
-from cfn_support import shared_assembly
+from cfn_support import deployment_choices, shared_assembly
 from cfnlint.api import ManualArgs, lint_file
 
 from chalicelib.adapters.batch import build_batch_executor
@@ -286,6 +286,31 @@ def test_only_the_xray_reader_may_read_the_deid_key(synthesised: Synthesised) ->
     statements = _role_statements(synthesised, reader.name)
     via = [s for s in statements if "Condition" in s and s["Action"] == "kms:Decrypt"]
     assert len(via) == 1 and "secretsmanager." in json.dumps(via[0]["Condition"])
+
+
+def test_only_agency_delivery_may_read_the_client_certificate_it_presents_for_mutual_tls(
+        synthesised: Synthesised) -> None:
+    # GIVEN a deployment that names the imported client certificate (the shared synthesis does)
+    name = deployment_choices(STAGE)["agency_client_certificate_secret"]
+    readers: set[str] = set()
+    for resource in synthesised.all_resources("AWS::IAM::Policy").values():
+        for statement in _statements(resource):
+            naming = [json.dumps(arn) for arn in _as_list(statement["Resource"]) if f":secret:{name}" in json.dumps(arn)]
+            if naming:
+                # THEN each statement naming it allows exactly GetSecretValue, on that secret's ARN (its random
+                # six-character suffix), not on a prefix of other secrets' names
+                assert statement["Action"] == "secretsmanager:GetSecretValue"
+                assert all(arn.endswith(f':secret:{name}-??????"]]}}') for arn in naming), naming
+                readers.update(json.dumps(role) for role in resource["Properties"]["Roles"])
+    # AND the agency-dispatch consumer's role is the only one holding one
+    (delivery,) = [p for p in synthesised.golden.plans if p.package == "agency_dispatch"]
+    functions = _by_property(synthesised.template("functions").find_resources("AWS::Lambda::Function"),
+                             "FunctionName")
+    assert readers == {json.dumps({"Ref": functions[delivery.name]["Properties"]["Role"]["Fn::GetAtt"][0]})}
+    # AND the function is told where to read it, in the Settings field the wiring reads
+    variables = functions[delivery.name]["Properties"]["Environment"]["Variables"]
+    assert variables["AGENCY_CLIENT_CERTIFICATE_SECRET"] == name
+    assert "agency_client_certificate_secret" in Settings.model_fields
 
 
 # --- functions --------------------------------------------------------------------------------------------------

@@ -59,12 +59,12 @@ class DispatchService:
 
     # -- agencies
     def register(self, target: AgencyTarget, url: str, *, principal_id: str, locale: str = "ko",
-                 cidr: str | None = None) -> AgencySecretIssued:
+                 cidr: str | None = None, server_ca: str | None = None) -> AgencySecretIssued:
         """Set (or move) an agency's webhook under a new key version: its new secret is answered this once."""
         current = self._table.get(_endpoint_key(target))
         version = int(current.get("key_version", 0)) + 1 if current else 1
         endpoint = AgencyEndpoint(target=target, url=url, key_version=version, principal_id=principal_id,
-                                  locale=locale, cidr=cidr)
+                                  locale=locale, cidr=cidr, server_ca=server_ca)
         # a whole-item put: a plaintext secret left by an older registry is gone with it
         self._table.put({**_endpoint_key(target), **endpoint.model_dump(mode="json")})
         return AgencySecretIssued(target=target, url=url, key_version=version, signature=SCHEME,
@@ -76,7 +76,7 @@ class DispatchService:
         if endpoint is None:
             raise NotFound(f"no webhook registered for {target.value}")
         return self.register(target, endpoint.url, principal_id=endpoint.principal_id, locale=endpoint.locale,
-                             cidr=endpoint.cidr)
+                             cidr=endpoint.cidr, server_ca=endpoint.server_ca)
 
     def endpoint(self, target: AgencyTarget) -> AgencyEndpoint | None:
         return _endpoint(self._table.get(_endpoint_key(target)))
@@ -128,7 +128,8 @@ class DispatchService:
                                  round_=envelope.round)
         error: str | None = None
         try:
-            status = self._webhook.post(endpoint.url, body, headers, timeout_s=WEBHOOK_TIMEOUT_S)
+            status = self._webhook.post(endpoint.url, body, headers, timeout_s=WEBHOOK_TIMEOUT_S,
+                                        server_ca=endpoint.server_ca)
             if not 200 <= status < 300:
                 error = f"webhook answered {status}"
         except TransientError as exc:
