@@ -77,8 +77,7 @@ class GoldenTime:
             catalog, media_edge_url=self.video.media_edge_url,
             cloudfront_key_pair_id=self.video.public_key.public_key_id, signing_key_secret=config.secret_name,
             revocation_kvs_arn=self.video.revoked_links.key_value_store_arn,
-            **({"agency_client_certificate_secret": config.agency_client_certificate_secret}
-               if config.agency_client_certificate_secret else {}),
+            agency_client_certificate_secret=config.agency_client_certificate_secret,
         )
         self.functions = FunctionsStack(app, f"{prefix}Functions", catalog=catalog, plans=plans, plane=plane,
                                         bundle=bundle, image_context=image_context, environment=environment,

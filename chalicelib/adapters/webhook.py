@@ -3,6 +3,7 @@ receiver on a private PKI registered; our client certificate presented where mut
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -26,7 +27,8 @@ class HttpWebhookClient:
     """
 
     def __init__(self, *, client_certificate: Callable[[], bytes] | None = None, allow_private: bool = False) -> None:
-        self._client_certificate = client_certificate
+        # one read for every opener (one per pinned CA), not one per receiver
+        self._client_certificate = functools.cache(client_certificate) if client_certificate else None
         self._allow_private = allow_private
         self._openers: dict[str | None, urllib.request.OpenerDirector] = {}  # by the receiver's pinned CAs
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 from chalicelib.adapters.resources import Resources
 from chalicelib.adapters.secrets import load_secret
@@ -31,8 +30,8 @@ def agency_webhook_client(resources: Resources) -> HttpWebhookClient:
 
 
 def _client_certificate(resources: Resources, source: str) -> bytes:
-    secretsmanager = None if Path(source).is_file() else resources.client("secretsmanager")
-    return load_secret(source, secretsmanager, what="agency client certificate",
+    # a file where one exists (local), else the Secrets Manager secret of that name
+    return load_secret(source, resources.client("secretsmanager"), what="agency client certificate",
                        setting="AGENCY_CLIENT_CERTIFICATE_SECRET")
 
 

@@ -14,7 +14,7 @@ from agency_support import Receiver, sqs_records, start_receiver
 from tls_support import authority, issue, server_context
 
 from chalicelib.adapters.resources import Resources
-from chalicelib.errors import PermanentError
+from chalicelib.errors import PermanentError, TransientError
 from chalicelib.models.common import Location
 from chalicelib.models.dispatch import AgencyTarget, DeliveryStatus
 from chalicelib.models.principal import PrincipalKind
@@ -177,3 +177,24 @@ def test_the_admin_pins_an_agency_ca_with_the_cli_and_a_rotation_keeps_it(aws, p
     capsys.readouterr()
     assert cli.main(["agency", "list"]) == 0
     assert "server_ca=pinned" in next(line for line in capsys.readouterr().out.splitlines() if line.startswith("112"))
+
+
+def test_the_client_certificate_is_read_once_for_every_pinned_authority(pki: Pki, gateway: Receiver):
+    from chalicelib.adapters.webhook import HttpWebhookClient
+
+    # GIVEN a client whose certificate source counts its reads
+    reads: list[int] = []
+
+    def certificate() -> bytes:
+        reads.append(1)
+        return pki.platform.bundle_pem.encode()
+
+    client = HttpWebhookClient(client_certificate=certificate, allow_private=True)
+    # WHEN it posts under two pinned authorities (the gateway's, and one that refuses it) and again
+    assert client.post(gateway.url, b"{}", {}, timeout_s=5, server_ca=pki.agency_ca.certificate_pem) == 401
+    with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED"):
+        client.post(gateway.url, b"{}", {}, timeout_s=5, server_ca=authority("Another CA").certificate_pem)
+    assert client.post(gateway.url, b"{}", {}, timeout_s=5, server_ca=pki.agency_ca.certificate_pem) == 401
+    # THEN the certificate (a Secrets Manager read in the cloud) was read once, and presented each time it reached
+    # the gateway (which refused the unsigned body, 401)
+    assert len(reads) == 1 and len(gateway.client_certificates) == 2

@@ -88,6 +88,12 @@ def test_environment_uses_settings_field_names_and_refuses_others() -> None:
         settings_environment(catalog, no_such_setting="x")
     with pytest.raises(ValueError, match="aws_region"):
         settings_environment(catalog, aws_region="us-east-1")  # Lambda reserves AWS_REGION
+    # AND a deployment choice left unset is no variable (the field keeps its default), but is still a field
+    unset = settings_environment(catalog, agency_client_certificate_secret=None)
+    assert "AGENCY_CLIENT_CERTIFICATE_SECRET" not in unset
+    assert Settings.from_env(unset).agency_client_certificate_secret is None
+    with pytest.raises(ValueError, match="not settable"):
+        settings_environment(catalog, no_such_setting=None)
 
 
 def test_deployment_config_defaults_and_context_parsing() -> None:
