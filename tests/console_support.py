@@ -58,7 +58,9 @@ def wait_until(check: Callable[[], Any], timeout_s: float, step_s: float = 0.05)
 
 
 def drop_file(page: Any, selector: str, name: str, data: bytes, mime: str) -> None:
-    """A file dropped onto ``selector`` as a person drags it from the desktop (a DataTransfer with the file)."""
+    """A file dropped onto ``selector`` as a person drags it from the desktop (a DataTransfer with the file),
+    once the target is on screen (a screen's code loads after sign-in, as its own chunk)."""
+    page.wait_for_selector(selector, state="visible", timeout=30_000)
     page.evaluate("""([selector, name, b64, mime]) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const transfer = new DataTransfer();
